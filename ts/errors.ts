@@ -1,0 +1,166 @@
+/**
+ * Every error sshwire raises is one of these classes. Each carries a stable
+ * `code` string users can switch on, and never a key, password or plaintext.
+ *
+ * The names follow Paramiko's exceptions (SSHException and its family) so that
+ * code ported from Python keeps its shape.
+ */
+
+/** Base class of every sshwire error. */
+export class SSHException extends Error {
+  /** A stable, machine-readable identifier for the kind of failure. */
+  readonly code: string;
+  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options?.code ?? 'ERR_SSH';
+  }
+}
+
+/** The peer broke the SSH protocol: malformed packet, unexpected message, bad version line. */
+export class ProtocolError extends SSHException {
+  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+    super(message, { code: options?.code ?? 'ERR_SSH_PROTOCOL', cause: options?.cause });
+  }
+}
+
+/** A packet failed its MAC or AEAD tag check: corrupted or forged data. */
+export class IntegrityError extends ProtocolError {
+  constructor(message = 'packet integrity check failed (bad MAC or authentication tag)') {
+    super(message, { code: 'ERR_SSH_INTEGRITY' });
+  }
+}
+
+/** Bad arguments to a crypto primitive (key, nonce or buffer sizes), or an unusable backend. */
+export class CryptoError extends SSHException {
+  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+    super(message, { code: options?.code ?? 'ERR_SSH_CRYPTO', cause: options?.cause });
+  }
+}
+
+/** No algorithm both sides accept, for one of the negotiated categories. */
+export class NegotiationError extends SSHException {
+  constructor(message: string) {
+    super(message, { code: 'ERR_SSH_NEGOTIATION' });
+  }
+}
+
+/** The peer sent SSH_MSG_DISCONNECT, or we disconnected with a reason. */
+export class DisconnectError extends SSHException {
+  /** The RFC 4253 reason code. */
+  readonly reason: number;
+  constructor(message: string, reason: number) {
+    super(message, { code: 'ERR_SSH_DISCONNECT' });
+    this.reason = reason;
+  }
+}
+
+/** Authentication failed. */
+export class AuthenticationException extends SSHException {
+  /** Methods the server still allows, when known. */
+  readonly allowedTypes: string[];
+  constructor(message: string, options?: { code?: string; allowedTypes?: string[]; cause?: unknown }) {
+    super(message, { code: options?.code ?? 'ERR_SSH_AUTH', cause: options?.cause });
+    this.allowedTypes = options?.allowedTypes ?? [];
+  }
+}
+
+/** The server does not allow the authentication type that was tried. */
+export class BadAuthenticationType extends AuthenticationException {
+  constructor(message: string, allowedTypes: string[]) {
+    super(message, { code: 'ERR_SSH_BAD_AUTH_TYPE', allowedTypes });
+  }
+}
+
+/** One method succeeded, but the server requires more (e.g. publickey then password). */
+export class PartialAuthentication extends AuthenticationException {
+  constructor(message: string, allowedTypes: string[]) {
+    super(message, { code: 'ERR_SSH_PARTIAL_AUTH', allowedTypes });
+  }
+}
+
+/** A private key is encrypted and no passphrase, or a wrong one, was given. */
+export class PasswordRequiredException extends AuthenticationException {
+  constructor(message: string) {
+    super(message, { code: 'ERR_SSH_PASSPHRASE' });
+  }
+}
+
+/** The host key the server presented does not match the one on record. */
+export class BadHostKeyException extends SSHException {
+  readonly hostname: string;
+  readonly fingerprint: string;
+  readonly expectedFingerprint: string;
+  constructor(message: string, hostname: string, fingerprint: string, expectedFingerprint: string) {
+    super(message, { code: 'ERR_SSH_BAD_HOST_KEY' });
+    this.hostname = hostname;
+    this.fingerprint = fingerprint;
+    this.expectedFingerprint = expectedFingerprint;
+  }
+}
+
+/** A channel could not be opened, or failed. `reasonCode` is the RFC 4254 code when the server gave one. */
+export class ChannelException extends SSHException {
+  readonly reasonCode: number;
+  constructor(message: string, reasonCode = 0) {
+    super(message, { code: 'ERR_SSH_CHANNEL' });
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** No address of the host could be connected to; `errors` maps each address to its failure. */
+export class NoValidConnectionsError extends SSHException {
+  readonly errors: Map<string, Error>;
+  constructor(message: string, errors: Map<string, Error>) {
+    super(message, { code: 'ERR_SSH_NO_VALID_CONNECTIONS' });
+    this.errors = errors;
+  }
+}
+
+/** The ProxyCommand process failed or exited. */
+export class ProxyCommandFailure extends SSHException {
+  readonly command: string;
+  constructor(message: string, command: string) {
+    super(message, { code: 'ERR_SSH_PROXY_COMMAND' });
+    this.command = command;
+  }
+}
+
+/** An ssh_config file could not be parsed. */
+export class ConfigParseError extends SSHException {
+  constructor(message: string) {
+    super(message, { code: 'ERR_SSH_CONFIG' });
+  }
+}
+
+/** Hostname canonicalization was required by config but failed. */
+export class CouldNotCanonicalize extends SSHException {
+  constructor(message: string) {
+    super(message, { code: 'ERR_SSH_CANONICALIZE' });
+  }
+}
+
+/** An SFTP request failed; `status` is the SSH_FX_* status code. */
+export class SFTPError extends SSHException {
+  readonly status: number;
+  readonly path: string | undefined;
+  constructor(message: string, status: number, path?: string) {
+    super(message, { code: 'ERR_SFTP' });
+    this.status = status;
+    this.path = path;
+  }
+}
+
+/** A wait ran past its time limit. */
+export class TimeoutError extends SSHException {
+  constructor(message: string) {
+    super(message, { code: 'ERR_SSH_TIMEOUT' });
+  }
+}
+
+/** A key file or key blob could not be parsed. */
+export class KeyFormatError extends SSHException {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { code: 'ERR_SSH_KEY_FORMAT', cause: options?.cause });
+  }
+}
