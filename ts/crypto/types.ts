@@ -191,3 +191,19 @@ export interface Kem {
   /** Client side: recover the shared secret. */
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array;
 }
+
+/**
+ * Private key material in the form the keys layer parses out of files and
+ * the crypto layer turns into a `Signer` (`createSigner`). Integers are
+ * unsigned big-endian bytes.
+ */
+export type PrivateKeyMaterial =
+  | { type: 'ssh-ed25519'; seed: Uint8Array; publicKey: Uint8Array }
+  | {
+      type: 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521';
+      /** Private scalar. */
+      d: Uint8Array;
+      /** Public point, uncompressed SEC1 (0x04 || X || Y). */
+      q: Uint8Array;
+    }
+  | { type: 'ssh-rsa'; n: Uint8Array; e: Uint8Array; d: Uint8Array; p: Uint8Array; q: Uint8Array; iqmp: Uint8Array };

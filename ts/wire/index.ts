@@ -1,0 +1,3 @@
+export { SSHReader, mpintToBigInt } from './reader.js';
+export { SSHWriter, bigIntToMpint } from './writer.js';
+export * from './messages.js';
