@@ -135,8 +135,6 @@ mod wasm {
         fn xor(self, o: Self) -> Self {
             Simd4(v128_xor(self.0, o.0))
         }
-        // Rotations by whole bytes are a single byte shuffle (pshufb on
-        // x86 engines); the others need two shifts and an or.
         #[inline(always)]
         fn rotl16(self) -> Self {
             Simd4(i8x16_shuffle::<2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13>(self.0, self.0))
@@ -145,9 +143,12 @@ mod wasm {
         fn rotl12(self) -> Self {
             Simd4(v128_or(u32x4_shl(self.0, 12), u32x4_shr(self.0, 20)))
         }
+        // V8 rematerialises a pshufb mask (four instructions) at every use,
+        // so for 8 the two shifts and an or are cheaper; 16 becomes
+        // pshuflw+pshufhw with immediates.
         #[inline(always)]
         fn rotl8(self) -> Self {
-            Simd4(i8x16_shuffle::<3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14>(self.0, self.0))
+            Simd4(v128_or(u32x4_shl(self.0, 8), u32x4_shr(self.0, 24)))
         }
         #[inline(always)]
         fn rotl7(self) -> Self {

@@ -1,0 +1,6 @@
+//! Host tests (`cargo test`): published vectors, the packet construction,
+//! the allocator, and the 4-lane code on its portable implementation.
+mod alloc;
+mod chachapoly;
+mod hex;
+mod rfc8439;

@@ -1,0 +1,157 @@
+/**
+ * A private OpenSSH sshd for interop tests: host keys of every type made by
+ * ssh-keygen in a temp dir, a generated config, 127.0.0.1 on a free port,
+ * DEBUG3 log kept in a file for diagnostics. Missing sshd is a test failure,
+ * not a skip.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SSHD = '/usr/sbin/sshd';
+
+export interface SshdOptions {
+  /** Extra sshd_config lines. */
+  config?: string[];
+  /** OpenSSH public key lines to put in the authorized_keys file. */
+  authorizedKeys?: string[];
+}
+
+export interface Sshd {
+  port: number;
+  dir: string;
+  /** The sshd log so far (DEBUG3). */
+  log(): string;
+  /** Host public key files by type, e.g. `ssh-ed25519`. */
+  hostPublicKeys: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+const KEY_TYPES: [string, string[]][] = [
+  ['ssh-ed25519', ['-t', 'ed25519']],
+  ['ecdsa-sha2-nistp256', ['-t', 'ecdsa', '-b', '256']],
+  ['ecdsa-sha2-nistp384', ['-t', 'ecdsa', '-b', '384']],
+  ['ecdsa-sha2-nistp521', ['-t', 'ecdsa', '-b', '521']],
+  ['ssh-rsa', ['-t', 'rsa', '-b', '2048']],
+];
+
+async function waitForPort(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`sshd exited early with code ${proc.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`sshd did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts sshd; call `stop()` when done. */
+export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (interop tests do not skip)`);
+  mkdirSync('/run/sshd', { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'sshwire-sshd-'));
+  const hostPublicKeys: Record<string, string> = {};
+  const hostKeyLines: string[] = [];
+  for (const [type, args] of KEY_TYPES) {
+    const file = join(dir, `host_${type}`);
+    execFileSync('ssh-keygen', ['-q', ...args, '-N', '', '-f', file], { stdio: 'ignore' });
+    hostPublicKeys[type] = readFileSync(`${file}.pub`, 'utf8').trim();
+    hostKeyLines.push(`HostKey ${file}`);
+  }
+  writeFileSync(join(dir, 'authorized_keys'), (opts.authorizedKeys ?? []).join('\n') + '\n', { mode: 0o600 });
+  const port = await freePort();
+  const logFile = join(dir, 'sshd.log');
+  const config = [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    ...hostKeyLines,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    'UsePAM no',
+    'StrictModes no',
+    'SetEnv SHLVL=1',
+    'LogLevel DEBUG3',
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'MaxStartups 100:30:200',
+    // Everything OpenSSH 9.2 can do, so the client can force each algorithm alone.
+    'KexAlgorithms +diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1',
+    'HostKeyAlgorithms +ssh-rsa',
+    'Ciphers +3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc',
+    'MACs +hmac-sha1-96,hmac-md5,hmac-sha2-256,hmac-sha2-512,hmac-sha1',
+    ...(opts.config ?? []),
+  ];
+  const configFile = join(dir, 'sshd_config');
+  writeFileSync(configFile, config.join('\n') + '\n');
+  execFileSync(SSHD, ['-t', '-f', configFile], { stdio: 'pipe' });
+  const proc = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const chunks: Buffer[] = [];
+  proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
+  await waitForPort(port, proc, 10_000);
+  return {
+    port,
+    dir,
+    hostPublicKeys,
+    log: () => Buffer.concat(chunks).toString('utf8'),
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      try {
+        writeFileSync(logFile, Buffer.concat(chunks));
+      } catch {
+        // diagnostics only
+      }
+      if (!process.env.SSHWIRE_KEEP_SSHD) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Connects a TCP socket to 127.0.0.1:port. */
+export function connectTo(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}

@@ -1,0 +1,80 @@
+/** Signatures from @noble/curves (Ed25519, ECDSA) and js/rsa.ts (RSA). */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { CryptoError } from '../../errors.js';
+import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
+import { EC_CURVES, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, publicKeyBlobOf, rsaHashOf, signatureAlgorithmsFor, type EcCurve, type ParsedPublicKey } from '../keyblob.js';
+import { JS_CURVES } from './kex.js';
+import { rsaSign, rsaVerify } from './rsa.js';
+import { randomBytes } from '../random.js';
+
+export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
+  if (key.type !== 'ssh-ed25519' && key.type !== 'ssh-rsa') {
+    try {
+      JS_CURVES[key.curve].Point.fromBytes(key.q).assertValidity();
+    } catch (err) {
+      throw new CryptoError(`${key.type} public key rejected: not a point on the curve`, { cause: err });
+    }
+  }
+  return {
+    keyType: key.type,
+    verify(algorithm, data, signature) {
+      try {
+        if (key.type === 'ssh-ed25519') {
+          // zip215: false = strict RFC 8032 decoding, as OpenSSH's ref10 code verifies.
+          return algorithm === 'ssh-ed25519' && signature.length === 64 && ed25519.verify(signature, data, key.publicKey, { zip215: false });
+        }
+        if (key.type === 'ssh-rsa') {
+          const hash = rsaHashOf(algorithm);
+          return hash !== undefined && rsaVerify(key.n, key.e, hash, data, signature);
+        }
+        if (algorithm !== key.type) return false;
+        const rs = ecdsaSigFromSsh(signature, EC_CURVES[key.curve].fieldBytes);
+        // lowS: false — OpenSSL and OpenSSH do not normalise s.
+        return rs !== null && JS_CURVES[key.curve].verify(rs, data, key.q, { lowS: false, prehash: true });
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function curveOf(type: string): EcCurve {
+  return type.slice('ecdsa-sha2-'.length) as EcCurve;
+}
+
+export function jsSigner(m: PrivateKeyMaterial): Signer {
+  const blob = publicKeyBlobOf(m);
+  const algorithms = signatureAlgorithmsFor(m.type);
+  let signRaw: (algorithm: string, data: Uint8Array) => Uint8Array;
+  if (m.type === 'ssh-ed25519') {
+    if (m.seed.length !== 32 || m.publicKey.length !== 32) throw new CryptoError('ssh-ed25519 key material has the wrong size');
+    signRaw = (_alg, data) => ed25519.sign(data, m.seed);
+  } else if (m.type === 'ssh-rsa') {
+    signRaw = (alg, data) => rsaSign(m, rsaHashOf(alg)!, data);
+  } else {
+    const curve = curveOf(m.type);
+    const d = fixedWidth(m.d, EC_CURVES[curve].fieldBytes);
+    if (!d) throw new CryptoError(`${m.type} key material has the wrong size`);
+    signRaw = (_alg, data) => ecdsaSigToSsh(JS_CURVES[curve].sign(data, d, { prehash: true, lowS: false }));
+  }
+  return {
+    keyType: m.type,
+    publicKeyBlob: blob,
+    signatureAlgorithms: algorithms,
+    sign(algorithm, data) {
+      if (!algorithms.includes(algorithm)) throw new CryptoError(`a ${m.type} key cannot make ${algorithm} signatures`);
+      return signRaw(algorithm, data);
+    },
+  };
+}
+
+/** Ed25519 and ECDSA key generation (RSA generation is native only). */
+export function jsGenerate(type: 'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521'): PrivateKeyMaterial {
+  if (type === 'ssh-ed25519') {
+    const seed = randomBytes(32);
+    return { type, seed, publicKey: ed25519.getPublicKey(seed) };
+  }
+  const c = JS_CURVES[curveOf(type)];
+  const d = c.utils.randomSecretKey();
+  return { type, d, q: c.getPublicKey(d, false) };
+}

@@ -1,0 +1,150 @@
+/**
+ * node:crypto (OpenSSL) primitives plugged into the packet constructions.
+ * node's update() always returns a fresh Buffer, so each call costs one
+ * allocation and one copy back into the caller's buffer; there is no
+ * update-into API to avoid that.
+ */
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type Cipher, type Decipher, type KeyObject } from 'node:crypto';
+import type { StreamCipher, PacketMac } from '../packet/classic.js';
+import type { GcmPrimitive } from '../packet/gcm.js';
+import type { ChaChaPolyCore, Poly1305Fn } from '../packet/chachapoly.js';
+import { constantTimeEqualAt, readU32, writeU32 } from '../util.js';
+
+/** OpenSSL cipher names for the SSH wire names the native backend serves. */
+export const NATIVE_CIPHER: Readonly<Record<string, string>> = {
+  'aes128-ctr': 'aes-128-ctr',
+  'aes192-ctr': 'aes-192-ctr',
+  'aes256-ctr': 'aes-256-ctr',
+  'aes128-cbc': 'aes-128-cbc',
+  'aes192-cbc': 'aes-192-cbc',
+  'aes256-cbc': 'aes-256-cbc',
+  '3des-cbc': 'des-ede3-cbc',
+  'aes128-gcm@openssh.com': 'aes-128-gcm',
+  'aes256-gcm@openssh.com': 'aes-256-gcm',
+  'chacha20-poly1305@openssh.com': 'chacha20',
+};
+
+/** A CTR or CBC cipher context kept for the life of the keys, so its state runs across packets. */
+export class NativeStreamCipher implements StreamCipher {
+  readonly #ctx: Cipher | Decipher;
+  constructor(
+    algorithm: string,
+    key: Uint8Array,
+    iv: Uint8Array,
+    decrypt: boolean,
+    readonly blockSize: number,
+  ) {
+    this.#ctx = decrypt ? createDecipheriv(algorithm, key, iv) : createCipheriv(algorithm, key, iv);
+    // SSH pads packets itself; OpenSSL's PKCS#7 layer would also hold back a block on decrypt.
+    this.#ctx.setAutoPadding(false);
+  }
+  process(buf: Uint8Array, start: number, end: number): void {
+    if (end > start) buf.set(this.#ctx.update(buf.subarray(start, end)), start);
+  }
+}
+
+export class NativeHmac implements PacketMac {
+  readonly #key: KeyObject;
+  readonly #seq = Buffer.alloc(4);
+  constructor(
+    readonly hash: string,
+    key: Uint8Array,
+    readonly length: number,
+  ) {
+    this.#key = createSecretKey(key);
+  }
+  compute(seq: number, buf: Uint8Array, start: number, end: number, out: Uint8Array, outOff: number): void {
+    writeU32(this.#seq, 0, seq);
+    const h = createHmac(this.hash, this.#key);
+    h.update(this.#seq);
+    h.update(buf.subarray(start, end));
+    out.set(h.digest(), outOff);
+  }
+}
+
+export class NativeGcm implements GcmPrimitive {
+  readonly #key: KeyObject;
+  constructor(
+    readonly algorithm: string,
+    key: Uint8Array,
+  ) {
+    this.#key = createSecretKey(key);
+  }
+  seal(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): void {
+    const c = createCipheriv(this.algorithm as 'aes-128-gcm', this.#key, nonce, { authTagLength: 16 });
+    c.setAAD(buf.subarray(off, off + 4));
+    const ct = c.update(buf.subarray(off + 4, off + 4 + len));
+    c.final();
+    buf.set(ct, off + 4);
+    buf.set(c.getAuthTag(), off + 4 + len);
+  }
+  open(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
+    const d = createDecipheriv(this.algorithm as 'aes-128-gcm', this.#key, nonce, { authTagLength: 16 });
+    d.setAAD(buf.subarray(off, off + 4));
+    d.setAuthTag(buf.subarray(off + 4 + len, off + 4 + len + 16));
+    const pt = d.update(buf.subarray(off + 4, off + 4 + len));
+    try {
+      d.final();
+    } catch {
+      return false;
+    }
+    buf.set(pt, off + 4);
+    return true;
+  }
+}
+
+const ZERO64 = new Uint8Array(64);
+
+/**
+ * OpenSSH chacha20-poly1305 with OpenSSL's ChaCha20 and a pluggable
+ * Poly1305. OpenSSL's 16-byte chacha20 IV is the 32-bit little-endian block
+ * counter followed by a 96-bit nonce; OpenSSH's original-ChaCha nonce is
+ * the 64-bit counter then the 64-bit big-endian sequence number, so the
+ * IV is LE32(counter) || 00000000 || BE64(seq).
+ */
+export class NativeChaChaPolyCore implements ChaChaPolyCore {
+  readonly #mainKey: KeyObject;
+  readonly #lengthKey: KeyObject;
+  readonly #iv = Buffer.alloc(16);
+  readonly #tag = new Uint8Array(16);
+  readonly #poly: Poly1305Fn;
+
+  constructor(key: Uint8Array, poly: Poly1305Fn) {
+    this.#mainKey = createSecretKey(key.subarray(0, 32));
+    this.#lengthKey = createSecretKey(key.subarray(32, 64));
+    this.#poly = poly;
+  }
+
+  #setSeq(seq: number): Buffer {
+    // Counter 0 (bytes 0..7) and the high half of the 64-bit sequence stay zero.
+    writeU32(this.#iv, 12, seq);
+    return this.#iv;
+  }
+
+  seal(buf: Uint8Array, off: number, len: number, seq: number): void {
+    const iv = this.#setSeq(seq);
+    const lc = createCipheriv('chacha20', this.#lengthKey, iv);
+    buf.set(lc.update(buf.subarray(off, off + 4)), off);
+    const mc = createCipheriv('chacha20', this.#mainKey, iv);
+    // Block 0 of the main stream is the Poly1305 key; the body starts at block 1.
+    const polyKey = mc.update(ZERO64);
+    buf.set(mc.update(buf.subarray(off + 4, off + 4 + len)), off + 4);
+    this.#poly.mac(polyKey.subarray(0, 32), buf, off, 4 + len, buf, off + 4 + len);
+    polyKey.fill(0);
+  }
+
+  length(buf: Uint8Array, off: number, seq: number): number {
+    const lc = createCipheriv('chacha20', this.#lengthKey, this.#setSeq(seq));
+    return readU32(lc.update(buf.subarray(off, off + 4)), 0);
+  }
+
+  open(buf: Uint8Array, off: number, len: number, seq: number): boolean {
+    const mc = createCipheriv('chacha20', this.#mainKey, this.#setSeq(seq));
+    const polyKey = mc.update(ZERO64);
+    this.#poly.mac(polyKey.subarray(0, 32), buf, off, 4 + len, this.#tag, 0);
+    polyKey.fill(0);
+    if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return false;
+    buf.set(mc.update(buf.subarray(off + 4, off + 4 + len)), off + 4);
+    return true;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The SSH transport layer. See README.md in this folder for the upward API
+ * the auth and connection layers use.
+ */
+export { Transport, MAX_PACKET_LENGTH, type MessageHandler } from './transport.js';
+export type { TransportOptions } from './options.js';
+export { DEFAULT_VERSION } from './options.js';
+export {
+  DEFAULT_KEX,
+  DEFAULT_HOST_KEY,
+  DEFAULT_CIPHER,
+  DEFAULT_MAC,
+  DEFAULT_COMPRESSION,
+  buildAlgorithmLists,
+  negotiate,
+  type AlgorithmOptions,
+  type AlgorithmLists,
+  type NegotiatedAlgorithms,
+} from './algorithms.js';
+export { MAX_PAYLOAD } from './outbound.js';
