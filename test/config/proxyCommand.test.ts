@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
@@ -15,10 +16,16 @@ function drain(stream: ProxyCommand): Promise<{ data: Buffer; error?: Error }> {
   });
 }
 
+/** Whether a process exists and is not a zombie (an orphan's zombie may linger if init does not reap). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -77,6 +84,19 @@ describe('ProxyCommand', () => {
     const exit = await p.wait();
     expect(exit.signal).toBe('SIGTERM');
     expect(isAlive(pid)).toBe(false);
+  });
+
+  it('processGroup: destroy() also kills what the command started', async () => {
+    const p = new ProxyCommand(`sh -c 'sleep 30 & echo $!; wait'`, { processGroup: true });
+    p.on('error', () => {});
+    const [first] = (await once(p, 'data')) as [Buffer];
+    const grandchild = Number(first.toString().trim());
+    expect(isAlive(grandchild)).toBe(true);
+    p.destroy();
+    await p.wait();
+    // The grandchild was in the group; give the kernel a moment to deliver the signal.
+    for (let i = 0; i < 50 && isAlive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(isAlive(grandchild)).toBe(false);
   });
 
   it('destroy() escalates to SIGKILL when SIGTERM is ignored', async () => {
@@ -140,7 +160,7 @@ describe('ProxyCommand', () => {
 
   it('fails when the command stops reading its input', async () => {
     // Closes stdin, then keeps running: writes hit EPIPE.
-    const p = new ProxyCommand(`sh -c 'exec 0<&-; echo ok; sleep 30'`);
+    const p = new ProxyCommand(`sh -c 'exec 0<&-; echo ok; exec sleep 30'`);
     const errored = new Promise<Error>((resolve) => p.once('error', resolve));
     await once(p, 'data');
     const big = Buffer.alloc(256 * 1024);

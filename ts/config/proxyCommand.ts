@@ -25,6 +25,13 @@ export interface ProxyCommandOptions {
   stderrLimit?: number;
   /** After `destroy()`, how long to wait after SIGTERM before SIGKILL, in ms. Default 2000. */
   killGraceMs?: number;
+  /**
+   * Run the command in a process group of its own and signal the whole group
+   * on `destroy()`, so processes it started die with it. Default false: like
+   * OpenSSH, only the command itself is signalled, and it keeps the
+   * controlling terminal (a nested `ssh -W` can still prompt for a password).
+   */
+  processGroup?: boolean;
 }
 
 /** How the command ended. */
@@ -74,6 +81,7 @@ export class ProxyCommand extends Duplex {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #stderrLimit: number;
   readonly #killGraceMs: number;
+  readonly #processGroup: boolean;
   #stderr: Buffer[] = [];
   #stderrBytes = 0;
   #firstByteTimer: NodeJS.Timeout | undefined;
@@ -88,8 +96,10 @@ export class ProxyCommand extends Duplex {
     this.command = command;
     this.#stderrLimit = Math.max(0, options.stderrLimit ?? DEFAULT_STDERR_LIMIT);
     this.#killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.#processGroup = options.processGroup ?? false;
     this.#child = spawn(options.shell ?? '/bin/sh', ['-c', `exec ${command}`], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: this.#processGroup,
       ...(options.env !== undefined ? { env: options.env } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });
@@ -177,12 +187,26 @@ export class ProxyCommand extends Duplex {
   #kill(): void {
     const child = this.#child;
     if (child.pid === undefined || this.#closed || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    this.#signal('SIGTERM');
     const hard = setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) this.#signal('SIGKILL');
     }, this.#killGraceMs);
     hard.unref();
     child.once('exit', () => clearTimeout(hard));
+  }
+
+  #signal(sig: NodeJS.Signals): void {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    if (!this.#processGroup) {
+      this.#child.kill(sig);
+      return;
+    }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // The group is already gone.
+    }
   }
 
   #keepStderr(chunk: Buffer): void {

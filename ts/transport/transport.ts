@@ -195,6 +195,8 @@ export class Transport extends EventEmitter {
   #rekeyTimer: NodeJS.Timeout | null = null;
   #rekeyLimitOut = Number.MAX_SAFE_INTEGER;
   #rekeyLimitIn = Number.MAX_SAFE_INTEGER;
+  /** A time-based rekey fell due before authentication; run it once authenticated. */
+  #rekeyPending = false;
 
   // compression
   #authDone = false;
@@ -401,9 +403,21 @@ export class Transport extends EventEmitter {
    * only after queueing USERAUTH_SUCCESS.
    */
   authenticated(): void {
+    this.#markAuthenticated();
+  }
+
+  /** Authentication is done: delayed compression starts, deferred rekeys may run. */
+  #markAuthenticated(): void {
     if (this.#authDone) return;
     this.#authDone = true;
     this.#applyCompression();
+    if (this.#rekeyPending) {
+      this.#rekeyPending = false;
+      // Possibly called from inside the writer's layout loop: start on the next tick.
+      process.nextTick(() => {
+        if (!this.#closing && !this.#kex && this.#initialKexDone) this.#startKex();
+      });
+    }
   }
 
   // ───────────────────────────── outgoing ─────────────────────────────
@@ -462,6 +476,7 @@ export class Transport extends EventEmitter {
     if (buf) this.#writeRaw(buf);
     if (
       this.#initialKexDone &&
+      this.#authDone &&
       !this.#kex &&
       !this.#closing &&
       (this.#writer.bytesSinceKex >= this.#rekeyLimitOut || this.#writer.packetsSinceKex >= REKEY_PACKETS)
@@ -487,10 +502,7 @@ export class Transport extends EventEmitter {
   #onLaidOut(type: number): void {
     // Server: compression delayed until after authentication starts with
     // the packet after USERAUTH_SUCCESS, in both directions.
-    if (type === MSG.USERAUTH_SUCCESS && this.role === 'server' && !this.#authDone) {
-      this.#authDone = true;
-      this.#applyCompression();
-    }
+    if (type === MSG.USERAUTH_SUCCESS && this.role === 'server') this.#markAuthenticated();
   }
 
   // ───────────────────────────── incoming ─────────────────────────────
@@ -575,6 +587,7 @@ export class Transport extends EventEmitter {
     if (
       !this.#closing &&
       this.#initialKexDone &&
+      this.#authDone &&
       !this.#kex &&
       (this.#rxBytesSinceKex >= this.#rekeyLimitIn || this.#rxPacketsSinceKex >= REKEY_PACKETS)
     ) {
@@ -667,11 +680,8 @@ export class Transport extends EventEmitter {
       if (kex) return this.#onKexMessage(type, payload);
       return this.#sendUnimplemented(p.seq);
     }
-    if (type === MSG.USERAUTH_SUCCESS && this.role === 'client' && !this.#authDone) {
-      // Client: delayed compression starts with the next packet either way.
-      this.#authDone = true;
-      this.#applyCompression();
-    }
+    // Client: delayed compression starts with the next packet either way.
+    if (type === MSG.USERAUTH_SUCCESS && this.role === 'client') this.#markAuthenticated();
     if (type >= 50) return this.#deliver(type, payload, true, p.seq);
     return this.#sendUnimplemented(p.seq);
   }
@@ -1046,10 +1056,7 @@ export class Transport extends EventEmitter {
     this.#initialKexDone = true;
     if (this.#rekeyTimer) clearTimeout(this.#rekeyTimer);
     if (this.#opts.rekeySeconds > 0) {
-      this.#rekeyTimer = setTimeout(() => {
-        this.#debug('rekey: time limit reached');
-        this.#startKex();
-      }, this.#opts.rekeySeconds * 1000);
+      this.#rekeyTimer = setTimeout(() => this.#timedRekey(), this.#opts.rekeySeconds * 1000);
       this.#rekeyTimer.unref?.();
     }
     this.#debug(first ? 'key exchange complete' : 'key re-exchange complete');
@@ -1060,6 +1067,18 @@ export class Transport extends EventEmitter {
     } else {
       this.emit('rekey', this.negotiated);
     }
+  }
+
+  #timedRekey(): void {
+    this.#rekeyTimer = null;
+    if (this.#closing || this.#kex) return;
+    if (!this.#authDone) {
+      // Not before authentication (OpenSSH servers refuse it): try again when it is done.
+      this.#rekeyPending = true;
+      return;
+    }
+    this.#debug('rekey: time limit reached');
+    this.#startKex();
   }
 
   /** Turns compression on or off per direction from the negotiated algorithm and authentication state. */

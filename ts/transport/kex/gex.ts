@@ -6,7 +6,7 @@
 import { createFiniteFieldDH } from '../../crypto/index.js';
 import type { KeyAgreement } from '../../crypto/types.js';
 import { NegotiationError, ProtocolError } from '../../errors.js';
-import { MSG, SSHReader, SSHWriter, mpintToBigInt } from '../../wire/index.js';
+import { MSG, SSHReader, SSHWriter } from '../../wire/index.js';
 import { signExchangeHash, verifyExchangeSignature } from './hostkey.js';
 import { chooseGroup } from './moduli.js';
 import { encodeSecretMpint, exchangeHash, unexpectedKexMessage, type KexContext, type KexResult, type KeyExchange } from './exchange.js';
@@ -96,14 +96,14 @@ export class GroupExchange implements KeyExchange {
         if (type !== MSG.KEX_DH_GEX_GROUP) throw unexpectedKexMessage(ctx, type, 'KEX_DH_GEX_GROUP (31)');
         const r = new SSHReader(payload, 'KEX_DH_GEX_GROUP');
         r.byte();
-        const p = mpintToBigInt(r.mpintBytes(MAX_MPINT));
-        const g = mpintToBigInt(r.mpintBytes(MAX_MPINT));
+        const p = r.mpint(MAX_MPINT);
+        const g = r.mpint(MAX_MPINT);
         r.end();
         const bits = bitLength(p);
         if (bits < this.#min || bits > this.#max) {
           throw new ProtocolError(`server offered a ${bits}-bit group, outside the requested ${this.#min}..${this.#max}`, { code: 'ERR_SSH_KEX_VALUE' });
         }
-        if ((p & 1n) === 0n || g <= 1n || g >= p - 1n) throw new ProtocolError('server offered an invalid DH group', { code: 'ERR_SSH_KEX_VALUE' });
+        if (p <= 0n || (p & 1n) === 0n || g <= 1n || g >= p - 1n) throw new ProtocolError('server offered an invalid DH group', { code: 'ERR_SSH_KEX_VALUE' });
         this.#p = p;
         this.#g = g;
         this.#agreement = createFiniteFieldDH({ prime: p, generator: g });
