@@ -239,7 +239,8 @@ Match originalhost nomatch exec "touch ${marker}"
   });
 
   it('exec that runs too long is killed and raises TimeoutError', async () => {
-    const cfg = 'Host *\nMatch exec "sleep 5"\n  User slow\n';
+    // "exec" so the shell is the sleep itself: the sync runner can only kill the process it started.
+    const cfg = 'Host *\nMatch exec "exec sleep 5"\n  User slow\n';
     expect(() => look(cfg, 'h', { execTimeoutMs: 100 })).toThrow(TimeoutError);
     await expect(SSHConfig.fromText(cfg).lookup('h', { ...LOCAL, execTimeoutMs: 100 })).rejects.toThrow(/line 2: .*sleep 5/);
   });

@@ -12,7 +12,12 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
 
 const SHELL = '/bin/sh';
 
-/** Run a Match exec command synchronously. Resolves to whether it exited with status 0. */
+/**
+ * Run a Match exec command synchronously; returns whether it exited with
+ * status 0. On timeout only the shell is killed (spawnSync cannot signal a
+ * process group), so anything the command started in the background may
+ * outlive it.
+ */
 export function runMatchExecSync(command: string, timeoutMs: number): boolean {
   const r = spawnSync(SHELL, ['-c', command], { stdio: 'ignore', timeout: timeoutMs, killSignal: 'SIGKILL' });
   if (r.error) {

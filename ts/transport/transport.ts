@@ -1010,6 +1010,9 @@ export class Transport extends EventEmitter {
     this.#writer.packetsSinceKex = 0;
     this.#rekeyLimitOut = this.#rekeyLimit(out.cipher);
     this.#compressOutAlg = this.role === 'client' ? neg.compressionCS : neg.compressionSC;
+    // Like OpenSSH, every NEWKEYS starts a fresh zlib stream (new header, empty window).
+    this.#compressor?.close();
+    this.#compressor = null;
     this.#applyCompression();
     k.sentNewKeys = true;
     if (k.initial && this.#sendExtInfo) this.#sendKex(this.#extInfoPayload());
@@ -1044,6 +1047,8 @@ export class Transport extends EventEmitter {
     this.#rekeyLimitIn = this.#rekeyLimit(inKeys.cipher);
     this.#compressInAlg = this.role === 'client' ? k.negotiated!.compressionSC : k.negotiated!.compressionCS;
     k.receivedNewKeys = true;
+    this.#decompressor?.close();
+    this.#decompressor = null;
     this.#applyCompression();
     if (k.sentNewKeys) this.#completeKex(k);
   }

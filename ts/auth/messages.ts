@@ -1,0 +1,178 @@
+/**
+ * Encoding and decoding of the user authentication messages (RFC 4252
+ * sections 5-8, RFC 4256 section 3). Every length read is bounded by LIMITS.
+ */
+import { ProtocolError } from '../errors.js';
+import { MSG, SSHReader, SSHWriter } from '../wire/index.js';
+import { CONNECTION_SERVICE, LIMITS } from './constants.js';
+
+/** A keyboard-interactive prompt: the text to show, and whether to echo what the user types. */
+export interface Prompt {
+  prompt: string;
+  echo: boolean;
+}
+
+/** SSH_MSG_USERAUTH_INFO_REQUEST. */
+export interface InfoRequest {
+  name: string;
+  instructions: string;
+  lang: string;
+  prompts: Prompt[];
+}
+
+/** SSH_MSG_USERAUTH_FAILURE. */
+export interface Failure {
+  allowed: string[];
+  partial: boolean;
+}
+
+/** The start of every USERAUTH_REQUEST: byte 50, user name, service, method. */
+function requestHead(username: string, method: string, extra = 64): SSHWriter {
+  return new SSHWriter(username.length * 3 + method.length + extra + 32)
+    .byte(MSG.USERAUTH_REQUEST)
+    .string(username)
+    .string(CONNECTION_SERVICE)
+    .string(method);
+}
+
+export function encodeNoneRequest(username: string): Uint8Array {
+  return requestHead(username, 'none').toBytes();
+}
+
+export function encodePasswordRequest(username: string, password: string, newPassword?: string): Uint8Array {
+  const w = requestHead(username, 'password', (password.length + (newPassword?.length ?? 0)) * 3 + 16).boolean(newPassword !== undefined).string(password);
+  if (newPassword !== undefined) w.string(newPassword);
+  return w.toBytes();
+}
+
+/** A publickey request; with `signature` (the full SSH signature blob) it is the signed one. */
+export function encodePublickeyRequest(username: string, algorithm: string, blob: Uint8Array, signature?: Uint8Array): Uint8Array {
+  const w = requestHead(username, 'publickey', blob.length + (signature?.length ?? 0) + algorithm.length + 16)
+    .boolean(signature !== undefined)
+    .string(algorithm)
+    .string(blob);
+  if (signature) w.string(signature);
+  return w.toBytes();
+}
+
+/**
+ * The data a publickey signature covers (RFC 4252 section 7): the session
+ * identifier as a string, then the request exactly as sent, with the
+ * has-signature flag TRUE and without the signature itself.
+ */
+export function publickeySignedData(sessionId: Uint8Array, username: string, algorithm: string, blob: Uint8Array): Uint8Array {
+  return new SSHWriter(sessionId.length + blob.length + username.length * 3 + 96)
+    .string(sessionId)
+    .byte(MSG.USERAUTH_REQUEST)
+    .string(username)
+    .string(CONNECTION_SERVICE)
+    .string('publickey')
+    .boolean(true)
+    .string(algorithm)
+    .string(blob)
+    .toBytes();
+}
+
+export function encodeKeyboardInteractiveRequest(username: string, submethods: string): Uint8Array {
+  return requestHead(username, 'keyboard-interactive', submethods.length + 16).string('').string(submethods).toBytes();
+}
+
+export function encodeInfoResponse(responses: readonly string[]): Uint8Array {
+  const w = new SSHWriter(64 + responses.reduce((n, r) => n + r.length * 3 + 4, 0)).byte(MSG.USERAUTH_INFO_RESPONSE).uint32(responses.length);
+  for (const r of responses) w.string(r);
+  return w.toBytes();
+}
+
+export function encodeFailure(allowed: readonly string[], partial: boolean): Uint8Array {
+  return new SSHWriter(64).byte(MSG.USERAUTH_FAILURE).nameList(allowed).boolean(partial).toBytes();
+}
+
+export function encodeBanner(message: string, lang = ''): Uint8Array {
+  return new SSHWriter(message.length * 3 + 16).byte(MSG.USERAUTH_BANNER).string(message).string(lang).toBytes();
+}
+
+export function encodePkOk(algorithm: string, blob: Uint8Array): Uint8Array {
+  return new SSHWriter(blob.length + algorithm.length + 16).byte(MSG.USERAUTH_PK_OK).string(algorithm).string(blob).toBytes();
+}
+
+export function encodeInfoRequest(req: InfoRequest): Uint8Array {
+  const w = new SSHWriter(256).byte(MSG.USERAUTH_INFO_REQUEST).string(req.name).string(req.instructions).string(req.lang).uint32(req.prompts.length);
+  for (const p of req.prompts) w.string(p.prompt).boolean(p.echo);
+  return w.toBytes();
+}
+
+export function decodeFailure(payload: Uint8Array): Failure {
+  const r = new SSHReader(payload, 'USERAUTH_FAILURE');
+  r.byte();
+  const allowed = r.nameList(LIMITS.text);
+  const partial = r.boolean();
+  return { allowed, partial };
+}
+
+export function decodeBanner(payload: Uint8Array): { message: string; lang: string } {
+  const r = new SSHReader(payload, 'USERAUTH_BANNER');
+  r.byte();
+  const message = r.utf8(LIMITS.text);
+  // Some servers omit the language tag; the message is what matters.
+  const lang = r.remaining > 0 ? r.ascii(LIMITS.name) : '';
+  return { message, lang };
+}
+
+export function decodePkOk(payload: Uint8Array): { algorithm: string; blob: Uint8Array } {
+  const r = new SSHReader(payload, 'USERAUTH_PK_OK');
+  r.byte();
+  const algorithm = r.ascii(LIMITS.name);
+  const blob = r.string(LIMITS.blob);
+  r.end();
+  return { algorithm, blob };
+}
+
+export function decodePasswordChangeRequest(payload: Uint8Array): { prompt: string; lang: string } {
+  const r = new SSHReader(payload, 'USERAUTH_PASSWD_CHANGEREQ');
+  r.byte();
+  const prompt = r.utf8(LIMITS.text);
+  const lang = r.remaining > 0 ? r.ascii(LIMITS.name) : '';
+  return { prompt, lang };
+}
+
+export function decodeInfoRequest(payload: Uint8Array): InfoRequest {
+  const r = new SSHReader(payload, 'USERAUTH_INFO_REQUEST');
+  r.byte();
+  const name = r.utf8(LIMITS.text);
+  const instructions = r.utf8(LIMITS.text);
+  const lang = r.ascii(LIMITS.name);
+  const count = r.uint32();
+  if (count > LIMITS.prompts) throw new ProtocolError(`USERAUTH_INFO_REQUEST with ${count} prompts (limit ${LIMITS.prompts})`);
+  const prompts: Prompt[] = [];
+  for (let i = 0; i < count; i++) prompts.push({ prompt: r.utf8(LIMITS.text), echo: r.boolean() });
+  r.end();
+  return { name, instructions, lang, prompts };
+}
+
+export function decodeInfoResponse(payload: Uint8Array): string[] {
+  const r = new SSHReader(payload, 'USERAUTH_INFO_RESPONSE');
+  r.byte();
+  const count = r.uint32();
+  if (count > LIMITS.prompts) throw new ProtocolError(`USERAUTH_INFO_RESPONSE with ${count} responses (limit ${LIMITS.prompts})`);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(r.utf8(LIMITS.secret));
+  r.end();
+  return out;
+}
+
+/** A USERAUTH_REQUEST as the server sees it; method-specific fields are left in `reader`. */
+export interface DecodedRequest {
+  username: string;
+  service: string;
+  method: string;
+  reader: SSHReader;
+}
+
+export function decodeRequestHead(payload: Uint8Array): DecodedRequest {
+  const reader = new SSHReader(payload, 'USERAUTH_REQUEST');
+  reader.byte();
+  const username = reader.utf8(LIMITS.name);
+  const service = reader.ascii(LIMITS.name);
+  const method = reader.ascii(LIMITS.name);
+  return { username, service, method, reader };
+}
