@@ -144,10 +144,27 @@ export class CouldNotCanonicalize extends SSHException {
 export class SFTPError extends SSHException {
   readonly status: number;
   readonly path: string | undefined;
-  constructor(message: string, status: number, path?: string) {
-    super(message, { code: 'ERR_SFTP' });
+  constructor(message: string, status: number, path?: string, options?: { code?: string; cause?: unknown }) {
+    super(message, { code: options?.code ?? 'ERR_SFTP', cause: options?.cause });
     this.status = status;
     this.path = path;
+  }
+}
+
+/**
+ * An SFTP transfer (get/put and friends) stopped before the end. The
+ * destination holds exactly `bytesTransferred` good bytes from the start
+ * (the contiguous acknowledged prefix); nothing past it is trusted.
+ * `aborted` is true when the caller's signal stopped it (`cause` is the
+ * signal's reason).
+ */
+export class SFTPTransferError extends SFTPError {
+  readonly bytesTransferred: number;
+  readonly aborted: boolean;
+  constructor(message: string, status: number, path: string | undefined, bytesTransferred: number, options?: { cause?: unknown; aborted?: boolean }) {
+    super(message, status, path, { code: 'ERR_SFTP_TRANSFER', cause: options?.cause });
+    this.bytesTransferred = bytesTransferred;
+    this.aborted = options?.aborted ?? false;
   }
 }
 
@@ -162,5 +179,40 @@ export class TimeoutError extends SSHException {
 export class KeyFormatError extends SSHException {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { code: 'ERR_SSH_KEY_FORMAT', cause: options?.cause });
+  }
+}
+
+/**
+ * A remote command failed: with `check`, it exited non-zero or by a signal;
+ * otherwise it was cut short (connection lost). Carries the output so far.
+ */
+export class ProcessError extends SSHException {
+  readonly command: string | null;
+  readonly exitStatus: number | null;
+  readonly exitSignal: { name: string; coreDumped: boolean; message: string; lang?: string } | undefined;
+  /** exitStatus, or minus the signal number when killed by a signal (AsyncSSH's returncode). */
+  readonly returncode: number | null;
+  readonly stdout: string | Buffer;
+  readonly stderr: string | Buffer;
+  constructor(
+    message: string,
+    details: {
+      command: string | null;
+      exitStatus: number | null;
+      exitSignal?: { name: string; coreDumped: boolean; message: string; lang?: string };
+      returncode: number | null;
+      stdout: string | Buffer;
+      stderr: string | Buffer;
+      code?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { code: details.code ?? 'ERR_SSH_PROCESS', cause: details.cause });
+    this.command = details.command;
+    this.exitStatus = details.exitStatus;
+    this.exitSignal = details.exitSignal;
+    this.returncode = details.returncode;
+    this.stdout = details.stdout;
+    this.stderr = details.stderr;
   }
 }

@@ -6,3 +6,40 @@
 export * from './errors.js';
 export { getBackendInfo } from './crypto/index.js';
 export type { BackendInfo, BackendName, PrimitiveChoice } from './crypto/types.js';
+
+// Clients: AsyncSSH-shaped connect() and Paramiko-shaped SSHClient, host key policies.
+export {
+  connect,
+  SSHClientConnection,
+  SSHClient,
+  MissingHostKeyPolicy,
+  AutoAddPolicy,
+  RejectPolicy,
+  WarningPolicy,
+  type ConnectOptions,
+  type ClientAlgorithmOptions,
+  type ShellOptions,
+  type ForwardLocalOptions,
+  type SSHClientConnectOptions,
+  type ExecCommandOptions,
+  type InvokeShellOptions,
+  type ChannelReadable,
+  type DisabledAlgorithms,
+  type HostKeyPolicyClient,
+  type KeyInput,
+} from './client.js';
+
+// User authentication policy constants and types (server side: AuthServerInterface).
+export {
+  AUTH_SUCCESSFUL,
+  AUTH_PARTIALLY_SUCCESSFUL,
+  AUTH_FAILED,
+  InteractiveQuery,
+  type AuthResult,
+  type AuthServerInterface,
+  type PublicKeyInfo,
+  type Prompt,
+  type KeyboardInteractiveHandler,
+  type PasswordChangeHandler,
+  type BannerHandler,
+} from './auth/index.js';

@@ -82,3 +82,8 @@ export function payloadsFrom(buf: Uint8Array, spans: Uint32Array, n: number): Ui
   }
   return out;
 }
+
+/** Fast equality of two lists of byte arrays (vitest's deep equality walks typed arrays element by element). */
+export function samePayloads(a: Uint8Array[], b: Uint8Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(b[i]!));
+}

@@ -10,19 +10,21 @@ import { servingImpls } from '../../ts/crypto/select.js';
 import { cipherInfo } from '../../ts/crypto/algorithms.js';
 import { CryptoError, IntegrityError, ProtocolError } from '../../ts/errors.js';
 import type { DirectionKeys, PacketOpener, PacketSealer } from '../../ts/crypto/types.js';
-import { keysFor, layoutBatch, payloadsFrom, prng } from './helpers.js';
+import { keysFor, layoutBatch, payloadsFrom, prng, samePayloads } from './helpers.js';
 
 const CLASSIC_CIPHERS = ['aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-cbc', 'aes192-cbc', 'aes256-cbc', '3des-cbc'];
 const MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha1-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1'];
 
 /** [cipher, mac] for every construction. */
-const CONSTRUCTIONS: [string, string][] = [
-  ['none', 'none'],
-  ['chacha20-poly1305@openssh.com', 'none'],
-  ['aes128-gcm@openssh.com', 'none'],
-  ['aes256-gcm@openssh.com', 'none'],
-  ...CLASSIC_CIPHERS.flatMap((c) => MACS.map((m) => [c, m] as [string, string])),
-].filter(([c, m]) => servingImpls(c).length > 0 && (cipherInfo(c)!.aead || servingImpls(m).length > 0));
+const CONSTRUCTIONS: [string, string][] = (
+  [
+    ['none', 'none'],
+    ['chacha20-poly1305@openssh.com', 'none'],
+    ['aes128-gcm@openssh.com', 'none'],
+    ['aes256-gcm@openssh.com', 'none'],
+    ...CLASSIC_CIPHERS.flatMap((c) => MACS.map((m) => [c, m] as [string, string])),
+  ] as [string, string][]
+).filter(([c, m]) => servingImpls(c).length > 0 && (cipherInfo(c)!.aead || servingImpls(m).length > 0));
 
 /** Every implementation combination for a construction: cipher impl × MAC impl. */
 function implCombos(cipher: string, mac: string): PacketImpls[] {
@@ -77,23 +79,23 @@ describe.each(CONSTRUCTIONS)('%s + %s', (cipher, mac) => {
       // The payload must not survive sealing in clear.
       expect(Buffer.from(buf).indexOf(Buffer.from(payloads[3]!.subarray(0, 32)))).toBe(-1);
     }
-    expect(openAll(o, buf, 3, payloads.length)).toEqual(payloads);
+    expect(samePayloads(openAll(o, buf, 3, payloads.length), payloads)).toBe(true);
   });
 
   it('differential: every implementation seals byte-identically and opens every other one (random lengths, batches, seq wrap)', () => {
     const r = prng(cipher.length * 131 + mac.length);
     const sealers = combos.map((c) => buildSealer(keys, c));
-    const openers = combos.map((c) => combos.map(() => buildOpener(keys, c)));
+    const openers = combos.map((c) => buildOpener(keys, c));
     let seq = 0xfffffffd;
     for (let round = 0; round < 3; round++) {
       const payloads = randomPayloads(r, 1 + r.int(5), 35000);
       const sealed = sealers.map((s) => sealBatch(s, payloads, seq));
       for (let i = 1; i < sealed.length; i++) expect(Buffer.compare(sealed[i]!, sealed[0]!), `${label(combos[i]!)} vs ${label(combos[0]!)}`).toBe(0);
-      // Opener j of implementation i opens implementation j's output (all identical, but each opener keeps its own stream state).
+      // All outputs are identical, so each implementation's opener opening one
+      // of them (a different one per implementation) opens every other's output.
       for (let i = 0; i < combos.length; i++) {
-        for (let j = 0; j < combos.length; j++) {
-          expect(openAll(openers[i]![j]!, sealed[j]!.slice(), seq, payloads.length)).toEqual(payloads);
-        }
+        const j = (i + 1) % combos.length;
+        expect(samePayloads(openAll(openers[i]!, sealed[j]!, seq, payloads.length), payloads)).toBe(true);
       }
       seq = (seq + payloads.length) >>> 0;
     }
@@ -130,7 +132,7 @@ describe.each(CONSTRUCTIONS)('%s + %s', (cipher, mac) => {
       if (delivered === sealed.length && pending.length === 0) break;
       expect(delivered < sealed.length || pending.length === 0).toBe(true);
     }
-    expect(got).toEqual(payloads);
+    expect(samePayloads(got, payloads)).toBe(true);
     expect(seq).toBe(3);
   });
 
@@ -155,7 +157,7 @@ describe.each(CONSTRUCTIONS)('%s + %s', (cipher, mac) => {
       expect(['IntegrityError', 'ProtocolError', 'no error']).toContain(name);
       if (name === 'no error') expect(i).toBeLessThan(Math.max(4, s.blockSize));
       if (recovers) {
-        expect(openAll(shared, good.slice(), 77, 1)).toEqual([payload]);
+        expect(samePayloads(openAll(shared, good.slice(), 77, 1), [payload])).toBe(true);
         shared = buildOpener(keys, impls);
       }
     }

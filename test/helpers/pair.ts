@@ -61,3 +61,23 @@ export async function closeBoth(...ts: Transport[]): Promise<void> {
   for (const t of ts) t.disconnect();
   await Promise.all(ts.map((t) => t.closed));
 }
+
+/**
+ * A TCP proxy between a client and a server Transport whose client-to-server
+ * bytes pass through `tap` (which may alter them), for tampering tests.
+ */
+export async function tappedPair(
+  tap: { fn: (chunk: Buffer) => Buffer },
+  opts: PairOptions = {},
+): Promise<{ client: Transport; server: Transport }> {
+  const [c1, c2] = await socketPair();
+  const [s1, s2] = await socketPair();
+  c2.on('data', (d: Buffer) => s1.write(tap.fn(d)));
+  s1.on('data', (d: Buffer) => c2.write(d));
+  for (const s of [c2, s1]) s.on('error', () => {});
+  c2.on('close', () => s1.destroy());
+  s1.on('close', () => c2.destroy());
+  const server = new Transport(s2, { role: 'server', hostKeys: allHostKeys(), ...opts.server });
+  const client = new Transport(c1, { role: 'client', verifyHostKey: () => true, ...opts.client });
+  return { client, server };
+}

@@ -15,6 +15,12 @@ export const SSHD = '/usr/sbin/sshd';
 export interface SshdOptions {
   /** Extra sshd_config lines. */
   config?: string[];
+  /**
+   * Lines placed before the defaults. sshd uses the first value it reads for
+   * a keyword, so these replace defaults such as `UsePAM no` or
+   * `PasswordAuthentication no` (added for the auth tests).
+   */
+  overrides?: string[];
   /** OpenSSH public key lines to put in the authorized_keys file. */
   authorizedKeys?: string[];
 }
@@ -81,6 +87,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const port = await freePort();
   const logFile = join(dir, 'sshd.log');
   const config = [
+    ...(opts.overrides ?? []),
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     ...hostKeyLines,

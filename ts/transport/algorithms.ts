@@ -4,6 +4,7 @@
  * client's list that the server also lists).
  */
 import * as crypto from '../crypto/index.js';
+import { createKem as createKemDirect } from '../crypto/kem/index.js';
 import type { Kem } from '../crypto/types.js';
 import { NegotiationError } from '../errors.js';
 import { KEX_METHODS, type KemName } from './kex/methods.js';
@@ -91,9 +92,12 @@ export interface AlgorithmLists {
 
 const kemCache = new Map<KemName, boolean>();
 
-/** Creates a KEM through the crypto layer, if it exports `createKem`; null when it does not or cannot. */
+/**
+ * Creates a KEM through the crypto layer (its index re-export once present,
+ * else ts/crypto/kem directly); null when it cannot serve this KEM here.
+ */
 export function createKemIfAvailable(name: KemName): Kem | null {
-  const factory = (crypto as unknown as { createKem?: (n: string) => Kem }).createKem;
+  const factory = (crypto as unknown as { createKem?: (n: string) => Kem | null }).createKem ?? createKemDirect;
   if (typeof factory !== 'function') return null;
   try {
     return factory(name);

@@ -54,6 +54,8 @@ export const MAX_PACKET_LENGTH = 256 * 1024 + 4096;
 const OPEN_BATCH = 32;
 /** Flush immediately once this much payload is queued, rather than at the end of the tick. */
 const FLUSH_BYTES = 256 * 1024;
+/** Held (during key exchange) payload bytes beyond which `needsDrain` turns true. */
+const HOLD_LIMIT = 1024 * 1024;
 /** While message dispatch is paused (async kex step), stop reading past this much buffered input. */
 const PAUSED_READ_LIMIT = 2 * 1024 * 1024;
 /** RFC 4344 section 3.1: rekey before 2^31 packets so sequence numbers never repeat under one key. */
@@ -170,7 +172,11 @@ export class Transport extends EventEmitter {
   #flushScheduled = false;
   #holdOutgoing = true;
   #held: Uint8Array[] = [];
-  #needsDrain = false;
+  #heldBytes = 0;
+  /** socket.write() returned false and 'drain' has not come yet. */
+  #socketFull = false;
+  /** Held traffic during a key exchange passed HOLD_LIMIT. */
+  #holdFull = false;
 
   // incoming
   readonly #rx = new ReceiveBuffer();
@@ -269,7 +275,7 @@ export class Transport extends EventEmitter {
 
   /** True when the socket's write buffer is full: pause producing until 'drain'. */
   get needsDrain(): boolean {
-    return this.#needsDrain;
+    return this.#socketFull || this.#holdFull;
   }
 
   /** Whether the transport is closed or closing. */
@@ -438,6 +444,8 @@ export class Transport extends EventEmitter {
     if (this.#closing) return;
     if (this.#holdOutgoing) {
       this.#held.push(payload);
+      this.#heldBytes += payload.length;
+      if (this.#heldBytes > HOLD_LIMIT) this.#holdFull = true;
       return;
     }
     this.#writer.enqueue(payload);
@@ -489,14 +497,40 @@ export class Transport extends EventEmitter {
   #writeRaw(buf: Uint8Array): void {
     this.bytesSent += buf.length;
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
-    if (!this.#socket.write(buf)) this.#needsDrain = true;
+    if (!this.#socket.write(buf)) this.#socketFull = true;
   }
 
   readonly #onDrain = (): void => {
-    if (!this.#needsDrain) return;
-    this.#needsDrain = false;
-    this.emit('drain');
+    if (!this.#socketFull) return;
+    this.#socketFull = false;
+    if (!this.#holdFull && !this.#closing) this.emit('drain');
   };
+
+  /**
+   * Moves held traffic to the writer after our NEWKEYS, flushing in
+   * FLUSH_BYTES slices so a volume rekey can start again mid-way (the rest
+   * then stays held for the next exchange).
+   */
+  #releaseHeld(): void {
+    this.#holdOutgoing = false;
+    const held = this.#held;
+    this.#held = [];
+    let i = 0;
+    while (i < held.length && !this.#holdOutgoing && !this.#closing) {
+      const m = held[i++]!;
+      this.#heldBytes -= m.length;
+      this.#writer.enqueue(m);
+      if (this.#writer.queuedBytes >= FLUSH_BYTES) this.#flush();
+    }
+    // Anything not released waits, ahead of whatever was held meanwhile.
+    if (i < held.length) this.#held = held.slice(i).concat(this.#held);
+    if (this.#held.length === 0) this.#heldBytes = 0;
+    this.#afterEnqueue();
+    if (this.#holdFull && this.#heldBytes <= HOLD_LIMIT) {
+      this.#holdFull = false;
+      if (!this.#socketFull && !this.#closing) process.nextTick(() => !this.needsDrain && !this.#closing && this.emit('drain'));
+    }
+  }
 
   /** Hook from the writer: runs as each payload is laid out, in wire order. */
   #onLaidOut(type: number): void {
@@ -1016,12 +1050,8 @@ export class Transport extends EventEmitter {
     this.#applyCompression();
     k.sentNewKeys = true;
     if (k.initial && this.#sendExtInfo) this.#sendKex(this.#extInfoPayload());
-    this.#holdOutgoing = false;
-    const held = this.#held;
-    this.#held = [];
-    for (const m of held) this.#writer.enqueue(m);
-    this.#afterEnqueue();
     if (k.receivedNewKeys) this.#completeKex(k);
+    this.#releaseHeld();
   }
 
   #extInfoPayload(): Uint8Array {

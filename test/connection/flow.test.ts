@@ -1,0 +1,179 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Channel, runCommand } from '../../ts/connection/index.js';
+import { MSG } from '../../ts/wire/index.js';
+import { connectionPair, gen, serveFakeCommands, sha256Of, type ConnPair } from './helpers.js';
+
+const MiB = 1024 * 1024;
+
+let pair: ConnPair | null = null;
+afterEach(async () => {
+  await pair?.close();
+  pair = null;
+});
+
+/** Writes `total` random bytes into `w` honouring backpressure; resolves with their sha256. */
+function writeRandom(w: Channel, total: number, chunkSize = MiB): Promise<string> {
+  const h = createHash('sha256');
+  let sent = 0;
+  return new Promise((resolve) => {
+    const go = (): void => {
+      while (sent < total) {
+        const chunk = randomBytes(Math.min(chunkSize, total - sent));
+        sent += chunk.length;
+        h.update(chunk);
+        if (!w.write(chunk)) {
+          w.once('drain', go);
+          return;
+        }
+      }
+      w.end();
+      resolve(h.digest('hex'));
+    };
+    go();
+  });
+}
+
+/** Watches every payload a transport sends (the connection calls transport.send per message). */
+function spySends(t: { send(p: Uint8Array): void }, onSend: (p: Uint8Array) => void): void {
+  const orig = t.send.bind(t);
+  t.send = (p: Uint8Array) => {
+    onSend(p);
+    orig(p);
+  };
+}
+
+describe('bulk data', () => {
+  it('100 MiB through one channel in both directions at once, byte-exact', async () => {
+    pair = await connectionPair();
+    serveFakeCommands(pair.server);
+    const ch = await pair.client.openSession();
+    await ch.exec('cat');
+    const [sentHash, gotHash] = await Promise.all([writeRandom(ch, 100 * MiB), sha256Of(ch)]);
+    expect(gotHash).toBe(sentHash);
+    expect(await ch.recvExitStatus()).toBe(0);
+  });
+
+  it('200 concurrent channels each move their own data intact', async () => {
+    pair = await connectionPair();
+    serveFakeCommands(pair.server);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const input = gen(20_000 + i * 101, i + 1);
+        const r = await runCommand(pair!.client, 'sha256', { stdin: input });
+        return r.stdout === createHash('sha256').update(input).digest('hex') && r.exitStatus === 0;
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    expect(pair.client.channelCount).toBe(0);
+  });
+});
+
+describe('flow control', () => {
+  it('a paused reader holds at most its window while another channel keeps moving', async () => {
+    const window = 256 * 1024;
+    pair = await connectionPair({ client: { window } });
+    const serverSide: Channel[] = [];
+    const hashes: Promise<string>[] = [];
+    pair.server.onChannelOpen((req) => {
+      const ch = req.accept();
+      serverSide.push(ch);
+      hashes.push(writeRandom(ch, 8 * MiB, 64 * 1024));
+    });
+    const paused = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    const moving = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    // Nobody reads `paused`; `moving` is read to the end.
+    const movingHash = await sha256Of(moving);
+    expect(movingHash).toBe(await hashes[1]!);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(paused.bufferedBytes).toBeLessThanOrEqual(window);
+    expect(paused.bufferedBytes).toBeGreaterThan(0);
+    expect(paused.localWindow).toBe(window - paused.bufferedBytes);
+    // The server is stuck on the window, not buffering the rest in memory.
+    expect(serverSide[0]!.remoteWindow).toBe(0);
+    expect(serverSide[0]!.pendingBytes).toBeLessThanOrEqual(64 * 1024);
+    // Reading resumes the flow, and every byte arrives.
+    expect(await sha256Of(paused)).toBe(await hashes[0]!);
+  });
+
+  it('WINDOW_ADJUST goes out once half the window is consumed, never beyond the window, none while paused', async () => {
+    const window = 64 * 1024;
+    pair = await connectionPair({ client: { window } });
+    const adjusts: number[] = [];
+    spySends(pair.clientTransport, (p) => {
+      if (p[0] === MSG.CHANNEL_WINDOW_ADJUST) adjusts.push(Buffer.from(p).readUInt32BE(5));
+    });
+    let serverCh: Channel | null = null;
+    pair.server.onChannelOpen((req) => {
+      serverCh = req.accept();
+      serverCh.end(gen(MiB, 3));
+    });
+    const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    await new Promise((r) => setTimeout(r, 50));
+    // Paused: the whole window is used and nothing was credited back.
+    expect(adjusts).toEqual([]);
+    expect(ch.bufferedBytes).toBe(window);
+    expect(serverCh!.remoteWindow).toBe(0);
+    const got = await sha256Of(ch);
+    expect(got).toBe(createHash('sha256').update(gen(MiB, 3)).digest('hex'));
+    expect(adjusts.length).toBeGreaterThan(0);
+    for (const a of adjusts) {
+      expect(a).toBeGreaterThanOrEqual(window / 2);
+      expect(a).toBeLessThanOrEqual(window);
+    }
+    // Credit given never exceeds what was consumed: initial window + adjusts ≥ 1 MiB received, ≤ 1 MiB + window.
+    const credit = window + adjusts.reduce((a, b) => a + b, 0);
+    expect(credit).toBeGreaterThanOrEqual(MiB);
+    expect(credit).toBeLessThanOrEqual(MiB + window);
+  });
+
+  it('packets respect the peer\'s maximum packet size and writes are split', async () => {
+    pair = await connectionPair({ client: { maxPacketSize: 1000 } });
+    const sizes: number[] = [];
+    spySends(pair.serverTransport, (p) => {
+      if (p[0] === MSG.CHANNEL_DATA) sizes.push(p.length - 9);
+      if (p[0] === MSG.CHANNEL_EXTENDED_DATA) sizes.push(p.length - 13);
+    });
+    pair.server.onChannelOpen((req) => {
+      const ch = req.accept();
+      ch.writeStderr(Buffer.alloc(5000, 1));
+      ch.end(Buffer.alloc(10_000, 2));
+    });
+    const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    const errChunks: Buffer[] = [];
+    ch.stderr.on('data', (d: Buffer) => errChunks.push(d));
+    const out = await sha256Of(ch);
+    expect(out).toBe(createHash('sha256').update(Buffer.alloc(10_000, 2)).digest('hex'));
+    expect(Buffer.concat(errChunks).length).toBe(5000);
+    expect(sizes.length).toBe(15);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1000);
+  });
+
+  it('many small writes are coalesced into fewer packets', async () => {
+    pair = await connectionPair();
+    let packets = 0;
+    spySends(pair.serverTransport, (p) => {
+      if (p[0] === MSG.CHANNEL_DATA) packets++;
+    });
+    pair.server.onChannelOpen((req) => {
+      const ch = req.accept();
+      ch.cork();
+      for (let i = 0; i < 1000; i++) ch.write(`line ${i}\n`);
+      ch.uncork();
+      ch.end();
+    });
+    const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    const chunks: Buffer[] = [];
+    for await (const c of ch) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString().split('\n').length).toBe(1001);
+    expect(packets).toBeLessThan(10);
+  });
+
+  it('the sender never exceeds a tiny peer window (the receiver would fail the connection)', async () => {
+    pair = await connectionPair({ client: { window: 100, maxPacketSize: 64 } });
+    pair.server.onChannelOpen((req) => req.accept().end(gen(50_000, 9)));
+    const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    expect(await sha256Of(ch)).toBe(createHash('sha256').update(gen(50_000, 9)).digest('hex'));
+    expect(pair.client.isClosed).toBe(false);
+  });
+});

@@ -1,0 +1,437 @@
+/**
+ * Client side of user authentication (RFC 4252, RFC 4256): one method at a
+ * time (`UserAuthClient`), and the whole sequence Paramiko's connect runs
+ * (`authenticateClient`): none, then public keys, then password, then
+ * keyboard-interactive, continuing after partial success (RFC 4252 5.1).
+ */
+import { hash } from '../crypto/index.js';
+import type { Signer } from '../crypto/types.js';
+import { AuthenticationException, BadAuthenticationType, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
+import { MSG, SSHWriter } from '../wire/index.js';
+import { USERAUTH_SERVICE } from './constants.js';
+import { AuthInbox, abortError, type AuthMessage } from './inbox.js';
+import {
+  decodeBanner,
+  decodeFailure,
+  decodeInfoRequest,
+  decodePasswordChangeRequest,
+  decodePkOk,
+  encodeInfoResponse,
+  encodeKeyboardInteractiveRequest,
+  encodeNoneRequest,
+  encodePasswordRequest,
+  encodePublickeyRequest,
+  publickeySignedData,
+  type Prompt,
+} from './messages.js';
+import { DEFAULT_PUBLICKEY_ALGORITHMS, signatureAlgorithmsToTry } from './signatureAlgorithms.js';
+import type { AuthTransport } from './transport.js';
+
+/** Answers keyboard-interactive prompts: one string per prompt, in order. */
+export type KeyboardInteractiveHandler = (name: string, instructions: string, prompts: Prompt[]) => string[] | Promise<string[]>;
+
+/** Supplies a new password when the server says the old one expired (SSH_MSG_USERAUTH_PASSWD_CHANGEREQ). */
+export type PasswordChangeHandler = (prompt: string, lang: string) => string | Promise<string>;
+
+/** Receives the server's SSH_MSG_USERAUTH_BANNER text (show it to the user as is; it comes from the server). */
+export type BannerHandler = (message: string, lang: string) => void;
+
+/**
+ * A public key to try: a Signer, or a function that produces signers when
+ * first needed (an agent is asked for its keys only if publickey is allowed).
+ */
+export type KeySource = Signer | (() => readonly Signer[] | Promise<readonly Signer[]>);
+
+/** How one attempt ended. `partial`: this method succeeded, but the server wants more. */
+export interface AttemptResult {
+  outcome: 'success' | 'partial' | 'failure';
+  /** Methods the server allows to continue (empty on success). */
+  allowed: string[];
+}
+
+export interface UserAuthClientOptions {
+  username: string;
+  onBanner?: BannerHandler;
+  /** Milliseconds to wait for each server reply. Default 30 000 (Paramiko's auth_timeout); 0 = no limit. */
+  authTimeout?: number;
+  signal?: AbortSignal;
+  /** Signature algorithms we are willing to send. Default DEFAULT_PUBLICKEY_ALGORITHMS (no SHA-1 ssh-rsa). */
+  publicKeyAlgorithms?: readonly string[];
+  /** Diagnostic lines (never secrets). */
+  debug?: (message: string) => void;
+}
+
+const MAX_PASSWORD_CHANGE_ROUNDS = 3;
+const MAX_KBDINT_ROUNDS = 32;
+
+/** SHA256 fingerprint of a public key blob, for diagnostics. */
+function fingerprintOf(blob: Uint8Array): string {
+  return 'SHA256:' + Buffer.from(hash('sha256', blob)).toString('base64').replace(/=+$/, '');
+}
+
+function badArgument(message: string): SSHException {
+  return new SSHException(message, { code: 'ERR_SSH_BAD_ARGUMENT' });
+}
+
+/**
+ * One user-authentication conversation with a server. Call `start()` once,
+ * then any of the method calls, one at a time, until one returns success.
+ * `close()` detaches from the transport (done for you on success).
+ */
+export class UserAuthClient {
+  readonly username: string;
+  /** Methods that succeeded, in order (partial successes included). */
+  readonly methodsSucceeded: string[] = [];
+  /** What the server last said it allows; null before the first FAILURE. */
+  allowed: string[] | null = null;
+  /** Whether the server has accepted us. */
+  authenticated = false;
+
+  readonly #transport: AuthTransport;
+  readonly #inbox: AuthInbox;
+  readonly #timeout: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #accepted: readonly string[];
+  readonly #debug: (m: string) => void;
+  #busy = false;
+  #started = false;
+
+  constructor(transport: AuthTransport, options: UserAuthClientOptions) {
+    if (typeof options.username !== 'string' || options.username.length === 0) throw badArgument('a user name is required for authentication');
+    this.username = options.username;
+    this.#transport = transport;
+    this.#timeout = options.authTimeout ?? 30_000;
+    this.#signal = options.signal;
+    this.#accepted = options.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS;
+    this.#debug = options.debug ?? (() => {});
+    this.#inbox = new AuthInbox(transport);
+    const onBanner = options.onBanner;
+    this.#inbox.onBanner = (payload) => {
+      const { message, lang } = decodeBanner(payload);
+      this.#debug(`server banner received (${message.length} characters)`);
+      if (!onBanner) return;
+      try {
+        onBanner(message, lang);
+      } catch (err) {
+        // A faulty display callback must not tear down the connection.
+        this.#debug(`onBanner threw: ${(err as Error)?.message ?? String(err)}`);
+      }
+    };
+  }
+
+  /** Requests the ssh-userauth service. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#transport.requestService(USERAUTH_SERVICE);
+  }
+
+  /** The `none` method: succeeds only on servers that need no authentication; mainly learns the allowed methods. */
+  none(): Promise<AttemptResult> {
+    return this.#attempt('none', async () => {
+      this.#transport.send(encodeNoneRequest(this.username));
+      return this.#finalReply(await this.#next(), 'none');
+    });
+  }
+
+  /**
+   * The `password` method. If the server asks for a password change,
+   * `onChange` supplies the new one; without it an AuthenticationException
+   * with code ERR_SSH_PASSWORD_CHANGE is thrown.
+   */
+  password(password: string, onChange?: PasswordChangeHandler): Promise<AttemptResult> {
+    if (typeof password !== 'string') throw badArgument('password must be a string');
+    return this.#attempt('password', async () => {
+      this.#transport.send(encodePasswordRequest(this.username, password));
+      for (let round = 0; ; round++) {
+        const m = await this.#next();
+        if (m.type !== MSG.USERAUTH_PASSWD_CHANGEREQ) return this.#finalReply(m, 'password');
+        const { prompt, lang } = decodePasswordChangeRequest(m.payload);
+        this.#debug('server requests a password change');
+        if (!onChange) {
+          throw new AuthenticationException(`the server requires a password change (${prompt.slice(0, 200)}) and no passwordChangeHandler was given`, {
+            code: 'ERR_SSH_PASSWORD_CHANGE',
+            allowedTypes: this.allowed ?? [],
+          });
+        }
+        if (round >= MAX_PASSWORD_CHANGE_ROUNDS) {
+          throw new AuthenticationException(`the server rejected ${MAX_PASSWORD_CHANGE_ROUNDS} new passwords`, { code: 'ERR_SSH_PASSWORD_CHANGE' });
+        }
+        const next = await onChange(prompt, lang);
+        if (typeof next !== 'string') throw badArgument('passwordChangeHandler must return the new password as a string');
+        this.#transport.send(encodePasswordRequest(this.username, password, next));
+      }
+    });
+  }
+
+  /**
+   * The `publickey` method: first asks whether the server would accept the
+   * key (no signature, so an agent is not asked to sign for a key the server
+   * refuses), then signs session id || request (RFC 4252 section 7). For an
+   * RSA key without a server-sig-algs list, rsa-sha2-512, rsa-sha2-256 (and
+   * ssh-rsa if accepted) are asked about in turn.
+   */
+  publickey(signer: Signer): Promise<AttemptResult> {
+    return this.#attempt('publickey', async () => {
+      const blob = signer.publicKeyBlob;
+      const label = `${signer.keyType} ${fingerprintOf(blob)}`;
+      const algorithms = signatureAlgorithmsToTry(signer, this.#transport.serverSigAlgs, this.#accepted);
+      if (algorithms.length === 0) {
+        this.#debug(`skipping key ${label}: no signature algorithm both sides accept`);
+        return { outcome: 'failure', allowed: this.allowed ?? [] };
+      }
+      // Without server-sig-algs an RSA key's algorithms are asked about in
+      // turn; with it the first one is the server's choice too, and asking
+      // again would only spend the server's failure budget.
+      const candidates = this.#transport.serverSigAlgs === null ? algorithms : algorithms.slice(0, 1);
+      let chosen: string | null = null;
+      for (const alg of candidates) {
+        this.#debug(`offering public key ${label} (${alg})`);
+        this.#transport.send(encodePublickeyRequest(this.username, alg, blob));
+        const m = await this.#next();
+        if (m.type === MSG.USERAUTH_PK_OK) {
+          const ok = decodePkOk(m.payload);
+          if (ok.algorithm !== alg || !Buffer.from(ok.blob).equals(Buffer.from(blob))) {
+            throw new ProtocolError('USERAUTH_PK_OK names a different key or algorithm than was offered');
+          }
+          chosen = alg;
+          break;
+        }
+        const r = this.#finalReply(m, 'publickey');
+        if (r.outcome !== 'failure') return r; // a server may accept without a signature (none-like policy)
+        if (!r.allowed.includes('publickey')) return r;
+      }
+      if (chosen === null) return { outcome: 'failure', allowed: this.allowed ?? [] };
+      const sessionId = this.#transport.sessionId;
+      if (!sessionId) throw new SSHException('no session id: key exchange has not completed', { code: 'ERR_SSH_INTERNAL' });
+      let signature: Uint8Array;
+      try {
+        signature = await signer.sign(chosen, publickeySignedData(sessionId, this.username, chosen, blob));
+      } catch (err) {
+        // An agent may refuse (locked, confirmation denied): try other keys.
+        this.#debug(`signing with ${label} failed: ${(err as Error)?.message ?? String(err)}`);
+        return { outcome: 'failure', allowed: this.allowed ?? [] };
+      }
+      const sigBlob = new SSHWriter(signature.length + chosen.length + 16).string(chosen).string(signature).toBytes();
+      this.#transport.send(encodePublickeyRequest(this.username, chosen, blob, sigBlob));
+      return this.#finalReply(await this.#next(), 'publickey');
+    });
+  }
+
+  /**
+   * The `keyboard-interactive` method (RFC 4256). With `password` given, a
+   * round of exactly one hidden prompt containing "password" is answered
+   * with it (once), as Paramiko does; everything else goes to `handler`.
+   * Without a handler, a round that cannot be answered ends the attempt as
+   * a failure.
+   */
+  keyboardInteractive(handler?: KeyboardInteractiveHandler, options: { password?: string; submethods?: string } = {}): Promise<AttemptResult> {
+    return this.#attempt('keyboard-interactive', async () => {
+      this.#transport.send(encodeKeyboardInteractiveRequest(this.username, options.submethods ?? ''));
+      let passwordUsed = false;
+      for (let round = 0; ; round++) {
+        const m = await this.#next();
+        if (m.type !== MSG.USERAUTH_INFO_REQUEST) return this.#finalReply(m, 'keyboard-interactive');
+        if (round >= MAX_KBDINT_ROUNDS) throw new ProtocolError(`more than ${MAX_KBDINT_ROUNDS} keyboard-interactive rounds`);
+        const req = decodeInfoRequest(m.payload);
+        let responses: string[];
+        const p = req.prompts;
+        if (options.password !== undefined && !passwordUsed && p.length === 1 && !p[0]!.echo && /password/i.test(p[0]!.prompt)) {
+          this.#debug('answering the keyboard-interactive password prompt with the password');
+          responses = [options.password];
+          passwordUsed = true;
+        } else if (p.length === 0 && req.name === '' && req.instructions === '') {
+          // Nothing to ask and nothing to show (PAM ends with such a round): answer without the handler.
+          responses = [];
+        } else if (handler) {
+          responses = await handler(req.name, req.instructions, p.map((x) => ({ ...x })));
+          if (!Array.isArray(responses) || responses.length !== p.length || !responses.every((x) => typeof x === 'string')) {
+            throw badArgument(`kbdintHandler must return ${p.length} string(s), one per prompt`);
+          }
+        } else if (p.length === 0) {
+          responses = [];
+        } else {
+          this.#debug(`cannot answer ${p.length} keyboard-interactive prompt(s) without a kbdintHandler`);
+          return { outcome: 'failure', allowed: this.allowed ?? [] };
+        }
+        this.#transport.send(encodeInfoResponse(responses));
+      }
+    });
+  }
+
+  /** Detaches from the transport. */
+  close(): void {
+    this.#inbox.close();
+  }
+
+  async #attempt(method: string, run: () => Promise<AttemptResult>): Promise<AttemptResult> {
+    if (!this.#started) throw new SSHException('call start() before authenticating', { code: 'ERR_SSH_INTERNAL' });
+    if (this.authenticated) throw new SSHException('already authenticated', { code: 'ERR_SSH_INTERNAL' });
+    if (this.#busy) throw new SSHException('one authentication attempt at a time', { code: 'ERR_SSH_INTERNAL' });
+    if (this.#signal?.aborted) throw abortError(this.#signal);
+    this.#busy = true;
+    try {
+      const r = await run();
+      this.#debug(`${method}: ${r.outcome}${r.outcome === 'success' ? '' : `; server allows ${r.allowed.join(',') || '(nothing)'}`}`);
+      if (r.outcome !== 'failure') this.methodsSucceeded.push(method);
+      return r;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #next(): Promise<AuthMessage> {
+    return this.#inbox.next(this.#timeout, this.#signal, 'authentication reply from the server');
+  }
+
+  /** Interprets SUCCESS or FAILURE; anything else here is a protocol error. */
+  #finalReply(m: AuthMessage, method: string): AttemptResult {
+    if (m.type === MSG.USERAUTH_SUCCESS) {
+      this.authenticated = true;
+      this.allowed = [];
+      this.#inbox.close();
+      this.#transport.authenticated();
+      return { outcome: 'success', allowed: [] };
+    }
+    if (m.type === MSG.USERAUTH_FAILURE) {
+      const f = decodeFailure(m.payload);
+      this.allowed = f.allowed;
+      return { outcome: f.partial ? 'partial' : 'failure', allowed: f.allowed };
+    }
+    throw new ProtocolError(`unexpected message ${m.type} in reply to a ${method} authentication request`);
+  }
+}
+
+/** What `authenticateClient` tries, in Paramiko's order. */
+export interface ClientAuthOptions extends UserAuthClientOptions {
+  /** Tried after public keys; also answers a keyboard-interactive password prompt. */
+  password?: string;
+  /** Public keys, in order: explicit keys first, then agent keys, then discovered key files. */
+  keys?: readonly KeySource[];
+  /** Answers keyboard-interactive prompts. */
+  kbdintHandler?: KeyboardInteractiveHandler;
+  /** Keyboard-interactive submethods hint (RFC 4256), default empty. */
+  kbdintSubmethods?: string;
+  passwordChangeHandler?: PasswordChangeHandler;
+}
+
+/** Who we are, and how we got in. */
+export interface ClientAuthResult {
+  username: string;
+  /** Methods that succeeded, in order (more than one after partial success). */
+  methods: string[];
+}
+
+/**
+ * Authenticates over `transport` (whose first key exchange must be done):
+ * `none` first to learn the allowed methods, then each public key, the
+ * password, and keyboard-interactive, each only while the server allows it.
+ * After a partial success the remaining methods are tried again against the
+ * new allowed list.
+ *
+ * Throws PartialAuthentication when some method succeeded but nothing left
+ * could finish, BadAuthenticationType when the server allows none of the
+ * methods we have credentials for, AuthenticationException when every
+ * allowed method failed, TimeoutError when the server does not answer
+ * within `authTimeout`. Passwords and keys are never logged.
+ */
+export async function authenticateClient(transport: AuthTransport, options: ClientAuthOptions): Promise<ClientAuthResult> {
+  const ua = new UserAuthClient(transport, options);
+  const debug = options.debug ?? (() => {});
+  try {
+    await ua.start();
+    let r = await ua.none();
+    if (r.outcome === 'success') return { username: ua.username, methods: ['none'] };
+    let allowed = r.allowed;
+    const attempted = new Set<string>();
+
+    // Key sources are resolved once, the first time publickey is allowed.
+    let signers: Signer[] | null = null;
+    const usedKeys = new Set<string>();
+    const loadSigners = async (): Promise<Signer[]> => {
+      if (signers) return signers;
+      const out: Signer[] = [];
+      const seen = new Set<string>();
+      for (const source of options.keys ?? []) {
+        let list: readonly Signer[];
+        if (typeof source === 'function') {
+          try {
+            list = await source();
+          } catch (err) {
+            // Paramiko: an unreachable agent or unreadable discovered key is logged and skipped.
+            if (err instanceof SSHException || (err as NodeJS.ErrnoException)?.code) {
+              debug(`key source skipped: ${(err as Error).message}`);
+              continue;
+            }
+            throw err;
+          }
+        } else {
+          list = [source];
+        }
+        for (const s of list) {
+          const id = Buffer.from(s.publicKeyBlob).toString('base64');
+          if (seen.has(id)) continue;
+          seen.add(id);
+          out.push(s);
+        }
+      }
+      signers = out;
+      return out;
+    };
+    let passwordDone = options.password === undefined;
+    const kbdintPossible = options.kbdintHandler !== undefined || options.password !== undefined;
+    let kbdintDone = !kbdintPossible;
+
+    for (let progress = true; progress; ) {
+      progress = false;
+      if (allowed.includes('publickey') && (options.keys?.length ?? 0) > 0) {
+        for (const signer of await loadSigners()) {
+          if (!allowed.includes('publickey')) break;
+          const id = Buffer.from(signer.publicKeyBlob).toString('base64');
+          if (usedKeys.has(id)) continue;
+          usedKeys.add(id);
+          attempted.add('publickey');
+          r = await ua.publickey(signer);
+          if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
+          allowed = r.allowed;
+          if (r.outcome === 'partial') progress = true;
+        }
+      }
+      if (!passwordDone && allowed.includes('password')) {
+        passwordDone = true;
+        attempted.add('password');
+        r = await ua.password(options.password!, options.passwordChangeHandler);
+        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
+        allowed = r.allowed;
+        if (r.outcome === 'partial') progress = true;
+      }
+      if (!kbdintDone && allowed.includes('keyboard-interactive')) {
+        kbdintDone = true;
+        attempted.add('keyboard-interactive');
+        r = await ua.keyboardInteractive(options.kbdintHandler, {
+          ...(options.password !== undefined ? { password: options.password } : {}),
+          ...(options.kbdintSubmethods !== undefined ? { submethods: options.kbdintSubmethods } : {}),
+        });
+        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
+        allowed = r.allowed;
+        if (r.outcome === 'partial') progress = true;
+      }
+    }
+
+    const allowedText = allowed.join(', ') || '(none)';
+    if (ua.methodsSucceeded.length > 0) {
+      throw new PartialAuthentication(
+        `partial authentication: ${ua.methodsSucceeded.join(', ')} accepted, but the server also requires one of [${allowedText}] and no usable credentials are left`,
+        allowed,
+      );
+    }
+    if (attempted.size === 0) {
+      throw new BadAuthenticationType(`no authentication method we have credentials for is allowed; the server allows [${allowedText}]`, allowed);
+    }
+    throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]`, {
+      allowedTypes: allowed,
+    });
+  } finally {
+    ua.close();
+  }
+}

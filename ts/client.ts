@@ -1,0 +1,17 @@
+/**
+ * The two client APIs: `connect()` (AsyncSSH-shaped) returning an
+ * SSHClientConnection, and `SSHClient` (Paramiko-shaped), with the host key
+ * policies. The pieces live in ts/client/.
+ */
+export { connect, loadKnownHosts, type ConnectOptions, type ClientAlgorithmOptions } from './client/connect.js';
+export { SSHClientConnection, type ShellOptions, type ForwardLocalOptions } from './client/clientConnection.js';
+export {
+  SSHClient,
+  type SSHClientConnectOptions,
+  type ExecCommandOptions,
+  type InvokeShellOptions,
+  type ChannelReadable,
+  type DisabledAlgorithms,
+} from './client/sshClient.js';
+export { MissingHostKeyPolicy, AutoAddPolicy, RejectPolicy, WarningPolicy, type HostKeyPolicyClient } from './client/policies.js';
+export type { KeyInput } from './client/identities.js';

@@ -1,0 +1,235 @@
+/**
+ * `connect()`: the AsyncSSH-shaped way in. Resolves ssh_config, opens the
+ * socket, checks the host key against known_hosts, authenticates, and
+ * returns an SSHClientConnection.
+ */
+import { mkdirSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
+import { ProxyCommand } from '../config/index.js';
+import { Connection } from '../connection/index.js';
+import { SSHException } from '../errors.js';
+import { type AgentClient, HostKeys } from '../keys/index.js';
+import type { AlgorithmOptions } from '../transport/index.js';
+import { SSHClientConnection } from './clientConnection.js';
+import { establish } from './establish.js';
+import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
+import { defaultKeyFiles, type KeyInput } from './identities.js';
+import type { HostKeyPolicyClient, MissingHostKeyPolicy } from './policies.js';
+import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } from './sshConfigOptions.js';
+
+/** Algorithm preferences: the transport's categories plus `publicKey` (signature algorithms for user keys). */
+export interface ClientAlgorithmOptions extends AlgorithmOptions {
+  publicKey?: string[];
+}
+
+/** Options of `connect()`. Times are in milliseconds. */
+export interface ConnectOptions {
+  host: string;
+  /** Default 22 (or the config's Port). */
+  port?: number;
+  /** Default: the config's User, else the local user name. */
+  username?: string;
+  password?: string;
+  /** A private key: PrivateKey, key text or bytes, or a file path. */
+  privateKey?: KeyInput;
+  /** Passphrase for encrypted keys (explicit and discovered). */
+  passphrase?: string;
+  /** Keys to try, in order (paths or material). `null`: no public key authentication at all. */
+  clientKeys?: KeyInput[] | null;
+  /** ssh-agent socket path (default $SSH_AUTH_SOCK), an AgentClient, or false to not use an agent. */
+  agent?: string | false | AgentClient;
+  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa (or the config's IdentityFile) when no keys are given. Default true. */
+  lookForKeys?: boolean;
+  /** known_hosts file(s); default ~/.ssh/known_hosts (or the config's UserKnownHostsFile). `null` disables host key checking. */
+  knownHosts?: string | string[] | null;
+  /** What to do with an unknown host key. Default RejectPolicy. */
+  hostKeyPolicy?: MissingHostKeyPolicy;
+  /** Replacement preference lists per category. */
+  algorithms?: ClientAlgorithmOptions;
+  /** Names to remove from the preference lists. */
+  disabledAlgorithms?: ClientAlgorithmOptions;
+  /** Everything up to an authenticated connection (TCP, banner, key exchange, auth). Default 20 000; 0 = no limit. */
+  readyTimeout?: number;
+  /** Per-reply limit during authentication. Default 30 000. */
+  authTimeout?: number;
+  /** Limit on the server's identification line. Default 30 000 (readyTimeout applies as well). */
+  bannerTimeout?: number;
+  /** Keepalive probe interval when the server is silent; 0 (default) disables. */
+  keepaliveInterval?: number;
+  /** Unanswered keepalives before the connection counts as dead. Default 3. */
+  keepaliveCountMax?: number;
+  rekeyBytes?: number;
+  rekeySeconds?: number;
+  /** A connected stream to use instead of TCP. */
+  sock?: Duplex;
+  signal?: AbortSignal;
+  /** ssh_config path; default ~/.ssh/config if it exists; false = ignore. */
+  config?: string | false;
+  /** Answers keyboard-interactive prompts. */
+  kbdintHandler?: KeyboardInteractiveHandler;
+  /** Supplies a new password when the server says the old one expired. */
+  passwordChangeHandler?: PasswordChangeHandler;
+  /** Receives the server's pre-authentication banner. */
+  onBanner?: BannerHandler;
+  /** Diagnostic lines (never secrets). */
+  debug?: (message: string) => void;
+  /** Receive window per channel. */
+  window?: number;
+  /** Largest channel data packet accepted. */
+  maxPacketSize?: number;
+}
+
+function bad(message: string): SSHException {
+  return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+/** Loads known_hosts files; a missing file is an empty one. */
+export function loadKnownHosts(files: readonly string[]): HostKeys {
+  const hk = new HostKeys();
+  for (const f of files) {
+    try {
+      hk.load(f);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return hk;
+}
+
+/** The policy client `connect()` hands to host key policies: the first known_hosts file is where AutoAddPolicy saves. */
+function policyClient(hostKeys: HostKeys, file: string | null): HostKeyPolicyClient {
+  return {
+    getHostKeys: () => hostKeys,
+    saveHostKeys: (filename: string) => {
+      mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+      hostKeys.save(filename);
+    },
+    hostKeysFilename: file,
+  };
+}
+
+function merge(explicit: string[] | undefined, fromConfig: string[] | undefined): string[] | undefined {
+  return explicit ?? fromConfig;
+}
+
+/**
+ * Connects and authenticates. Rejects with TimeoutError (readyTimeout),
+ * NoValidConnectionsError (nothing accepted the TCP connection),
+ * BadHostKeyException (changed or revoked host key), SSHException
+ * ERR_SSH_UNKNOWN_HOST_KEY (unknown host refused by the policy),
+ * AuthenticationException and its subclasses, PasswordRequiredException
+ * (an explicit key is encrypted and no passphrase was given), or the
+ * signal's reason.
+ */
+export async function connect(options: ConnectOptions): Promise<SSHClientConnection> {
+  if (!options || typeof options.host !== 'string' || options.host.length === 0) throw bad('connect() needs a host');
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) throw bad(`invalid port ${String(options.port)}`);
+  const cfg = await lookupConfig(options.config, options.host, {
+    ...(options.username !== undefined ? { user: options.username } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  const host = cfg?.hostname ?? options.host;
+  const port = options.port ?? cfg?.port ?? 22;
+  const username = options.username ?? cfg?.user ?? userInfo().username;
+  const cfgAlg = cfg ? configAlgorithms(cfg) : {};
+  const keepalive = cfg ? configKeepalive(cfg) : {};
+
+  // Host keys.
+  let knownFiles: string[] | null;
+  if (options.knownHosts === null) knownFiles = null;
+  else if (options.knownHosts !== undefined) knownFiles = Array.isArray(options.knownHosts) ? [...options.knownHosts] : [options.knownHosts];
+  else knownFiles = (cfg && configKnownHosts(cfg)) ?? [join(homedir(), '.ssh', 'known_hosts')];
+  const checking = knownFiles !== null;
+  const hostKeys = loadKnownHosts(knownFiles ?? []);
+  const verifyHostKey = checking
+    ? hostKeyVerifier({
+        hostKeys: [hostKeys],
+        ...(options.hostKeyPolicy ? { policy: options.hostKeyPolicy } : {}),
+        client: policyClient(hostKeys, knownFiles![0] ?? null),
+        host,
+        port,
+      })
+    : async () => true;
+
+  const algorithms: AlgorithmOptions = {};
+  const a = options.algorithms ?? {};
+  const kex = merge(a.kex, cfgAlg.kex);
+  const cipher = merge(a.cipher, cfgAlg.cipher);
+  const mac = merge(a.mac, cfgAlg.mac);
+  const serverHostKey = merge(a.serverHostKey, cfgAlg.serverHostKey) ?? (checking ? preferredHostKeyAlgorithms([hostKeys], host, port) ?? undefined : undefined);
+  if (kex) algorithms.kex = kex;
+  if (cipher) algorithms.cipher = cipher;
+  if (mac) algorithms.mac = mac;
+  if (serverHostKey) algorithms.serverHostKey = serverHostKey;
+  if (a.compression) algorithms.compression = a.compression;
+  const { publicKey: disabledPublicKey, ...disabledTransport } = options.disabledAlgorithms ?? {};
+  let publicKeyAlgorithms = merge(a.publicKey, cfgAlg.publicKey);
+  if (disabledPublicKey?.length) {
+    publicKeyAlgorithms = (publicKeyAlgorithms ?? [...DEFAULT_PUBLICKEY_ALGORITHMS]).filter((x) => !disabledPublicKey.includes(x));
+  }
+
+  // Keys.
+  const explicit: KeyInput[] = [];
+  if (options.privateKey !== undefined) explicit.push(options.privateKey);
+  if (options.clientKeys) explicit.push(...options.clientKeys);
+  const noPublickey = options.clientKeys === null;
+  const lookForKeys = options.lookForKeys ?? explicit.length === 0;
+  const cfgIdentities = cfg?.identityFiles ?? [];
+  const discovered = noPublickey || !lookForKeys ? [] : cfgIdentities.length > 0 ? cfgIdentities : defaultKeyFiles();
+
+  // Socket: the caller's, else the config's ProxyCommand, else TCP.
+  let sock: Duplex | undefined = options.sock;
+  if (!sock && cfg?.proxyCommand) sock = new ProxyCommand(cfg.proxyCommand);
+
+  const keepaliveInterval = options.keepaliveInterval ?? keepalive.interval;
+  const keepaliveCountMax = options.keepaliveCountMax ?? keepalive.countMax;
+  let connection: Connection | null = null;
+  const { transport, auth } = await establish({
+    host,
+    port,
+    username,
+    sock,
+    readyTimeout: options.readyTimeout ?? 20_000,
+    signal: options.signal,
+    transport: {
+      verifyHostKey,
+      algorithms,
+      disabledAlgorithms: disabledTransport,
+      ...(options.bannerTimeout !== undefined ? { bannerTimeout: options.bannerTimeout } : {}),
+      ...(keepaliveInterval !== undefined ? { keepaliveInterval } : {}),
+      ...(keepaliveCountMax !== undefined ? { keepaliveCountMax } : {}),
+      ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
+      ...(options.rekeySeconds !== undefined ? { rekeySeconds: options.rekeySeconds } : {}),
+      ...(options.debug ? { debug: options.debug } : {}),
+    },
+    auth: {
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
+      ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
+      ...(options.onBanner ? { onBanner: options.onBanner } : {}),
+      ...(options.authTimeout !== undefined ? { authTimeout: options.authTimeout } : {}),
+      ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
+      ...(options.debug ? { debug: options.debug } : {}),
+    },
+    identities: {
+      explicit: noPublickey ? [] : explicit,
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      ...(noPublickey ? { agent: false as const } : options.agent !== undefined ? { agent: options.agent } : {}),
+      discovered,
+      ...(options.debug ? { debug: options.debug } : {}),
+    },
+    // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.
+    onAuthenticated: (t) => {
+      connection = new Connection(t, {
+        role: 'client',
+        ...(options.window !== undefined ? { window: options.window } : {}),
+        ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+        ...(options.debug ? { debug: options.debug } : {}),
+      });
+    },
+  });
+  return new SSHClientConnection(transport, connection!, auth);
+}

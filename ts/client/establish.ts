@@ -1,0 +1,92 @@
+/**
+ * The client's way in, shared by `connect()` and `SSHClient.connect()`:
+ * socket (TCP to every resolved address, ProxyCommand, or the caller's),
+ * transport and key exchange with host key checking, then user
+ * authentication — all under one deadline and one AbortSignal. On any
+ * failure everything opened so far is closed again.
+ */
+import type { Duplex } from 'node:stream';
+import { authenticateClient, type ClientAuthOptions, type ClientAuthResult } from '../auth/index.js';
+import { abortError } from '../auth/inbox.js';
+import { SSHException, TimeoutError } from '../errors.js';
+import { Transport, type TransportOptions } from '../transport/index.js';
+import { collectKeySources, type IdentityOptions } from './identities.js';
+import { connectTcp } from './socket.js';
+
+export interface EstablishParams {
+  /** Where to connect (after ssh_config HostName). */
+  host: string;
+  port: number;
+  username: string;
+  /** A connected stream to use instead of TCP (the caller's `sock`, or a ProxyCommand). */
+  sock?: Duplex | undefined;
+  /** Milliseconds for each TCP connect attempt (Paramiko's `timeout`); 0 = none of its own. */
+  tcpTimeout?: number;
+  /** Milliseconds for everything: connect, banner, key exchange, authentication. 0 = no limit. */
+  readyTimeout: number;
+  signal?: AbortSignal | undefined;
+  transport: Omit<TransportOptions, 'role'> & { verifyHostKey: NonNullable<TransportOptions['verifyHostKey']> };
+  auth: Omit<ClientAuthOptions, 'username' | 'keys' | 'signal'>;
+  identities: IdentityOptions;
+  /** Runs right after authentication succeeds, before any other I/O is handled (attach the connection layer here). */
+  onAuthenticated?: (transport: Transport) => void;
+}
+
+export interface Established {
+  transport: Transport;
+  auth: ClientAuthResult;
+}
+
+/** Rejects with the signal's reason when it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export async function establish(p: EstablishParams): Promise<Established> {
+  if (p.signal?.aborted) throw abortError(p.signal);
+  // Explicit keys load before any I/O: a wrong path or missing passphrase is reported at once.
+  const keys = collectKeySources(p.identities);
+  const ac = new AbortController();
+  const timer =
+    p.readyTimeout > 0
+      ? setTimeout(() => ac.abort(new TimeoutError(`connection to ${p.host} port ${p.port} was not ready within ${p.readyTimeout} ms`)), p.readyTimeout)
+      : null;
+  timer?.unref?.();
+  const onUserAbort = (): void => ac.abort(abortError(p.signal!));
+  p.signal?.addEventListener('abort', onUserAbort, { once: true });
+  let socket: Duplex | null = p.sock ?? null;
+  let transport: Transport | null = null;
+  try {
+    if (!socket) socket = await connectTcp(p.host, p.port, { ...(p.tcpTimeout ? { timeout: p.tcpTimeout } : {}), signal: ac.signal });
+    transport = new Transport(socket, { ...p.transport, role: 'client' });
+    await untilAborted(transport.ready, ac.signal);
+    const auth = await authenticateClient(transport, { ...p.auth, username: p.username, keys: keys.sources, signal: ac.signal });
+    p.onAuthenticated?.(transport);
+    return { transport, auth };
+  } catch (err) {
+    if (transport) transport.disconnect();
+    else socket?.destroy();
+    // A readyTimeout or abort surfaces as itself, not as whatever it interrupted.
+    if (ac.signal.aborted) throw abortError(ac.signal);
+    if (err instanceof Error) throw err;
+    throw new SSHException(String(err), { code: 'ERR_SSH_INTERNAL' });
+  } finally {
+    if (timer) clearTimeout(timer);
+    p.signal?.removeEventListener('abort', onUserAbort);
+    keys.dispose();
+  }
+}

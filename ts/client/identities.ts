@@ -1,0 +1,97 @@
+/**
+ * Which keys the client offers, in Paramiko's order: explicit keys, then the
+ * agent's, then key files found on disk. Explicit keys are loaded at once so
+ * a wrong path or a missing passphrase is reported up front; agent and
+ * discovered keys load only if the server allows publickey, and their
+ * failures are skipped, not fatal.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { KeySource } from '../auth/index.js';
+import type { Signer } from '../crypto/types.js';
+import { SSHException } from '../errors.js';
+import { AgentClient, PrivateKey } from '../keys/index.js';
+
+/** A key as the options take it: a PrivateKey (or any Signer), key text/bytes, or a file path. */
+export type KeyInput = string | Buffer | Uint8Array | PrivateKey | Signer;
+
+export interface IdentityOptions {
+  /** Explicit keys, tried first. */
+  explicit?: readonly KeyInput[];
+  /** Key file paths given explicitly (Paramiko's key_filename): failures are errors. */
+  keyFiles?: readonly string[];
+  /** Passphrase for encrypted keys (explicit and discovered). */
+  passphrase?: string | Uint8Array;
+  /** Agent socket path, an AgentClient, or false; default $SSH_AUTH_SOCK. */
+  agent?: string | false | AgentClient;
+  /** Key files to try when found (config IdentityFile, or the defaults). */
+  discovered?: readonly string[];
+  debug?: (message: string) => void;
+}
+
+/** The default key files, in the order they are tried. */
+export function defaultKeyFiles(home = homedir()): string[] {
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(home, '.ssh', n));
+}
+
+function looksLikeKeyText(s: string): boolean {
+  return s.includes('-----BEGIN ');
+}
+
+/** Loads one explicit key. Throws PasswordRequiredException for an encrypted key without (the right) passphrase. */
+export function loadKey(input: KeyInput, passphrase?: string | Uint8Array): Signer {
+  if (input instanceof PrivateKey) return input;
+  if (typeof input === 'string') return looksLikeKeyText(input) ? PrivateKey.fromString(input, passphrase) : PrivateKey.fromFile(input, passphrase);
+  if (input instanceof Uint8Array) return PrivateKey.fromString(input, passphrase);
+  if (input && typeof input === 'object' && typeof (input as Signer).sign === 'function' && (input as Signer).publicKeyBlob instanceof Uint8Array) return input as Signer;
+  throw new SSHException('a key must be a PrivateKey, a Signer, key text or bytes, or a file path', { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+/** The key sources for `authenticateClient`, in order, and a `dispose` that closes any agent connection opened for them. */
+export function collectKeySources(opts: IdentityOptions): { sources: KeySource[]; dispose(): void } {
+  const debug = opts.debug ?? (() => {});
+  const sources: KeySource[] = [];
+  const opened: AgentClient[] = [];
+  for (const k of opts.explicit ?? []) sources.push(loadKey(k, opts.passphrase));
+  for (const f of opts.keyFiles ?? []) sources.push(loadKey(f, opts.passphrase));
+
+  if (opts.agent !== false) {
+    const agent = opts.agent instanceof AgentClient ? opts.agent : (opts.agent ?? process.env.SSH_AUTH_SOCK);
+    if (agent) {
+      sources.push(async () => {
+        let client: AgentClient;
+        if (agent instanceof AgentClient) client = agent;
+        else opened.push((client = new AgentClient(agent)));
+        const keys = await client.listIdentities();
+        debug(`agent offers ${keys.length} key(s)`);
+        return keys;
+      });
+    }
+  }
+
+  const discovered = opts.discovered ?? [];
+  if (discovered.length > 0) {
+    sources.push(() => {
+      const out: Signer[] = [];
+      for (const file of discovered) {
+        if (!existsSync(file)) continue;
+        try {
+          out.push(PrivateKey.fromFile(file, opts.passphrase));
+          debug(`loaded key file ${file}`);
+        } catch (err) {
+          // Paramiko: an encrypted discovered key without its passphrase, or an
+          // unreadable one, is skipped so the remaining methods still run.
+          debug(`skipping key file ${file}: ${(err as Error).message}`);
+        }
+      }
+      return out;
+    });
+  }
+  return {
+    sources,
+    dispose() {
+      for (const a of opened.splice(0)) a.close();
+    },
+  };
+}

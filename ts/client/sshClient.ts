@@ -1,0 +1,347 @@
+/**
+ * `SSHClient`: the Paramiko-shaped client. Host keys come from files the
+ * program loads (system ones are never written; the others are saved by
+ * AutoAddPolicy), the missing-host-key policy decides about unknown hosts,
+ * and connect() tries credentials in Paramiko's order. Times are in
+ * milliseconds (Paramiko uses seconds).
+ */
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
+import { Connection, type SessionChannel } from '../connection/index.js';
+import { SSHException, TimeoutError } from '../errors.js';
+import { HostKeys } from '../keys/index.js';
+import type { AlgorithmOptions, Transport } from '../transport/index.js';
+import type { Duplex } from 'node:stream';
+import { SSHClientConnection } from './clientConnection.js';
+import { establish } from './establish.js';
+import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
+import { defaultKeyFiles, type KeyInput } from './identities.js';
+import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
+
+/** Paramiko's `disabled_algorithms` keys, and sshwire's own names. */
+export interface DisabledAlgorithms {
+  ciphers?: string[];
+  macs?: string[];
+  keys?: string[];
+  kex?: string[];
+  pubkeys?: string[];
+  compression?: string[];
+  cipher?: string[];
+  mac?: string[];
+  serverHostKey?: string[];
+  publicKey?: string[];
+}
+
+/** Options of `SSHClient.connect` (Paramiko's, camelCase; times in milliseconds). */
+export interface SSHClientConnectOptions {
+  port?: number;
+  /** Default: the local user name. */
+  username?: string;
+  password?: string;
+  /** A private key to try first. */
+  pkey?: KeyInput;
+  /** Key file(s) to try. */
+  keyFilename?: string | string[];
+  /** TCP connect timeout per address. */
+  timeout?: number;
+  /** Use keys from ssh-agent ($SSH_AUTH_SOCK). Default true. */
+  allowAgent?: boolean;
+  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa. Default true. */
+  lookForKeys?: boolean;
+  /** Offer zlib compression. */
+  compress?: boolean;
+  /** A connected stream to use instead of TCP. */
+  sock?: Duplex;
+  /** GSS-API (Kerberos) authentication and key exchange: not supported; true raises ERR_SSH_UNSUPPORTED. */
+  gssAuth?: boolean;
+  gssKex?: boolean;
+  gssDelegCreds?: boolean;
+  gssHost?: string;
+  gssTrustDns?: boolean;
+  /** Limit on the server's identification line. Default 15 000 (Paramiko's). */
+  bannerTimeout?: number;
+  /** Per-reply limit during authentication. Default 30 000. */
+  authTimeout?: number;
+  /** Limit on opening a channel (execCommand, invokeShell). Default 60 000. */
+  channelTimeout?: number;
+  passphrase?: string;
+  disabledAlgorithms?: DisabledAlgorithms;
+  /** Everything up to an authenticated connection. Default 0 (each stage has its own limit). */
+  readyTimeout?: number;
+  signal?: AbortSignal;
+  kbdintHandler?: KeyboardInteractiveHandler;
+  passwordChangeHandler?: PasswordChangeHandler;
+  onBanner?: BannerHandler;
+  keepaliveInterval?: number;
+  debug?: (message: string) => void;
+  window?: number;
+  maxPacketSize?: number;
+}
+
+/** stdout / stderr of `execCommand`: readable streams that know their channel. */
+export type ChannelReadable = Readable & { channel: SessionChannel };
+
+export interface ExecCommandOptions {
+  /**
+   * Close the channel with TimeoutError if the command has not finished
+   * within this many ms. (Paramiko's is a per-read timeout; Node streams have
+   * no blocking read, so here it bounds the whole command.)
+   */
+  timeout?: number;
+  /** Request a pseudo-terminal first. */
+  getPty?: boolean;
+  /** Environment variables (the server may ignore them: OpenSSH needs AcceptEnv). */
+  environment?: Record<string, string>;
+  /** Accepted for Paramiko compatibility; Node streams buffer on their own. */
+  bufsize?: number;
+}
+
+export interface InvokeShellOptions {
+  /** Default `vt100` (Paramiko's). */
+  term?: string;
+  /** Size in characters, default 80 × 24. */
+  width?: number;
+  height?: number;
+  widthPixels?: number;
+  heightPixels?: number;
+  environment?: Record<string, string>;
+}
+
+function unsupported(message: string): SSHException {
+  return new SSHException(message, { code: 'ERR_SSH_UNSUPPORTED' });
+}
+
+function translateDisabled(d: DisabledAlgorithms | undefined): { transport: AlgorithmOptions; publicKey: string[] } {
+  const t: AlgorithmOptions = {};
+  const join2 = (a?: string[], b?: string[]): string[] | undefined => (a || b ? [...(a ?? []), ...(b ?? [])] : undefined);
+  const cipher = join2(d?.ciphers, d?.cipher);
+  const mac = join2(d?.macs, d?.mac);
+  const hostKey = join2(d?.keys, d?.serverHostKey);
+  if (cipher) t.cipher = cipher;
+  if (mac) t.mac = mac;
+  if (hostKey) t.serverHostKey = hostKey;
+  if (d?.kex) t.kex = d.kex;
+  if (d?.compression) t.compression = d.compression;
+  return { transport: t, publicKey: join2(d?.pubkeys, d?.publicKey) ?? [] };
+}
+
+export class SSHClient implements HostKeyPolicyClient {
+  #systemHostKeys = new HostKeys();
+  #hostKeys = new HostKeys();
+  #hostKeysFilename: string | null = null;
+  #policy: MissingHostKeyPolicy = new RejectPolicy();
+  #conn: SSHClientConnection | null = null;
+  #channelTimeout = 60_000;
+
+  /**
+   * Loads known_hosts entries that are checked but never written back.
+   * Without a path: ~/.ssh/known_hosts, ignored if missing.
+   */
+  loadSystemHostKeys(filename?: string): void {
+    if (filename === undefined) {
+      try {
+        this.#systemHostKeys.load(join(homedir(), '.ssh', 'known_hosts'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      return;
+    }
+    this.#systemHostKeys.load(filename);
+  }
+
+  /** Loads host keys the program manages; AutoAddPolicy saves new keys back to this file. */
+  loadHostKeys(filename: string): void {
+    this.#hostKeysFilename = filename;
+    try {
+      this.#hostKeys.load(filename);
+    } catch (err) {
+      // Paramiko: a file that does not exist yet is fine; it is created on save.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  /** Writes the managed host keys (not the system ones) to `filename`. */
+  saveHostKeys(filename: string): void {
+    this.#hostKeys.save(filename);
+  }
+
+  /** The managed host keys (add to them to trust a host). */
+  getHostKeys(): HostKeys {
+    return this.#hostKeys;
+  }
+
+  /** Where loadHostKeys read from, or null. */
+  get hostKeysFilename(): string | null {
+    return this.#hostKeysFilename;
+  }
+
+  /** The policy for hosts not in any loaded known_hosts. Default RejectPolicy. */
+  setMissingHostKeyPolicy(policy: MissingHostKeyPolicy | (new () => MissingHostKeyPolicy)): void {
+    // Paramiko accepts the class as well as an instance.
+    this.#policy = typeof policy === 'function' ? new policy() : policy;
+    if (!this.#policy || typeof this.#policy.missingHostKey !== 'function') {
+      throw new SSHException('a host key policy needs a missingHostKey(client, hostname, key) method', { code: 'ERR_SSH_BAD_OPTION' });
+    }
+  }
+
+  /**
+   * Connects and authenticates: `pkey`, then `keyFilename`, then agent keys,
+   * then ~/.ssh/id_* keys, then `password`, then keyboard-interactive.
+   */
+  async connect(hostname: string, options: SSHClientConnectOptions = {}): Promise<void> {
+    if (this.#conn && !this.#conn.isClosed) throw new SSHException('this SSHClient is already connected; close() it first', { code: 'ERR_SSH_BAD_OPTION' });
+    if (typeof hostname !== 'string' || hostname.length === 0) throw new SSHException('connect() needs a hostname', { code: 'ERR_SSH_BAD_OPTION' });
+    if (options.gssAuth || options.gssKex) {
+      throw unsupported('GSS-API authentication and key exchange (gssAuth, gssKex) are not supported by sshwire');
+    }
+    const port = options.port ?? 22;
+    const disabled = translateDisabled(options.disabledAlgorithms);
+    const sets = [this.#systemHostKeys, this.#hostKeys];
+    const algorithms: AlgorithmOptions = {};
+    const preferred = preferredHostKeyAlgorithms(sets, hostname, port);
+    if (preferred) algorithms.serverHostKey = preferred;
+    algorithms.compression = options.compress ? ['zlib@openssh.com', 'zlib', 'none'] : ['none'];
+    const publicKeyAlgorithms = DEFAULT_PUBLICKEY_ALGORITHMS.filter((a) => !disabled.publicKey.includes(a));
+    const explicit: KeyInput[] = options.pkey !== undefined ? [options.pkey] : [];
+    const keyFiles = options.keyFilename === undefined ? [] : Array.isArray(options.keyFilename) ? options.keyFilename : [options.keyFilename];
+    this.#channelTimeout = options.channelTimeout ?? 60_000;
+    let connection: Connection | null = null;
+    const { transport, auth } = await establish({
+      host: hostname,
+      port,
+      username: options.username ?? userInfo().username,
+      sock: options.sock,
+      ...(options.timeout !== undefined ? { tcpTimeout: options.timeout } : {}),
+      readyTimeout: options.readyTimeout ?? 0,
+      signal: options.signal,
+      transport: {
+        verifyHostKey: hostKeyVerifier({ hostKeys: sets, policy: this.#policy, client: this, host: hostname, port }),
+        algorithms,
+        disabledAlgorithms: disabled.transport,
+        bannerTimeout: options.bannerTimeout ?? 15_000,
+        ...(options.keepaliveInterval !== undefined ? { keepaliveInterval: options.keepaliveInterval } : {}),
+        ...(options.debug ? { debug: options.debug } : {}),
+      },
+      auth: {
+        ...(options.password !== undefined ? { password: options.password } : {}),
+        ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
+        ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
+        ...(options.onBanner ? { onBanner: options.onBanner } : {}),
+        authTimeout: options.authTimeout ?? 30_000,
+        publicKeyAlgorithms,
+        ...(options.debug ? { debug: options.debug } : {}),
+      },
+      identities: {
+        explicit,
+        keyFiles,
+        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+        ...(options.allowAgent === false ? { agent: false as const } : {}),
+        discovered: options.lookForKeys === false ? [] : defaultKeyFiles(),
+        ...(options.debug ? { debug: options.debug } : {}),
+      },
+      onAuthenticated: (t) => {
+        connection = new Connection(t, {
+          role: 'client',
+          requestTimeout: this.#channelTimeout,
+          ...(options.window !== undefined ? { window: options.window } : {}),
+          ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+          ...(options.debug ? { debug: options.debug } : {}),
+        });
+      },
+    });
+    this.#conn = new SSHClientConnection(transport, connection!, auth);
+  }
+
+  #connection(): SSHClientConnection {
+    if (!this.#conn || this.#conn.isClosed) throw new SSHException('SSHClient is not connected', { code: 'ERR_SSH_NOT_CONNECTED' });
+    return this.#conn;
+  }
+
+  /**
+   * Runs `command` on a new channel. Returns its stdin (Writable) and
+   * stdout/stderr (Readable, each with `.channel`, so
+   * `await stdout.channel.recvExitStatus()` gives the exit status).
+   */
+  async execCommand(command: string, options: ExecCommandOptions = {}): Promise<{ stdin: Writable; stdout: ChannelReadable; stderr: ChannelReadable }> {
+    const ch = await this.#connection().openSession();
+    try {
+      if (options.getPty) await ch.requestPty({ term: 'vt100' });
+      // Paramiko sends env without asking for a reply: a refused variable is not an error.
+      for (const [k, v] of Object.entries(options.environment ?? {})) void ch.setEnv(k, v).catch(() => false);
+      await ch.exec(command);
+    } catch (err) {
+      ch.destroy();
+      throw err;
+    }
+    if (options.timeout !== undefined && options.timeout > 0) runTimeout(ch, options.timeout, command);
+    const stdout = withChannel(ch, ch);
+    const stderr = withChannel(ch.stderr, ch);
+    return { stdin: ch, stdout, stderr };
+  }
+
+  /** Starts an interactive shell on a pseudo-terminal; returns the channel (a Duplex with `resize`, `stderr`, `recvExitStatus`). */
+  async invokeShell(options: InvokeShellOptions = {}): Promise<SessionChannel> {
+    const ch = await this.#connection().openSession();
+    try {
+      for (const [k, v] of Object.entries(options.environment ?? {})) void ch.setEnv(k, v).catch(() => false);
+      await ch.requestPty({
+        term: options.term ?? 'vt100',
+        cols: options.width ?? 80,
+        rows: options.height ?? 24,
+        width: options.widthPixels ?? 0,
+        height: options.heightPixels ?? 0,
+      });
+      await ch.shell();
+    } catch (err) {
+      ch.destroy();
+      throw err;
+    }
+    return ch;
+  }
+
+  /**
+   * SFTP. **Not implemented yet**: always rejects with SSHException code
+   * ERR_SSH_UNSUPPORTED; the SFTP client is the next piece of work.
+   */
+  async openSftp(): Promise<never> {
+    this.#connection();
+    throw unsupported('SFTP is not implemented yet in this version of sshwire (the SFTP client lands in the next release)');
+  }
+
+  /** The underlying transport, or null when not connected. */
+  getTransport(): Transport | null {
+    return this.#conn && !this.#conn.isClosed ? this.#conn.transport : null;
+  }
+
+  /** The AsyncSSH-shaped connection (run / exec / shell), or null when not connected. */
+  getConnection(): SSHClientConnection | null {
+    return this.#conn && !this.#conn.isClosed ? this.#conn : null;
+  }
+
+  /** Disconnects (safe to call more than once). */
+  close(): void {
+    this.#conn?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const c = this.#conn;
+    this.close();
+    if (c) await c.closed;
+  }
+}
+
+function withChannel<T extends Readable>(stream: T, ch: SessionChannel): T & { channel: SessionChannel } {
+  Object.defineProperty(stream, 'channel', { value: ch, enumerable: false, configurable: true });
+  return stream as T & { channel: SessionChannel };
+}
+
+/** Closes the channel with TimeoutError if it is still open after `ms`. */
+function runTimeout(ch: SessionChannel, ms: number, command: string): void {
+  const timer = setTimeout(() => ch.destroy(new TimeoutError(`${JSON.stringify(command)} did not finish within ${ms} ms`)), ms);
+  timer.unref?.();
+  const stop = (): void => clearTimeout(timer);
+  ch.once('close', stop);
+  ch.exit.then(stop, stop);
+}

@@ -1,0 +1,689 @@
+/**
+ * One SSH channel (RFC 4254 section 5) as a Node Duplex stream: the readable
+ * side is CHANNEL_DATA from the peer, the writable side becomes CHANNEL_DATA
+ * to the peer, `stderr` carries incoming extended data type 1.
+ *
+ * Flow control, receive side: the peer may send at most our window. Bytes
+ * count as consumed once they have left our readable buffers (stdout and
+ * stderr); when the consumed-but-not-yet-credited bytes reach half the
+ * window we send WINDOW_ADJUST for them. A reader that stops reading thus
+ * stops the peer, and what we buffer never exceeds the window.
+ *
+ * Flow control, send side: writes are queued and cut into packets no larger
+ * than the peer's window and maximum packet; the connection's scheduler asks
+ * each channel for one packet at a time, in rotation, while the transport
+ * can take more. A write's callback runs once all of its bytes are handed to
+ * the transport, so Node's writable backpressure follows the peer's window.
+ *
+ * Closing: `end()` sends EOF after all pending data; `close()` sends CLOSE
+ * (after pending data if the writable side still has any); `destroy()`
+ * sends CLOSE at once and drops what was not sent. The channel is finished
+ * when CLOSE went both ways; `exit` resolves then.
+ */
+import { Duplex, Readable, Writable } from 'node:stream';
+import { ChannelException, ProtocolError } from '../errors.js';
+import { MSG, SSHWriter } from '../wire/index.js';
+import { EXTENDED_DATA_STDERR, MAX_WINDOW } from './constants.js';
+import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
+import { bounded, deferred, type Deferred, type WaitOptions } from './wait.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  send(payload: Uint8Array): void;
+  /** The channel has something to send: put it in the send rotation. */
+  schedule(ch: Channel): void;
+  /** CLOSE went both ways: forget the channel id. */
+  release(ch: Channel): void;
+  debug(msg: string): void;
+  /** Default bound on waiting for a reply, in ms (0 = none). */
+  readonly requestTimeout: number;
+}
+
+/** Parameters of a channel, fixed when it opens. */
+export interface ChannelInit {
+  type: string;
+  localId: number;
+  remoteId: number;
+  /** Our receive window and largest packet we accept. */
+  localWindow: number;
+  localMaxPacket: number;
+  /** The peer's initial window and largest packet it accepts. */
+  remoteWindow: number;
+  remoteMaxPacket: number;
+  role: 'client' | 'server';
+}
+
+/** How the channel ended: the exit status or signal the peer reported, if any. */
+export interface ChannelExit {
+  exitStatus: number | null;
+  exitSignal?: ExitSignal;
+}
+
+/** A CHANNEL_REQUEST from the peer, as handed to `onRequest` handlers. */
+export class ChannelRequest {
+  readonly type: string;
+  readonly wantReply: boolean;
+  /** The type-specific bytes after want-reply. */
+  readonly data: Uint8Array;
+  /** The parsed body for the request types RFC 4254 and OpenSSH define; null for others. */
+  readonly info: ParsedChannelRequest | null;
+  readonly channel: Channel;
+  constructor(channel: Channel, type: string, wantReply: boolean, data: Uint8Array, info: ParsedChannelRequest | null) {
+    this.channel = channel;
+    this.type = type;
+    this.wantReply = wantReply;
+    this.data = data;
+    this.info = info;
+  }
+}
+
+/**
+ * Answers the peer's channel requests: return (or resolve to) true to
+ * accept, false or nothing to refuse. Replies go out in request order.
+ */
+export type ChannelRequestHandler = (req: ChannelRequest) => boolean | void | Promise<boolean | void>;
+
+interface Outgoing {
+  /** Data bytes (null for a control message). */
+  data: Uint8Array | null;
+  off: number;
+  /** 0 for CHANNEL_DATA, else the extended data type. */
+  ext: number;
+  /** A ready-made message sent in order with the data (exit-status, EOF...). */
+  control: Uint8Array | null;
+  cb: ((err?: Error | null) => void) | null;
+}
+
+interface ReplyWaiter {
+  d: Deferred<boolean>;
+  abandoned: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Readable buffer size before `push` reports backpressure; small so credit is returned promptly. */
+const READ_HWM = 64 * 1024;
+const WRITE_HWM = 64 * 1024;
+
+export class Channel extends Duplex {
+  readonly localId: number;
+  readonly remoteId: number;
+  readonly type: string;
+  /** Incoming extended data type 1 (the remote process's stderr). */
+  readonly stderr: Readable;
+  /** Exit status from `exit-status`, once received. */
+  exitStatus: number | null = null;
+  /** Exit signal from `exit-signal`, once received. */
+  exitSignal: ExitSignal | undefined = undefined;
+  /**
+   * Send CLOSE once EOF went both ways. Right for forwarding channels; off
+   * for sessions, whose server sends exit-status after its EOF.
+   */
+  closeOnEof: boolean;
+  /** Resolves when the channel is closed (CLOSE received); rejects if the connection died first without an exit status. */
+  readonly exit: Promise<ChannelExit>;
+
+  protected readonly host: ChannelHost;
+  protected readonly role: 'client' | 'server';
+
+  // receive side
+  readonly #windowSize: number;
+  readonly #adjustThreshold: number;
+  readonly #localMaxPacket: number;
+  #localWindow: number;
+  #received = 0;
+  #credited = 0;
+
+  // send side
+  #remoteWindow: number;
+  readonly #remoteMaxPacket: number;
+  #queue: Outgoing[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #stderrWriter: Writable | null = null;
+
+  // state
+  #eofSent = false;
+  #eofReceived = false;
+  #closeSent = false;
+  #closeReceived = false;
+  #finished = false;
+  #closeAfterFinal = false;
+  readonly #exit = deferred<ChannelExit>();
+  #replyWaiters: ReplyWaiter[] = [];
+  #requestHandler: ChannelRequestHandler | null = null;
+  /** Replies we owe the peer, in order; a handler's promise holds back the ones after it. */
+  #replyChain: Promise<void> = Promise.resolve();
+  #repliesPending = 0;
+
+  constructor(host: ChannelHost, init: ChannelInit) {
+    const hwm = Math.max(1, Math.min(READ_HWM, Math.floor(init.localWindow / 2)));
+    super({ allowHalfOpen: true, autoDestroy: false, readableHighWaterMark: hwm, writableHighWaterMark: WRITE_HWM });
+    this.host = host;
+    this.role = init.role;
+    this.type = init.type;
+    this.localId = init.localId;
+    this.remoteId = init.remoteId;
+    this.#windowSize = init.localWindow;
+    this.#localWindow = init.localWindow;
+    this.#adjustThreshold = Math.max(1, Math.floor(init.localWindow / 2));
+    this.#localMaxPacket = init.localMaxPacket;
+    this.#remoteWindow = init.remoteWindow;
+    this.#remoteMaxPacket = init.remoteMaxPacket;
+    this.closeOnEof = init.type !== 'session';
+    this.exit = this.#exit.promise;
+    this.stderr = new Readable({ highWaterMark: hwm, read: () => this.#maybeAdjust() });
+  }
+
+  // ─────────────────────────── diagnostics ───────────────────────────
+
+  /** Bytes the peer may still send before it must wait for WINDOW_ADJUST. */
+  get localWindow(): number {
+    return this.#localWindow;
+  }
+  /** Bytes we may still send before the peer must grant more. */
+  get remoteWindow(): number {
+    return this.#remoteWindow;
+  }
+  /** The peer's largest data packet. */
+  get remoteMaxPacket(): number {
+    return this.#remoteMaxPacket;
+  }
+  /** Received bytes waiting in our readable buffers (stdout + stderr). */
+  get bufferedBytes(): number {
+    return this.readableLength + this.stderr.readableLength;
+  }
+  /** Bytes written but not yet handed to the transport. */
+  get pendingBytes(): number {
+    return this.#queuedBytes;
+  }
+  get eofSent(): boolean {
+    return this.#eofSent;
+  }
+  get eofReceived(): boolean {
+    return this.#eofReceived;
+  }
+  /** True once CLOSE went both ways (or the connection ended). */
+  get isClosed(): boolean {
+    return this.#finished;
+  }
+
+  // ─────────────────────────── public API ───────────────────────────
+
+  /** Sends EOF once everything written so far has been sent (the same as `end()`). */
+  eof(): void {
+    this.end();
+  }
+
+  /**
+   * Closes the channel: CLOSE is sent after data already written (use
+   * `destroy()` to drop unsent data and close at once). `exit` resolves when
+   * the peer's CLOSE arrives.
+   */
+  close(): void {
+    if (this.#closeSent || this.#finished) return;
+    if (this.#queuedBytes === 0 && this.writableLength === 0 && !this.#stderrPending()) {
+      this.#sendClose();
+      return;
+    }
+    this.#closeAfterFinal = true;
+    if (!this.writableEnded) this.end();
+  }
+
+  /**
+   * Sends a CHANNEL_REQUEST. With `wantReply` the promise tells whether the
+   * peer accepted; without, it resolves true once queued. Rejects with
+   * ChannelException if the channel is closed, TimeoutError after
+   * `opts.timeout` (default: the connection's request timeout), or the
+   * signal's reason.
+   */
+  request(type: string, data: Uint8Array = EMPTY, wantReply = true, opts?: WaitOptions): Promise<boolean> {
+    return this.sendRequest(type, data, wantReply, opts, false);
+  }
+
+  /** Installs the handler for the peer's CHANNEL_REQUESTs (replacing any earlier one). */
+  onRequest(handler: ChannelRequestHandler | null): void {
+    this.#requestHandler = handler;
+  }
+
+  /** Resolves with the exit status, or -1 when the channel ended without one (Paramiko's `recv_exit_status`). */
+  async recvExitStatus(opts?: WaitOptions): Promise<number> {
+    try {
+      const e = await bounded(this.exit, opts, 'exit status');
+      return e.exitStatus ?? -1;
+    } catch (err) {
+      if (this.#finished && !(opts?.signal?.aborted)) return this.exitStatus ?? -1;
+      throw err;
+    }
+  }
+
+  /** A Writable whose data goes out as extended data type 1 (server side: the process's stderr). */
+  get stderrWriter(): Writable {
+    if (!this.#stderrWriter) {
+      this.#stderrWriter = new Writable({
+        highWaterMark: WRITE_HWM,
+        write: (chunk: Buffer, _enc, cb) => this.#enqueue(chunk, EXTENDED_DATA_STDERR, cb),
+        writev: (chunks, cb) => this.#enqueueMany(chunks, EXTENDED_DATA_STDERR, cb),
+      });
+    }
+    return this.#stderrWriter;
+  }
+
+  /** Writes to the stderr stream (extended data type 1); returns false when the caller should wait for 'drain' on `stderrWriter`. */
+  writeStderr(data: string | Uint8Array): boolean {
+    return this.stderrWriter.write(data);
+  }
+
+  // ─────────────────────────── for subclasses ───────────────────────────
+
+  /**
+   * Sends a CHANNEL_REQUEST. `ordered` requests (exit-status, exit-signal)
+   * wait behind queued data so the peer sees them after the output; others
+   * (signals, window changes) go out at once.
+   */
+  protected sendRequest(type: string, data: Uint8Array, wantReply: boolean, opts: WaitOptions | undefined, ordered: boolean): Promise<boolean> {
+    if (this.#closeSent || this.#finished) {
+      return Promise.reject(new ChannelException(`cannot send ${type}: channel ${this.localId} is closed`));
+    }
+    const payload = new SSHWriter(32 + type.length + data.length)
+      .byte(MSG.CHANNEL_REQUEST)
+      .uint32(this.remoteId)
+      .string(type)
+      .boolean(wantReply)
+      .raw(data)
+      .toBytes();
+    let waiter: ReplyWaiter | null = null;
+    if (wantReply) {
+      waiter = { d: deferred<boolean>(), abandoned: false };
+      this.#replyWaiters.push(waiter);
+    }
+    if (ordered && this.#queueHead < this.#queue.length) {
+      this.#queue.push({ data: null, off: 0, ext: 0, control: payload, cb: null });
+      this.host.schedule(this);
+    } else {
+      this.host.send(payload);
+    }
+    if (!waiter) return Promise.resolve(true);
+    const w = waiter;
+    const timeout = opts?.timeout ?? this.host.requestTimeout;
+    return bounded(w.d.promise, { signal: opts?.signal, timeout }, `channel request ${type}`, () => {
+      // The reply still comes and must be matched to this slot; just ignore it.
+      w.abandoned = true;
+    });
+  }
+
+  // ─────────────────────────── stream internals ───────────────────────────
+
+  override _read(): void {
+    this.#maybeAdjust();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#enqueue(chunk, 0, cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.#enqueueMany(chunks, 0, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const done = (): void => {
+      if (!this.#closeSent && !this.#finished && !this.#eofSent) {
+        this.#eofSent = true;
+        this.#sendOrdered(new SSHWriter(8).byte(MSG.CHANNEL_EOF).uint32(this.remoteId).toBytes());
+      }
+      if (this.#closeAfterFinal) this.#sendCloseOrdered();
+      else if (this.closeOnEof && this.#eofReceived) this.#sendCloseOrdered();
+      cb();
+    };
+    // EOF covers extended data too: let pending stderr writes go first.
+    const w = this.#stderrWriter;
+    if (w && !w.writableFinished && !w.destroyed) {
+      w.once('finish', done);
+      w.end();
+    } else {
+      done();
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.#closeSent && !this.#finished) this.#sendClose();
+    this.#dropQueue();
+    if (!this.stderr.destroyed) this.stderr.destroy();
+    this.#stderrWriter?.destroy();
+    cb(err);
+  }
+
+  #stderrPending(): boolean {
+    const w = this.#stderrWriter;
+    return w !== null && w.writableLength > 0;
+  }
+
+  #enqueue(chunk: Uint8Array, ext: number, cb: (err?: Error | null) => void): void {
+    if (this.#closeSent || this.#finished || (this.#eofSent && ext !== 0)) {
+      this.host.debug(`channel ${this.localId}: dropping ${chunk.length} bytes written after ${this.#eofSent ? 'EOF' : 'close'}`);
+      cb();
+      return;
+    }
+    if (chunk.length === 0) {
+      cb();
+      return;
+    }
+    this.#queue.push({ data: chunk, off: 0, ext, control: null, cb });
+    this.#queuedBytes += chunk.length;
+    this.host.schedule(this);
+  }
+
+  #enqueueMany(chunks: { chunk: Buffer }[], ext: number, cb: (err?: Error | null) => void): void {
+    if (this.#closeSent || this.#finished || (this.#eofSent && ext !== 0)) {
+      cb();
+      return;
+    }
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const data = chunks[i]!.chunk;
+      if (data.length === 0) continue;
+      this.#queue.push({ data, off: 0, ext, control: null, cb: null });
+      total += data.length;
+    }
+    if (total === 0) {
+      cb();
+      return;
+    }
+    // The callback rides on the last entry: it fires once every chunk is out.
+    this.#queue[this.#queue.length - 1]!.cb = cb;
+    this.#queuedBytes += total;
+    this.host.schedule(this);
+  }
+
+  /** A control message that must follow the data already queued. */
+  #sendOrdered(payload: Uint8Array): void {
+    if (this.#queueHead < this.#queue.length) {
+      this.#queue.push({ data: null, off: 0, ext: 0, control: payload, cb: null });
+      this.host.schedule(this);
+    } else {
+      this.host.send(payload);
+    }
+  }
+
+  #sendCloseOrdered(): void {
+    if (this.#queueHead < this.#queue.length) {
+      this.#closeAfterFinal = true;
+      this.#queue.push({ data: null, off: 0, ext: 0, control: null, cb: null });
+      this.host.schedule(this);
+    } else {
+      this.#sendClose();
+    }
+  }
+
+  #sendClose(): void {
+    if (this.#closeSent || this.#finished) return;
+    this.#closeSent = true;
+    this.host.send(new SSHWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(this.remoteId).toBytes());
+    this.#dropQueue();
+    if (this.#closeReceived) this.#finish(null);
+  }
+
+  /** Completes the callbacks of writes that will never be sent (the channel is closing). */
+  #dropQueue(): void {
+    const q = this.#queue;
+    const head = this.#queueHead;
+    this.#queue = [];
+    this.#queueHead = 0;
+    if (this.#queuedBytes > 0) this.host.debug(`channel ${this.localId}: ${this.#queuedBytes} unsent bytes dropped at close`);
+    this.#queuedBytes = 0;
+    for (let i = head; i < q.length; i++) q[i]!.cb?.();
+  }
+
+  /**
+   * Scheduler hook: sends at most one packet. Returns true when the
+   * channel still has something it could send right now.
+   */
+  _sendNext(): boolean {
+    const q = this.#queue;
+    if (this.#queueHead >= q.length || this.#closeSent) return false;
+    const head = q[this.#queueHead]!;
+    if (head.data === null) {
+      this.#queueHead++;
+      if (head.control) {
+        this.host.send(head.control);
+      } else {
+        // A deferred CLOSE marker.
+        this.#sendClose();
+        return false;
+      }
+      this.#compact();
+      return this.#queueHead < this.#queue.length;
+    }
+    const limit = Math.min(this.#remoteWindow, this.#remoteMaxPacket);
+    if (limit <= 0) return false;
+    const ext = head.ext;
+    // Gather consecutive writes of the same stream into one packet.
+    let n = 0;
+    for (let i = this.#queueHead; i < q.length && n < limit; i++) {
+      const e = q[i]!;
+      if (e.data === null || e.ext !== ext) break;
+      n += e.data.length - e.off;
+    }
+    if (n > limit) n = limit;
+    const hdr = ext === 0 ? 9 : 13;
+    const payload = Buffer.allocUnsafe(hdr + n);
+    payload[0] = ext === 0 ? MSG.CHANNEL_DATA : MSG.CHANNEL_EXTENDED_DATA;
+    payload.writeUInt32BE(this.remoteId, 1);
+    if (ext === 0) {
+      payload.writeUInt32BE(n, 5);
+    } else {
+      payload.writeUInt32BE(ext, 5);
+      payload.writeUInt32BE(n, 9);
+    }
+    let pos = hdr;
+    let left = n;
+    let done: ((err?: Error | null) => void)[] | null = null;
+    while (left > 0) {
+      const e = q[this.#queueHead]!;
+      const data = e.data!;
+      const avail = data.length - e.off;
+      const take = avail <= left ? avail : left;
+      payload.set(take === data.length ? data : data.subarray(e.off, e.off + take), pos);
+      pos += take;
+      left -= take;
+      e.off += take;
+      if (e.off === data.length) {
+        this.#queueHead++;
+        if (e.cb) (done ??= []).push(e.cb);
+      }
+    }
+    this.#remoteWindow -= n;
+    this.#queuedBytes -= n;
+    this.host.send(payload);
+    this.#compact();
+    if (done) for (const cb of done) cb();
+    return this.#queueHead < this.#queue.length && !this.#closeSent && (this.#queue[this.#queueHead]!.data === null || this.#remoteWindow > 0);
+  }
+
+  #compact(): void {
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #maybeAdjust(): void {
+    if (this.#eofReceived || this.#closeSent || this.#finished) return;
+    const owed = this.#received - this.#credited - this.readableLength - this.stderr.readableLength;
+    if (owed < this.#adjustThreshold) return;
+    this.#credited += owed;
+    this.#localWindow += owed;
+    const p = Buffer.allocUnsafe(9);
+    p[0] = MSG.CHANNEL_WINDOW_ADJUST;
+    p.writeUInt32BE(this.remoteId, 1);
+    p.writeUInt32BE(owed, 5);
+    this.host.send(p);
+  }
+
+  // ─────────────────────────── from the connection ───────────────────────────
+
+  /** CHANNEL_DATA (ext 0) or CHANNEL_EXTENDED_DATA. `data` is ours to keep. */
+  _handleData(data: Buffer, ext: number): void {
+    if (this.#eofReceived) throw new ProtocolError(`channel ${this.localId}: peer sent data after EOF`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });
+    const len = data.length;
+    if (len > this.#localWindow) {
+      throw new ProtocolError(`channel ${this.localId}: peer sent ${len} bytes with only ${this.#localWindow} left in the window`, { code: 'ERR_SSH_WINDOW_EXCEEDED' });
+    }
+    if (len > this.#localMaxPacket) this.host.debug(`channel ${this.localId}: peer sent a ${len}-byte packet, above our maximum ${this.#localMaxPacket}`);
+    this.#localWindow -= len;
+    this.#received += len;
+    if (this.#closeSent || len === 0) return;
+    if (ext === 0) {
+      this.push(data);
+    } else if (ext === EXTENDED_DATA_STDERR) {
+      this.stderr.push(data);
+    } else {
+      // Undefined extended data types: nobody will read them, count them consumed.
+      this.host.debug(`channel ${this.localId}: dropping ${len} bytes of extended data type ${ext}`);
+    }
+    this.#maybeAdjust();
+  }
+
+  _handleWindowAdjust(n: number): void {
+    const next = this.#remoteWindow + n;
+    if (next > MAX_WINDOW) {
+      throw new ProtocolError(`channel ${this.localId}: window adjust of ${n} overflows the window (${this.#remoteWindow})`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });
+    }
+    this.#remoteWindow = next;
+    if (this.#queueHead < this.#queue.length) this.host.schedule(this);
+  }
+
+  _handleEof(): void {
+    if (this.#eofReceived) return;
+    this.#eofReceived = true;
+    this.push(null);
+    this.stderr.push(null);
+    if (this.closeOnEof && this.#eofSent) this.#sendCloseOrdered();
+  }
+
+  _handleClose(): void {
+    if (this.#closeReceived) throw new ProtocolError(`channel ${this.localId}: duplicate CLOSE`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });
+    this.#closeReceived = true;
+    if (!this.#eofReceived) {
+      this.#eofReceived = true;
+      this.push(null);
+      this.stderr.push(null);
+    }
+    if (!this.#closeSent) this.#sendClose();
+    else this.#finish(null);
+  }
+
+  _handleRequest(type: string, wantReply: boolean, data: Uint8Array): void {
+    // Parsed before any handler sees it: a malformed body is the peer's protocol error.
+    const info = parseChannelRequest(type, data);
+    if (info?.type === 'exit-status' && this.role === 'client') {
+      this.exitStatus = info.exitStatus;
+      if (wantReply) this.#reply(true);
+      return;
+    }
+    if (info?.type === 'exit-signal' && this.role === 'client') {
+      const { name, coreDumped, message, lang } = info;
+      this.exitSignal = { name, coreDumped, message, lang: lang ?? '' };
+      if (wantReply) this.#reply(true);
+      return;
+    }
+    const handler = this.#requestHandler;
+    let result: boolean | void | Promise<boolean | void> = false;
+    if (handler) {
+      try {
+        result = handler(new ChannelRequest(this, type, wantReply, data, info));
+      } catch (err) {
+        if (err instanceof ProtocolError) throw err;
+        this.host.debug(`channel ${this.localId}: request handler for ${type} threw: ${(err as Error)?.message ?? String(err)}`);
+        result = false;
+      }
+    } else {
+      this.host.debug(`channel ${this.localId}: refusing ${type} (no handler)`);
+    }
+    if (!wantReply) {
+      if (result instanceof Promise) result.catch(() => {});
+      return;
+    }
+    if (!(result instanceof Promise) && this.#repliesPending === 0) {
+      this.#reply(result === true);
+      return;
+    }
+    this.#repliesPending++;
+    const settled = Promise.resolve(result).then(
+      (v) => v === true,
+      (err: unknown) => {
+        this.host.debug(`channel ${this.localId}: request handler for ${type} failed: ${(err as Error)?.message ?? String(err)}`);
+        return false;
+      },
+    );
+    this.#replyChain = this.#replyChain.then(async () => {
+      const ok = await settled;
+      this.#repliesPending--;
+      this.#reply(ok);
+    });
+  }
+
+  #reply(ok: boolean): void {
+    if (this.#closeSent || this.#finished) return;
+    const p = Buffer.allocUnsafe(5);
+    p[0] = ok ? MSG.CHANNEL_SUCCESS : MSG.CHANNEL_FAILURE;
+    p.writeUInt32BE(this.remoteId, 1);
+    this.host.send(p);
+  }
+
+  _handleReply(ok: boolean): void {
+    const w = this.#replyWaiters.shift();
+    if (!w) throw new ProtocolError(`channel ${this.localId}: reply to a request that was not sent`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });
+    if (!w.abandoned) w.d.resolve(ok);
+  }
+
+  /** The connection ended: finish everything, keeping the data already received readable. */
+  _connectionLost(err: Error): void {
+    if (this.#finished) return;
+    if (!this.#eofReceived) {
+      this.#eofReceived = true;
+      this.push(null);
+      this.stderr.push(null);
+    }
+    this.#closeSent = true;
+    this.#dropQueue();
+    this.#finish(err);
+  }
+
+  /** CLOSE went both ways (err null) or the connection ended (err set). */
+  #finish(err: Error | null): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.host.release(this);
+    const waiters = this.#replyWaiters;
+    this.#replyWaiters = [];
+    const reason = err ?? new ChannelException(`channel ${this.localId} closed before the reply arrived`);
+    for (const w of waiters) w.d.reject(reason);
+    if (err && this.exitStatus === null && !this.exitSignal) {
+      this.#exit.reject(err);
+    } else {
+      this.#exit.resolve(this.exitSignal ? { exitStatus: this.exitStatus, exitSignal: this.exitSignal } : { exitStatus: this.exitStatus });
+    }
+    // Finish the writable side (later writes are dropped) and emit 'close'
+    // once the reader has taken everything: destroying earlier would lose
+    // output still buffered.
+    let exitDelivered = false;
+    const tryDestroy = (): void => {
+      if (exitDelivered && this.readableEnded && this.writableFinished && !this.destroyed) this.destroy();
+    };
+    this.once('end', tryDestroy);
+    this.once('finish', tryDestroy);
+    if (!this.writableEnded && !this.destroyed) this.end();
+    this.#stderrWriter?.destroy();
+    // After `exit` callbacks: 'close' comes last.
+    const afterExit = (): void => {
+      exitDelivered = true;
+      tryDestroy();
+    };
+    void this.#exit.promise.then(afterExit, afterExit);
+    this.emit('channelClosed', err);
+  }
+}

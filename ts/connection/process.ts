@@ -1,0 +1,226 @@
+/**
+ * AsyncSSH-shaped helpers over session channels: `execProcess` starts a
+ * command (or shell) and returns its streams; `runCommand` runs one to the
+ * end and collects its output. `client.ts` builds `conn.run` / `conn.exec`
+ * / `conn.shell` on these.
+ */
+import { constants as osConstants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { ChannelException, ProcessError, TimeoutError } from '../errors.js';
+import type { Connection } from './connection.js';
+import type { ExitSignal } from './requests.js';
+import type { PtyOptions, SessionChannel } from './session.js';
+import { bounded, freshAbortError, type WaitOptions } from './wait.js';
+
+export type { PtyOptions } from './session.js';
+
+/** How a process ended. */
+export interface ProcessExit {
+  exitStatus: number | null;
+  exitSignal?: ExitSignal;
+}
+
+export interface ExecOptions extends WaitOptions {
+  /** Environment variables, sent as `env` requests (servers may ignore them: OpenSSH needs AcceptEnv). */
+  env?: Record<string, string>;
+  /** Request a pseudo-terminal: true for defaults, or its parameters. */
+  pty?: boolean | PtyOptions;
+  /** Start this subsystem instead of a command (command must then be null). */
+  subsystem?: string;
+}
+
+export interface RunOptions extends ExecOptions {
+  /** Sent to the command's stdin, which is then closed (EOF). Default: nothing, EOF at once. */
+  stdin?: string | Uint8Array | Readable;
+  /** Reject with ProcessError when the command exits non-zero or by a signal. */
+  check?: boolean;
+  /** Decode stdout/stderr with this encoding; null gives Buffers. Default 'utf8'. */
+  encoding?: BufferEncoding | null;
+  /** Milliseconds for the whole run, open to close; on expiry the channel is closed and TimeoutError (with the output so far) is thrown. */
+  timeout?: number;
+}
+
+export interface RunResult {
+  command: string;
+  stdout: string | Buffer;
+  stderr: string | Buffer;
+  exitStatus: number | null;
+  exitSignal?: ExitSignal;
+  /** exitStatus, or minus the signal number when killed by a signal (AsyncSSH). */
+  returncode: number | null;
+}
+
+/** AsyncSSH's returncode: the exit status, or -signal number. */
+export function returnCode(exit: ProcessExit): number | null {
+  if (exit.exitStatus !== null) return exit.exitStatus;
+  if (exit.exitSignal) {
+    const n = (osConstants.signals as Record<string, number | undefined>)[`SIG${exit.exitSignal.name}`];
+    return n === undefined ? null : -n;
+  }
+  return null;
+}
+
+/** A running remote process. `stdin` and `stdout` are the channel itself (its writable and readable sides). */
+export class SSHClientProcess {
+  readonly channel: SessionChannel;
+  /** null for a shell. */
+  readonly command: string | null;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves when the channel closes; rejects if the connection dies first without an exit status. */
+  readonly exit: Promise<ProcessExit>;
+
+  constructor(channel: SessionChannel, command: string | null) {
+    this.channel = channel;
+    this.command = command;
+    this.stdin = channel;
+    this.stdout = channel;
+    this.stderr = channel.stderr;
+    this.exit = channel.exit.then((e) => (e.exitSignal ? { exitStatus: e.exitStatus, exitSignal: e.exitSignal } : { exitStatus: e.exitStatus }));
+    this.exit.catch(() => {});
+  }
+
+  get exitStatus(): number | null {
+    return this.channel.exitStatus;
+  }
+  get exitSignal(): ExitSignal | undefined {
+    return this.channel.exitSignal;
+  }
+  get returncode(): number | null {
+    return returnCode({ exitStatus: this.channel.exitStatus, exitSignal: this.channel.exitSignal });
+  }
+
+  /** Sends a signal (e.g. 'TERM', 'INT') to the remote process. */
+  signal(name: string): void {
+    this.channel.signal(name);
+  }
+
+  /** Reports a new terminal size. */
+  resize(cols: number, rows: number, width = 0, height = 0): void {
+    this.channel.resize(cols, rows, width, height);
+  }
+
+  /** Closes the channel (stdin EOF first if it is still open). */
+  close(): void {
+    this.channel.close();
+  }
+}
+
+function ptyOptions(pty: boolean | PtyOptions | undefined): PtyOptions | null {
+  if (!pty) return null;
+  return pty === true ? {} : pty;
+}
+
+/**
+ * Opens a session and starts `command` (null: the shell; or `opts.subsystem`).
+ * env, pty and the start request are pipelined: one round trip. Rejects
+ * with ChannelException if the server refuses the pty or the command.
+ */
+export async function execProcess(conn: Connection, command: string | null, opts: ExecOptions = {}): Promise<SSHClientProcess> {
+  const wait = { signal: opts.signal, timeout: opts.timeout };
+  const ch = await conn.openSession(wait);
+  try {
+    const steps: Promise<unknown>[] = [];
+    for (const [k, v] of Object.entries(opts.env ?? {})) steps.push(ch.setEnv(k, v));
+    const pty = ptyOptions(opts.pty);
+    if (pty) steps.push(ch.requestPty(pty));
+    if (opts.subsystem !== undefined) {
+      if (command !== null) throw new ChannelException('execProcess: give either a command or a subsystem, not both');
+      steps.push(ch.subsystem(opts.subsystem));
+    } else {
+      steps.push(command === null ? ch.shell() : ch.exec(command));
+    }
+    await bounded(Promise.all(steps), wait, command === null ? 'starting the shell' : `starting ${JSON.stringify(command)}`);
+  } catch (err) {
+    ch.destroy();
+    throw err;
+  }
+  return new SSHClientProcess(ch, command);
+}
+
+/**
+ * Runs `command` to completion: feeds `stdin`, collects stdout and stderr,
+ * waits for the channel to close. With `check`, a non-zero exit or a signal
+ * rejects with ProcessError. A timeout, abort or lost connection closes the
+ * channel and rejects with an error carrying `stdout`/`stderr` so far
+ * (TimeoutError, AbortError, ProcessError code ERR_SSH_CONNECTION_LOST).
+ */
+export async function runCommand(conn: Connection, command: string, opts: RunOptions = {}): Promise<RunResult> {
+  const encoding = opts.encoding === undefined ? 'utf8' : opts.encoding;
+  const started = Date.now();
+  const proc = await execProcess(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout });
+  const ch = proc.channel;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const decode = (parts: Buffer[]): string | Buffer => {
+    const b = Buffer.concat(parts);
+    return encoding === null ? b : b.toString(encoding);
+  };
+  const withOutput = <E extends object>(e: E): E => Object.assign(e, { stdout: decode(out), stderr: decode(err) });
+
+  ch.on('data', (c: Buffer) => out.push(c));
+  ch.stderr.on('data', (c: Buffer) => err.push(c));
+  const stdoutDone = new Promise<void>((r) => (ch.readableEnded ? r() : ch.once('end', () => r())));
+  const stderrDone = new Promise<void>((r) => (ch.stderr.readableEnded ? r() : ch.stderr.once('end', () => r())));
+
+  let stdinError: Error | null = null;
+  const stdin = opts.stdin;
+  if (stdin === undefined) {
+    ch.end();
+  } else if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
+    ch.end(stdin);
+  } else {
+    stdin.once('error', (e: Error) => {
+      stdinError = e;
+      ch.end();
+    });
+    stdin.pipe(ch);
+  }
+
+  const remaining = opts.timeout !== undefined && opts.timeout > 0 ? Math.max(1, opts.timeout - (Date.now() - started)) : undefined;
+  let exit: ProcessExit;
+  try {
+    const all = Promise.all([proc.exit, stdoutDone, stderrDone]).then(([e]) => e);
+    exit = await bounded(all, { signal: opts.signal, timeout: remaining }, `running ${JSON.stringify(command)}`);
+  } catch (e) {
+    if (!ch.isClosed) ch.destroy();
+    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
+    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${JSON.stringify(command)} did not finish within ${opts.timeout} ms`));
+    throw new ProcessError(`connection lost while running ${JSON.stringify(command)}: ${(e as Error)?.message ?? String(e)}`, {
+      command,
+      exitStatus: ch.exitStatus,
+      exitSignal: ch.exitSignal,
+      returncode: null,
+      stdout: decode(out),
+      stderr: decode(err),
+      code: 'ERR_SSH_CONNECTION_LOST',
+      cause: e,
+    });
+  }
+  if (stdinError) {
+    throw new ProcessError(`reading stdin for ${JSON.stringify(command)} failed: ${(stdinError as Error).message}`, {
+      command,
+      exitStatus: exit.exitStatus,
+      exitSignal: exit.exitSignal,
+      returncode: returnCode(exit),
+      stdout: decode(out),
+      stderr: decode(err),
+      code: 'ERR_SSH_STDIN',
+      cause: stdinError,
+    });
+  }
+  const result: RunResult = {
+    command,
+    stdout: decode(out),
+    stderr: decode(err),
+    exitStatus: exit.exitStatus,
+    returncode: returnCode(exit),
+  };
+  if (exit.exitSignal) result.exitSignal = exit.exitSignal;
+  if (opts.check && ((exit.exitStatus !== null && exit.exitStatus !== 0) || exit.exitSignal)) {
+    const how = exit.exitSignal ? `was killed by signal ${exit.exitSignal.name}` : `exited with status ${exit.exitStatus}`;
+    throw new ProcessError(`${JSON.stringify(command)} ${how}`, { ...result, code: 'ERR_SSH_PROCESS_EXIT' });
+  }
+  return result;
+}

@@ -1,0 +1,18 @@
+/**
+ * What the connection layer needs from the transport. `Transport` from
+ * ts/transport satisfies it; tests may pass anything of the same shape.
+ */
+import type { MessageHandler } from '../transport/index.js';
+
+export interface ConnectionTransport {
+  /** Resolves when the transport is gone: null for a local close, else the error. */
+  readonly closed: Promise<Error | null>;
+  readonly isClosed: boolean;
+  /** True while the socket's write buffer is full; 'drain' is emitted when it empties. */
+  readonly needsDrain: boolean;
+  send(payload: Uint8Array): void;
+  onMessage(handler: MessageHandler): () => void;
+  disconnect(reason?: number, description?: string): void;
+  on(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+}

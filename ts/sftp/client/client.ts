@@ -1,0 +1,616 @@
+/**
+ * SFTPClient: Paramiko's SFTPClient in camelCase, async, over any byte
+ * stream (an SSH channel running the `sftp` subsystem, or a local
+ * `sftp-server` child's stdio). Requests are matched by id and may complete
+ * in any order; the stream closing fails every outstanding call with an
+ * SFTPError.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { ProtocolError, SFTPError } from '../../errors.js';
+import type { SSHWriter } from '../../wire/writer.js';
+import { writeAttrs, type FileAttrs } from '../../wire/sftpAttrs.js';
+import { FXP, FX, FXF, EXT } from '../../wire/sftpConstants.js';
+import { encodePacket, lossyUtf8, readName, readStatus, type SFTPNameEntry } from '../../wire/sftpPacket.js';
+import { SSHReader } from '../../wire/reader.js';
+import { readAttrs } from '../../wire/sftpAttrs.js';
+import { SFTPAttributes } from '../attributes.js';
+import { SFTPSession, expectOk, replyReader, statusError, type SFTPStream, type SessionOptions, type SFTPLimits } from './session.js';
+import { adjustPath } from './paths.js';
+import { parseMode } from './mode.js';
+import { SFTPFile } from './file.js';
+import { SFTPReadStream, SFTPWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
+import { globRemote } from './glob.js';
+import { getFile, putFile, getToWritable, putFromReadable, type TransferOptions, type GetOptions, type PutOptions } from '../transfer/fileTransfer.js';
+import { getDir, putDir, type TreeOptions } from '../transfer/tree.js';
+
+/** Per-call options: most methods take `{ signal }`. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface SFTPClientOptions extends SessionOptions {
+  /** Default READ/WRITE size; capped by the server's limits. */
+  chunkSize?: number;
+  /** Default requests in flight per transfer. Default 64. */
+  concurrency?: number;
+}
+
+/** statvfs@openssh.com reply, named like POSIX struct statvfs. */
+export interface SFTPStatVFS {
+  f_bsize: number;
+  f_frsize: number;
+  f_blocks: number;
+  f_bfree: number;
+  f_bavail: number;
+  f_files: number;
+  f_ffree: number;
+  f_favail: number;
+  f_fsid: bigint;
+  f_flag: number;
+  f_namemax: number;
+}
+
+const MAX_HANDLE = 256;
+/** Longest readlink/realpath answer we accept. */
+const MAX_PATH = 64 * 1024;
+
+export class SFTPClient {
+  /** @internal the request engine; exposed for the transfer helpers. */
+  readonly session: SFTPSession;
+  #cwd: string | null = null;
+  readonly #defaults: { chunkSize?: number; concurrency: number };
+
+  private constructor(session: SFTPSession, opts: SFTPClientOptions) {
+    this.session = session;
+    this.#defaults = { chunkSize: opts.chunkSize, concurrency: opts.concurrency ?? 64 };
+  }
+
+  /**
+   * Starts SFTP over an already-open byte stream: a Duplex (an SSH channel
+   * after `subsystem('sftp')`) or `{ readable, writable }` (a child
+   * process's stdout and stdin). Sends INIT and waits for VERSION.
+   */
+  static async fromStream(stream: SFTPStream | { readable: Readable; writable: Writable }, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
+    const session = new SFTPSession(stream, opts);
+    await session.init(opts);
+    return new SFTPClient(session, opts);
+  }
+
+  /** Protocol version the server answered with. */
+  get version(): number {
+    return this.session.version;
+  }
+
+  /** Extensions the server advertised (name → version). */
+  get extensions(): ReadonlyMap<string, string> {
+    return this.session.extensions;
+  }
+
+  /** The server's limits (from limits@openssh.com, else conservative defaults). */
+  get limits(): Readonly<SFTPLimits> {
+    return this.session.limits;
+  }
+
+  /** True once the session has ended. */
+  get closed(): boolean {
+    return this.session.closed;
+  }
+
+  /** @internal chunk size and concurrency for a transfer. */
+  transferShape(opts: { chunkSize?: number; concurrency?: number }, direction: 'read' | 'write'): { chunkSize: number; concurrency: number } {
+    const max = direction === 'read' ? this.session.limits.maxReadLength : this.session.limits.maxWriteLength;
+    const want = opts.chunkSize ?? this.#defaults.chunkSize ?? max;
+    const chunkSize = Math.max(1, Math.min(want, max));
+    const concurrency = Math.max(1, Math.floor(opts.concurrency ?? this.#defaults.concurrency));
+    return { chunkSize, concurrency };
+  }
+
+  /** @internal a path resolved against the client-side cwd. */
+  resolve(path: string): string {
+    if (typeof path !== 'string') throw new SFTPError('path must be a string', FX.FAILURE);
+    return adjustPath(this.#cwd, path);
+  }
+
+  /** @internal sends one request; `fill` writes the payload after the id. */
+  request(type: number, fill: ((w: SSHWriter) => void) | undefined, signal?: AbortSignal, onLate?: Parameters<SFTPSession['call']>[2]): Promise<Buffer> {
+    return this.session.call((id) => encodePacket(type, id, fill), signal, onLate);
+  }
+
+  async #status(type: number, what: string, path: string | undefined, fill: (w: SSHWriter) => void, opts?: CallOptions): Promise<void> {
+    expectOk(await this.request(type, fill, opts?.signal), what, path);
+  }
+
+  async #extended(name: string, what: string, path: string | undefined, fill: ((w: SSHWriter) => void) | undefined, opts?: CallOptions): Promise<Buffer> {
+    if (!this.session.has(name)) throw new SFTPError(`${what}: server does not support ${name}`, FX.OP_UNSUPPORTED, path);
+    return this.request(
+      FXP.EXTENDED,
+      (w) => {
+        w.string(name);
+        fill?.(w);
+      },
+      opts?.signal,
+    );
+  }
+
+  async #attrsCall(type: number, what: string, path: string | undefined, fill: (w: SSHWriter) => void, opts?: CallOptions): Promise<SFTPAttributes> {
+    const r = replyReader(await this.request(type, fill, opts?.signal), FXP.ATTRS, what, path);
+    return SFTPAttributes.fromFileAttrs(readAttrs(r));
+  }
+
+  async #nameCall(type: number, what: string, path: string | undefined, fill: (w: SSHWriter) => void, opts?: CallOptions): Promise<SFTPNameEntry[]> {
+    return readName(replyReader(await this.request(type, fill, opts?.signal), FXP.NAME, what, path));
+  }
+
+  /** The single name a REALPATH-like request returns. */
+  async #oneName(type: number, what: string, path: string | undefined, fill: (w: SSHWriter) => void, opts?: CallOptions): Promise<string> {
+    const names = await this.#nameCall(type, what, path, fill, opts);
+    if (names.length !== 1) throw new ProtocolError(`SFTP ${what}: expected one name, got ${names.length}`);
+    if (names[0]!.filename.length > MAX_PATH) throw new ProtocolError(`SFTP ${what}: path too long`);
+    return names[0]!.filename;
+  }
+
+  // ---- handles ----------------------------------------------------------
+
+  /**
+   * @internal Opens a remote file and returns its handle. An OPEN abandoned
+   * by the signal still gets its handle closed when the reply turns up.
+   */
+  async openHandle(path: string, pflags: number, attrs: FileAttrs = {}, opts?: CallOptions): Promise<Buffer> {
+    const body = await this.request(
+      FXP.OPEN,
+      (w) => writeAttrs(w.string(path).uint32(pflags), attrs),
+      opts?.signal,
+      (err, type, late) => {
+        if (!err && type === FXP.HANDLE) {
+          try {
+            const h = replyReader(late, FXP.HANDLE, 'open').string(MAX_HANDLE);
+            void this.closeHandle(Buffer.from(h)).catch(() => {});
+          } catch {
+            // nothing to close
+          }
+        }
+      },
+    );
+    return this.#handleFrom(body, 'open', path);
+  }
+
+  #handleFrom(body: Buffer, what: string, path: string): Buffer {
+    const r = replyReader(body, FXP.HANDLE, what, path);
+    // Copied: the reply buffer may be a view of a large received chunk.
+    return Buffer.from(r.string(MAX_HANDLE));
+  }
+
+  /** @internal */
+  async closeHandle(handle: Buffer, path?: string, opts?: CallOptions): Promise<void> {
+    await this.#status(FXP.CLOSE, 'close', path, (w) => w.string(handle), opts);
+  }
+
+  /** @internal SSH_FXP_FSTAT */
+  fstatHandle(handle: Buffer, path?: string, opts?: CallOptions): Promise<SFTPAttributes> {
+    return this.#attrsCall(FXP.FSTAT, 'stat', path, (w) => w.string(handle), opts);
+  }
+
+  /** @internal SSH_FXP_FSETSTAT */
+  fsetstatHandle(handle: Buffer, attrs: FileAttrs, path?: string, opts?: CallOptions): Promise<void> {
+    return this.#status(FXP.FSETSTAT, 'setstat', path, (w) => writeAttrs(w.string(handle), attrs), opts);
+  }
+
+  /** @internal fsync@openssh.com on a handle. */
+  async fsyncHandle(handle: Buffer, path?: string, opts?: CallOptions): Promise<void> {
+    expectOk(await this.#extended(EXT.FSYNC, 'fsync', path, (w) => w.string(handle), opts), 'fsync', path);
+  }
+
+  /** @internal fstatvfs@openssh.com on a handle. */
+  async fstatvfsHandle(handle: Buffer, path?: string, opts?: CallOptions): Promise<SFTPStatVFS> {
+    return parseStatVFS(replyReader(await this.#extended(EXT.FSTATVFS, 'fstatvfs', path, (w) => w.string(handle), opts), FXP.EXTENDED_REPLY, 'fstatvfs', path));
+  }
+
+  /** @internal one READDIR batch, or null at end of directory. */
+  async readdirHandle(handle: Buffer, path: string, opts?: CallOptions): Promise<SFTPAttributes[] | null> {
+    const body = await this.request(FXP.READDIR, (w) => w.string(handle), opts?.signal);
+    if (body[0] === FXP.STATUS) {
+      const r = new SSHReader(body, 'SFTP readdir');
+      r.byte();
+      r.uint32();
+      const st = readStatus(r);
+      if (st.code === FX.EOF) return null;
+      throw statusError(st, 'listdir', path);
+    }
+    return readName(replyReader(body, FXP.NAME, 'listdir', path)).map((e) => SFTPAttributes.fromFileAttrs(e.attrs, e.filename, e.longname));
+  }
+
+  /** @internal SSH_FXP_OPENDIR */
+  async opendirHandle(path: string, opts?: CallOptions): Promise<Buffer> {
+    const body = await this.request(FXP.OPENDIR, (w) => w.string(path), opts?.signal, (err, type, late) => {
+      if (!err && type === FXP.HANDLE) void this.closeHandle(Buffer.from(replyReader(late, FXP.HANDLE, 'opendir').string(MAX_HANDLE))).catch(() => {});
+    });
+    return this.#handleFrom(body, 'opendir', path);
+  }
+
+  // ---- Paramiko's SFTPClient ------------------------------------------
+
+  /** Names in a directory (not '.' or '..'), in server order. */
+  async listdir(path = '.', opts?: CallOptions): Promise<string[]> {
+    return (await this.listdirAttr(path, opts)).map((a) => a.filename);
+  }
+
+  /** SFTPAttributes of each entry, with `filename` and `longname` set. */
+  async listdirAttr(path = '.', opts?: CallOptions): Promise<SFTPAttributes[]> {
+    const out: SFTPAttributes[] = [];
+    for await (const a of this.listdirIter(path, opts)) out.push(a);
+    return out;
+  }
+
+  /**
+   * Directory entries as they arrive, with `readAheads` READDIR requests
+   * kept in flight (a server answers READDIR in order per handle).
+   */
+  async *listdirIter(path = '.', opts?: CallOptions & { readAheads?: number }): AsyncGenerator<SFTPAttributes, void, undefined> {
+    const p = this.resolve(path);
+    const handle = await this.opendirHandle(p, opts);
+    const ahead = Math.max(1, opts?.readAheads ?? 8);
+    const queue: Array<Promise<SFTPAttributes[] | null>> = [];
+    let ended = false;
+    const fill = (): void => {
+      while (!ended && queue.length < ahead) {
+        const q = this.readdirHandle(handle, p, opts);
+        // Rejections surface when consumed; keep them from being "unhandled" meanwhile.
+        q.catch(() => {});
+        queue.push(q);
+      }
+    };
+    try {
+      fill();
+      while (queue.length > 0) {
+        const batch = await queue.shift()!;
+        if (batch === null) {
+          ended = true;
+          continue;
+        }
+        for (const a of batch) if (a.filename !== '.' && a.filename !== '..') yield a;
+        fill();
+      }
+    } finally {
+      ended = true;
+      // Outstanding READDIRs answer EOF or error; the handle goes either way.
+      await Promise.allSettled(queue);
+      if (!this.session.closed) await this.closeHandle(handle, p).catch(() => {});
+    }
+  }
+
+  /** Follows symlinks. */
+  stat(path: string, opts?: CallOptions): Promise<SFTPAttributes> {
+    const p = this.resolve(path);
+    return this.#attrsCall(FXP.STAT, 'stat', p, (w) => w.string(p), opts);
+  }
+
+  /** Does not follow symlinks. */
+  lstat(path: string, opts?: CallOptions): Promise<SFTPAttributes> {
+    const p = this.resolve(path);
+    return this.#attrsCall(FXP.LSTAT, 'lstat', p, (w) => w.string(p), opts);
+  }
+
+  /** True if `path` exists (stat succeeds); false on NO_SUCH_FILE; other errors throw. */
+  async exists(path: string, opts?: CallOptions): Promise<boolean> {
+    try {
+      await this.stat(path, opts);
+      return true;
+    } catch (err) {
+      if (err instanceof SFTPError && err.status === FX.NO_SUCH_FILE) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a remote file. `mode` as Python's open(): r, w, a, r+, w+, a+, x,
+   * each optionally with 'b'. `bufsize` sizes the read buffer.
+   */
+  async open(path: string, mode = 'r', bufsize = -1, opts?: CallOptions & { mode?: number }): Promise<SFTPFile> {
+    const p = this.resolve(path);
+    const m = parseMode(mode);
+    const attrs: FileAttrs = opts?.mode !== undefined ? { permissions: opts.mode } : {};
+    const handle = await this.openHandle(p, m.pflags, attrs, opts);
+    const file = new SFTPFile(this, handle, p, m, bufsize);
+    if (m.append) {
+      try {
+        await file.seek(0, 2);
+      } catch (err) {
+        await file.close().catch(() => {});
+        throw err;
+      }
+    }
+    return file;
+  }
+
+  /** Alias of `open`, as Paramiko's `file`. */
+  file(path: string, mode = 'r', bufsize = -1, opts?: CallOptions): Promise<SFTPFile> {
+    return this.open(path, mode, bufsize, opts);
+  }
+
+  async remove(path: string, opts?: CallOptions): Promise<void> {
+    const p = this.resolve(path);
+    await this.#status(FXP.REMOVE, 'remove', p, (w) => w.string(p), opts);
+  }
+
+  unlink(path: string, opts?: CallOptions): Promise<void> {
+    return this.remove(path, opts);
+  }
+
+  /** SSH_FXP_RENAME: fails if `newpath` exists (v3 semantics). */
+  async rename(oldpath: string, newpath: string, opts?: CallOptions): Promise<void> {
+    const a = this.resolve(oldpath);
+    const b = this.resolve(newpath);
+    await this.#status(FXP.RENAME, 'rename', a, (w) => w.string(a).string(b), opts);
+  }
+
+  /** posix-rename@openssh.com: atomically replaces `newpath`. */
+  async posixRename(oldpath: string, newpath: string, opts?: CallOptions): Promise<void> {
+    const a = this.resolve(oldpath);
+    const b = this.resolve(newpath);
+    expectOk(await this.#extended(EXT.POSIX_RENAME, 'posix-rename', a, (w) => w.string(a).string(b), opts), 'posix-rename', a);
+  }
+
+  async mkdir(path: string, mode = 0o777, opts?: CallOptions): Promise<void> {
+    const p = this.resolve(path);
+    await this.#status(FXP.MKDIR, 'mkdir', p, (w) => writeAttrs(w.string(p), { permissions: mode }), opts);
+  }
+
+  async rmdir(path: string, opts?: CallOptions): Promise<void> {
+    const p = this.resolve(path);
+    await this.#status(FXP.RMDIR, 'rmdir', p, (w) => w.string(p), opts);
+  }
+
+  /** Sets attributes by path (SSH_FXP_SETSTAT). */
+  async setstat(path: string, attrs: FileAttrs | SFTPAttributes, opts?: CallOptions): Promise<void> {
+    const p = this.resolve(path);
+    const a = attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs;
+    await this.#status(FXP.SETSTAT, 'setstat', p, (w) => writeAttrs(w.string(p), a), opts);
+  }
+
+  /** lsetstat@openssh.com: like setstat but does not follow a final symlink. */
+  async lsetstat(path: string, attrs: FileAttrs | SFTPAttributes, opts?: CallOptions): Promise<void> {
+    const p = this.resolve(path);
+    const a = attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs;
+    expectOk(await this.#extended(EXT.LSETSTAT, 'lsetstat', p, (w) => writeAttrs(w.string(p), a), opts), 'lsetstat', p);
+  }
+
+  chmod(path: string, mode: number, opts?: CallOptions): Promise<void> {
+    return this.setstat(path, { permissions: mode }, opts);
+  }
+
+  chown(path: string, uid: number, gid: number, opts?: CallOptions): Promise<void> {
+    return this.setstat(path, { uid, gid }, opts);
+  }
+
+  /** Sets [atime, mtime] in seconds (or Dates); omitted means now. */
+  utime(path: string, times?: [number | Date, number | Date] | null, opts?: CallOptions): Promise<void> {
+    const [atime, mtime] = toTimes(times);
+    return this.setstat(path, { atime, mtime }, opts);
+  }
+
+  truncate(path: string, size: number, opts?: CallOptions): Promise<void> {
+    return this.setstat(path, { size }, opts);
+  }
+
+  /** The target of a symlink. */
+  async readlink(path: string, opts?: CallOptions): Promise<string> {
+    const p = this.resolve(path);
+    return this.#oneName(FXP.READLINK, 'readlink', p, (w) => w.string(p), opts);
+  }
+
+  /**
+   * Creates symlink `dest` pointing at `source` (Paramiko's order). OpenSSH
+   * takes SSH_FXP_SYMLINK's arguments as (target, link), the reverse of the
+   * draft; we send what OpenSSH expects, as every client does.
+   */
+  async symlink(source: string, dest: string, opts?: CallOptions): Promise<void> {
+    const d = this.resolve(dest);
+    await this.#status(FXP.SYMLINK, 'symlink', d, (w) => w.string(source).string(d), opts);
+  }
+
+  /** hardlink@openssh.com: `newpath` becomes another name of `oldpath`. */
+  async hardlink(oldpath: string, newpath: string, opts?: CallOptions): Promise<void> {
+    const a = this.resolve(oldpath);
+    const b = this.resolve(newpath);
+    expectOk(await this.#extended(EXT.HARDLINK, 'hardlink', b, (w) => w.string(a).string(b), opts), 'hardlink', b);
+  }
+
+  /** The server's canonical absolute form of `path` (SSH_FXP_REALPATH). */
+  normalize(path: string, opts?: CallOptions): Promise<string> {
+    const p = this.resolve(path);
+    return this.#oneName(FXP.REALPATH, 'normalize', p, (w) => w.string(p), opts);
+  }
+
+  /** Same as normalize. */
+  realpath(path: string, opts?: CallOptions): Promise<string> {
+    return this.normalize(path, opts);
+  }
+
+  /**
+   * expand-path@openssh.com: like realpath, and also expands `~` and
+   * `~user`. Falls back to normalize when the server lacks it.
+   */
+  async expandPath(path: string, opts?: CallOptions): Promise<string> {
+    if (!this.session.has(EXT.EXPAND_PATH)) return this.normalize(path, opts);
+    const p = path.startsWith('~') ? path : this.resolve(path);
+    const r = replyReader(await this.#extended(EXT.EXPAND_PATH, 'expand-path', p, (w) => w.string(p), opts), FXP.NAME, 'expand-path', p);
+    const names = readName(r);
+    if (names.length !== 1) throw new ProtocolError(`SFTP expand-path: expected one name, got ${names.length}`);
+    return names[0]!.filename;
+  }
+
+  /**
+   * home-directory: a user's home directory. Without a username it is ours,
+   * which OpenSSH answers through expand-path '~' (its home-directory
+   * refuses an empty name).
+   */
+  async homeDirectory(username = '', opts?: CallOptions): Promise<string> {
+    if (username === '' || !this.session.has(EXT.HOME_DIRECTORY)) return this.expandPath(username ? `~${username}` : '~', opts);
+    const r = replyReader(await this.#extended(EXT.HOME_DIRECTORY, 'home-directory', username, (w) => w.string(username), opts), FXP.NAME, 'home-directory', username);
+    const names = readName(r);
+    if (names.length !== 1) throw new ProtocolError(`SFTP home-directory: expected one name, got ${names.length}`);
+    return names[0]!.filename;
+  }
+
+  /** users-groups-by-id@openssh.com: names for uids and gids ('' where unknown). */
+  async usersGroupsById(uids: number[], gids: number[], opts?: CallOptions): Promise<{ users: string[]; groups: string[] }> {
+    const pack = (ids: number[]): Buffer => {
+      const b = Buffer.allocUnsafe(ids.length * 4);
+      ids.forEach((v, i) => b.writeUInt32BE(v >>> 0, i * 4));
+      return b;
+    };
+    const r = replyReader(await this.#extended(EXT.USERS_GROUPS_BY_ID, 'users-groups-by-id', undefined, (w) => w.string(pack(uids)).string(pack(gids)), opts), FXP.EXTENDED_REPLY, 'users-groups-by-id');
+    const names = (bytes: Uint8Array, n: number): string[] => {
+      const sub = new SSHReader(bytes, 'SFTP users-groups-by-id');
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(lossyUtf8(sub.string(1024)));
+      sub.end();
+      return out;
+    };
+    const users = names(r.string(), uids.length);
+    const groups = names(r.string(), gids.length);
+    return { users, groups };
+  }
+
+  /** statvfs@openssh.com on a path. */
+  async statvfs(path: string, opts?: CallOptions): Promise<SFTPStatVFS> {
+    const p = this.resolve(path);
+    return parseStatVFS(replyReader(await this.#extended(EXT.STATVFS, 'statvfs', p, (w) => w.string(p), opts), FXP.EXTENDED_REPLY, 'statvfs', p));
+  }
+
+  /**
+   * Server-side copy (copy-data): `src` to `dst` without the data crossing
+   * the network. `dst` is created or truncated; its mode follows `src`'s
+   * permission bits.
+   */
+  async copy(src: string, dst: string, opts?: CallOptions & { overwrite?: boolean }): Promise<void> {
+    const a = this.resolve(src);
+    const b = this.resolve(dst);
+    if (!this.session.has(EXT.COPY_DATA)) throw new SFTPError('copy: server does not support copy-data', FX.OP_UNSUPPORTED, a);
+    const st = await this.stat(a, opts);
+    const rh = await this.openHandle(a, FXF.READ, {}, opts);
+    try {
+      const flags = FXF.WRITE | FXF.CREAT | FXF.TRUNC | (opts?.overwrite === false ? FXF.EXCL : 0);
+      const wh = await this.openHandle(b, flags, st.st_mode !== undefined ? { permissions: st.st_mode & 0o7777 } : {}, opts);
+      try {
+        const body = await this.#extended(
+          EXT.COPY_DATA,
+          'copy',
+          a,
+          (w) => w.string(rh).uint64(0).uint64(0).string(wh).uint64(0),
+          opts,
+        );
+        expectOk(body, 'copy', a);
+      } finally {
+        await this.closeHandle(wh, b).catch(() => {});
+      }
+    } finally {
+      await this.closeHandle(rh, a).catch(() => {});
+    }
+  }
+
+  /**
+   * Changes the client-side working directory (Paramiko keeps it on the
+   * client: the protocol has none). `null`/undefined resets it.
+   */
+  async chdir(path?: string | null, opts?: CallOptions): Promise<void> {
+    if (path === undefined || path === null) {
+      this.#cwd = null;
+      return;
+    }
+    const st = await this.stat(path, opts);
+    if (!st.isDirectory()) throw new SFTPError(`chdir ${JSON.stringify(path)}: not a directory`, FX.NO_SUCH_FILE, this.resolve(path));
+    this.#cwd = await this.normalize(path, opts);
+  }
+
+  /** The client-side working directory, or null if chdir was never called. */
+  getcwd(): string | null {
+    return this.#cwd;
+  }
+
+  /** Remote paths matching a glob (`*`, `?`, `[...]`, `**`), sorted. */
+  glob(pattern: string, opts?: CallOptions): Promise<string[]> {
+    return globRemote(this, pattern, opts);
+  }
+
+  // ---- transfers ----------------------------------------------------------
+
+  /** Downloads `remotePath` to the local file `localPath`. Resolves with the byte count. */
+  get(remotePath: string, localPath: string, opts?: GetOptions): Promise<number> {
+    return getFile(this, this.resolve(remotePath), localPath, opts ?? {});
+  }
+
+  /** Uploads a local file; resolves with the remote file's attributes (stat when `confirm`). */
+  put(localPath: string, remotePath: string, opts?: PutOptions): Promise<SFTPAttributes> {
+    return putFile(this, localPath, this.resolve(remotePath), opts ?? {});
+  }
+
+  /** Downloads into a Writable (not ended). Resolves with the byte count. */
+  getfo(remotePath: string, writable: Writable, opts?: TransferOptions): Promise<number> {
+    return getToWritable(this, this.resolve(remotePath), writable, opts ?? {});
+  }
+
+  /** Uploads everything a Readable yields. `fileSize` (if known) feeds progress. */
+  putfo(readable: Readable | AsyncIterable<Uint8Array>, remotePath: string, opts?: TransferOptions & { fileSize?: number; confirm?: boolean; mode?: number }): Promise<SFTPAttributes> {
+    return putFromReadable(this, readable, this.resolve(remotePath), opts ?? {});
+  }
+
+  /** Recursive download of a remote directory into a local one. */
+  getDir(remoteDir: string, localDir: string, opts?: TreeOptions): Promise<{ files: number; bytes: number }> {
+    return getDir(this, this.resolve(remoteDir), localDir, opts ?? {});
+  }
+
+  /** Recursive upload of a local directory. */
+  putDir(localDir: string, remoteDir: string, opts?: TreeOptions): Promise<{ files: number; bytes: number }> {
+    return putDir(this, localDir, this.resolve(remoteDir), opts ?? {});
+  }
+
+  /** A Readable of the remote file (`end` inclusive, as fs.createReadStream), pipelined. */
+  createReadStream(path: string, opts?: ReadStreamOptions): SFTPReadStream {
+    return new SFTPReadStream(this, this.resolve(path), opts ?? {});
+  }
+
+  /** A Writable to the remote file, pipelined; 'finish' means every write was acknowledged and the handle closed. */
+  createWriteStream(path: string, opts?: WriteStreamOptions): SFTPWriteStream {
+    return new SFTPWriteStream(this, this.resolve(path), opts ?? {});
+  }
+
+  /** Ends the session; outstanding requests fail with SFTPError(NO_CONNECTION). */
+  async close(): Promise<void> {
+    this.session.close();
+    await this.session.whenClosed();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function parseStatVFS(r: SSHReader): SFTPStatVFS {
+  const n = (): number => Number(r.uint64());
+  return {
+    f_bsize: n(),
+    f_frsize: n(),
+    f_blocks: n(),
+    f_bfree: n(),
+    f_bavail: n(),
+    f_files: n(),
+    f_ffree: n(),
+    f_favail: n(),
+    f_fsid: r.uint64(),
+    f_flag: n(),
+    f_namemax: n(),
+  };
+}
+
+/** [atime, mtime] in whole seconds; missing means now. */
+export function toTimes(times?: [number | Date, number | Date] | null): [number, number] {
+  const sec = (t: number | Date): number => Math.floor(t instanceof Date ? t.getTime() / 1000 : t);
+  if (!times) {
+    const now = Math.floor(Date.now() / 1000);
+    return [now, now];
+  }
+  return [sec(times[0]), sec(times[1])];
+}
+
+export { statusError };

@@ -1,0 +1,411 @@
+/**
+ * SFTPFile: Paramiko's SFTPFile, async. A position, a read buffer, and
+ * writes that are either awaited (default) or pipelined (`setPipelined`:
+ * they return once sent and any failure surfaces at the next call).
+ * Large reads and writes go through the same pipelined engine as get/put.
+ */
+import { SFTPError } from '../../errors.js';
+import { FX } from '../../wire/sftpConstants.js';
+import type { FileAttrs } from '../../wire/sftpAttrs.js';
+import type { SFTPAttributes } from '../attributes.js';
+import { pipelinedRead } from '../transfer/pipelinedRead.js';
+import { pipelinedWrite } from '../transfer/pipelinedWrite.js';
+import type { SFTPClient, CallOptions, SFTPStatVFS } from './client.js';
+import { toTimes } from './client.js';
+import type { ParsedMode } from './mode.js';
+
+const DEFAULT_BUFSIZE = 32 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** State of a background prefetch: contiguous data from `start`. */
+interface Prefetch {
+  start: number;
+  chunks: Buffer[];
+  /** Offset one past the last byte received. */
+  end: number;
+  done: boolean;
+  error: Error | null;
+  wake: Array<() => void>;
+  abort: AbortController;
+}
+
+export class SFTPFile {
+  readonly #client: SFTPClient;
+  readonly #handle: Buffer;
+  /** The remote path, as opened. */
+  readonly path: string;
+  readonly #mode: ParsedMode;
+  readonly #bufsize: number;
+  #pos = 0;
+  /** Buffered file bytes [#rbufAt, #rbufAt + #rbuf.length). */
+  #rbuf: Buffer = EMPTY;
+  #rbufAt = 0;
+  #pipelined = false;
+  #writes = new Set<Promise<unknown>>();
+  #writeError: Error | null = null;
+  #prefetch: Prefetch | null = null;
+  #closed = false;
+
+  /** @internal use SFTPClient.open */
+  constructor(client: SFTPClient, handle: Buffer, path: string, mode: ParsedMode, bufsize: number) {
+    this.#client = client;
+    this.#handle = handle;
+    this.path = path;
+    this.#mode = mode;
+    this.#bufsize = bufsize < 0 ? DEFAULT_BUFSIZE : bufsize;
+  }
+
+  /** The raw SFTP handle. */
+  get handle(): Buffer {
+    return this.#handle;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new SFTPError(`file ${JSON.stringify(this.path)} is closed`, FX.FAILURE, this.path);
+    if (this.#writeError) {
+      const e = this.#writeError;
+      this.#writeError = null;
+      throw e;
+    }
+  }
+
+  /** Reads `[offset, offset+length)`, shorter only at EOF. */
+  async #fetch(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    const { chunkSize, concurrency } = this.#client.transferShape({}, 'read');
+    await pipelinedRead(
+      this.#client.session,
+      this.#handle,
+      (chunks) => {
+        // Copy out of the received packets: callers may keep the result long.
+        for (const c of chunks) parts.push(Buffer.from(c));
+      },
+      { start: offset, end: offset + length, chunkSize, concurrency, signal, path: this.path },
+    ).catch((err: unknown) => {
+      throw err instanceof SFTPError && err.cause instanceof SFTPError ? err.cause : err;
+    });
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Reads to EOF from `offset`. */
+  async #fetchAll(offset: number, signal?: AbortSignal): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    const { chunkSize, concurrency } = this.#client.transferShape({}, 'read');
+    await pipelinedRead(this.#client.session, this.#handle, (chunks) => {
+      for (const c of chunks) parts.push(Buffer.from(c));
+    }, { start: offset, chunkSize, concurrency, signal, path: this.path }).catch((err: unknown) => {
+      throw err instanceof SFTPError && err.cause instanceof SFTPError ? err.cause : err;
+    });
+    return Buffer.concat(parts);
+  }
+
+  /** Takes up to `n` bytes at the position from the read buffer or prefetch. */
+  #fromBuffers(n: number): Buffer | null {
+    const off = this.#pos - this.#rbufAt;
+    if (off >= 0 && off < this.#rbuf.length) {
+      const take = Math.min(n, this.#rbuf.length - off);
+      return this.#rbuf.subarray(off, off + take);
+    }
+    const pf = this.#prefetch;
+    if (pf && this.#pos >= pf.start && this.#pos < pf.end) {
+      // Drop chunks wholly behind the position; serve from the first one.
+      while (pf.chunks.length > 0 && pf.start + pf.chunks[0]!.length <= this.#pos) pf.start += pf.chunks.shift()!.length;
+      const c = pf.chunks[0]!;
+      const o = this.#pos - pf.start;
+      return c.subarray(o, o + Math.min(n, c.length - o));
+    }
+    return null;
+  }
+
+  /**
+   * Reads up to `size` bytes (all the rest when omitted). Returns fewer only
+   * at EOF; an empty Buffer means EOF.
+   */
+  async read(size?: number, opts?: CallOptions): Promise<Buffer> {
+    this.#check();
+    if (!this.#mode.readable) throw new SFTPError(`file ${JSON.stringify(this.path)} is not open for reading`, FX.PERMISSION_DENIED, this.path);
+    const parts: Buffer[] = [];
+    let got = 0;
+    const want = size === undefined || size < 0 ? Number.POSITIVE_INFINITY : size;
+    while (got < want) {
+      const b = this.#fromBuffers(want - got);
+      if (b) {
+        parts.push(b);
+        got += b.length;
+        this.#pos += b.length;
+        continue;
+      }
+      const pf = this.#prefetch;
+      if (pf && !pf.done && this.#pos >= pf.start && this.#pos >= pf.end) {
+        await new Promise<void>((r) => pf.wake.push(r));
+        continue;
+      }
+      if (pf?.error) throw pf.error;
+      if (want === Number.POSITIVE_INFINITY) {
+        const rest = await this.#fetchAll(this.#pos, opts?.signal);
+        parts.push(rest);
+        got += rest.length;
+        this.#pos += rest.length;
+        break;
+      }
+      const need = want - got;
+      const data = await this.#fetch(this.#pos, Math.max(need, this.#bufsize), opts?.signal);
+      if (data.length === 0) break;
+      const take = Math.min(need, data.length);
+      parts.push(data.subarray(0, take));
+      got += take;
+      this.#rbuf = data;
+      this.#rbufAt = this.#pos;
+      this.#pos += take;
+      if (data.length < Math.max(need, this.#bufsize) && take === data.length) break; // EOF reached
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * One line including its '\n' (a string, or a Buffer in 'b' mode); empty
+   * at EOF, as Python's readline.
+   */
+  async readline(opts?: CallOptions): Promise<string | Buffer> {
+    const parts: Buffer[] = [];
+    for (;;) {
+      let b = this.#fromBuffers(Number.MAX_SAFE_INTEGER);
+      if (!b) {
+        const peek = await this.read(Math.max(this.#bufsize, 1), opts);
+        if (peek.length === 0) break;
+        // Put it back as the read buffer so the scan below sees it.
+        this.#pos -= peek.length;
+        this.#rbuf = peek;
+        this.#rbufAt = this.#pos;
+        b = peek;
+      }
+      const nl = b.indexOf(10);
+      const take = nl >= 0 ? nl + 1 : b.length;
+      parts.push(Buffer.from(b.subarray(0, take)));
+      this.#pos += take;
+      if (nl >= 0) break;
+    }
+    const line = Buffer.concat(parts);
+    return this.#mode.binary ? line : line.toString('utf8');
+  }
+
+  /** Every remaining line. */
+  async readlines(opts?: CallOptions): Promise<Array<string | Buffer>> {
+    const out: Array<string | Buffer> = [];
+    for (;;) {
+      const l = await this.readline(opts);
+      if (l.length === 0) return out;
+      out.push(l);
+    }
+  }
+
+  /** Lines, as `for await (const line of file)`. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<string | Buffer, void, undefined> {
+    for (;;) {
+      const l = await this.readline();
+      if (l.length === 0) return;
+      yield l;
+    }
+  }
+
+  /**
+   * Reads several `[offset, length]` ranges with their requests pipelined;
+   * yields each range's data in the order given.
+   */
+  async *readv(chunks: ReadonlyArray<readonly [number, number]>, opts?: CallOptions & { concurrency?: number }): AsyncGenerator<Buffer, void, undefined> {
+    this.#check();
+    const ahead = Math.max(1, opts?.concurrency ?? 16);
+    const queue: Array<Promise<Buffer>> = [];
+    let next = 0;
+    const fill = (): void => {
+      while (queue.length < ahead && next < chunks.length) {
+        const [off, len] = chunks[next++]!;
+        const p = this.#fetch(off, len, opts?.signal);
+        p.catch(() => {});
+        queue.push(p);
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      const b = await queue.shift()!;
+      fill();
+      yield b;
+    }
+  }
+
+  /** Writes all of `data` at the position (pipelined internally for large data). */
+  async write(data: Uint8Array | string, opts?: CallOptions): Promise<void> {
+    this.#check();
+    if (!this.#mode.writable) throw new SFTPError(`file ${JSON.stringify(this.path)} is not open for writing`, FX.PERMISSION_DENIED, this.path);
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (buf.length === 0) return;
+    const at = this.#pos;
+    this.#pos += buf.length;
+    this.#rbuf = EMPTY;
+    let given = false;
+    const { chunkSize, concurrency } = this.#client.transferShape({}, 'write');
+    const p = pipelinedWrite(this.#client.session, this.#handle, () => (given ? null : ((given = true), buf)), {
+      start: at,
+      chunkSize,
+      concurrency,
+      signal: opts?.signal,
+      path: this.path,
+    }).catch((err: unknown) => {
+      throw err instanceof SFTPError && err.cause instanceof SFTPError ? err.cause : err;
+    });
+    if (!this.#pipelined) {
+      await p;
+      return;
+    }
+    const tracked = p.then(
+      () => {
+        this.#writes.delete(tracked);
+      },
+      (err: Error) => {
+        this.#writes.delete(tracked);
+        this.#writeError ??= err;
+      },
+    );
+    this.#writes.add(tracked);
+  }
+
+  /** Moves the position: whence 0 = absolute, 1 = relative, 2 = from the end. */
+  async seek(offset: number, whence: 0 | 1 | 2 = 0, opts?: CallOptions): Promise<number> {
+    this.#check();
+    let base = 0;
+    if (whence === 1) base = this.#pos;
+    else if (whence === 2) base = (await this.stat(opts)).st_size ?? 0;
+    const pos = base + offset;
+    if (!Number.isSafeInteger(pos) || pos < 0) throw new SFTPError(`seek to invalid offset ${pos}`, FX.FAILURE, this.path);
+    this.#pos = pos;
+    return pos;
+  }
+
+  tell(): number {
+    return this.#pos;
+  }
+
+  /** Attributes of the open file (SSH_FXP_FSTAT). */
+  async stat(opts?: CallOptions): Promise<SFTPAttributes> {
+    this.#check();
+    return this.#client.fstatHandle(this.#handle, this.path, opts);
+  }
+
+  async #setstat(attrs: FileAttrs, opts?: CallOptions): Promise<void> {
+    this.#check();
+    await this.#client.fsetstatHandle(this.#handle, attrs, this.path, opts);
+  }
+
+  chmod(mode: number, opts?: CallOptions): Promise<void> {
+    return this.#setstat({ permissions: mode }, opts);
+  }
+
+  chown(uid: number, gid: number, opts?: CallOptions): Promise<void> {
+    return this.#setstat({ uid, gid }, opts);
+  }
+
+  utime(times?: [number | Date, number | Date] | null, opts?: CallOptions): Promise<void> {
+    const [atime, mtime] = toTimes(times);
+    return this.#setstat({ atime, mtime }, opts);
+  }
+
+  async truncate(size: number, opts?: CallOptions): Promise<void> {
+    await this.flush();
+    this.#rbuf = EMPTY;
+    return this.#setstat({ size }, opts);
+  }
+
+  /** Waits for every pipelined write; throws the first failure. */
+  async flush(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all([...this.#writes]);
+    this.#check();
+  }
+
+  /** flush, then fsync@openssh.com: the data is on the server's disk. */
+  async fsync(opts?: CallOptions): Promise<void> {
+    await this.flush();
+    await this.#client.fsyncHandle(this.#handle, this.path, opts);
+  }
+
+  /** fstatvfs@openssh.com for the filesystem holding this file. */
+  async statvfs(opts?: CallOptions): Promise<SFTPStatVFS> {
+    this.#check();
+    return this.#client.fstatvfsHandle(this.#handle, this.path, opts);
+  }
+
+  /**
+   * When on, `write` returns as soon as the data is sent; errors are raised
+   * by the next call (or flush/close). Paramiko's set_pipelined.
+   */
+  setPipelined(pipelined = true): void {
+    this.#pipelined = pipelined;
+  }
+
+  /**
+   * Starts reading the rest of the file in the background (many requests in
+   * flight) so later reads are served from memory. `fileSize` saves a stat.
+   */
+  async prefetch(fileSize?: number, opts?: { concurrency?: number }): Promise<void> {
+    this.#check();
+    if (this.#prefetch && !this.#prefetch.done) return;
+    const size = fileSize ?? (await this.stat()).st_size;
+    const start = this.#pos;
+    const pf: Prefetch = { start, chunks: [], end: start, done: false, error: null, wake: [], abort: new AbortController() };
+    this.#prefetch = pf;
+    const wake = (): void => {
+      for (const w of pf.wake.splice(0)) w();
+    };
+    const { chunkSize, concurrency } = this.#client.transferShape({ concurrency: opts?.concurrency }, 'read');
+    pipelinedRead(
+      this.#client.session,
+      this.#handle,
+      (chunks, _offset, length) => {
+        for (const c of chunks) pf.chunks.push(Buffer.from(c));
+        pf.end += length;
+        wake();
+      },
+      { start, end: size, chunkSize, concurrency, signal: pf.abort.signal, path: this.path },
+    ).then(
+      () => {
+        pf.done = true;
+        wake();
+      },
+      (err: Error) => {
+        pf.done = true;
+        if (!pf.abort.signal.aborted) pf.error = err;
+        wake();
+      },
+    );
+  }
+
+  /** Flushes pipelined writes, then closes the handle. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    let firstError: unknown = null;
+    try {
+      await this.flush();
+    } catch (err) {
+      firstError = err;
+    }
+    this.#closed = true;
+    this.#prefetch?.abort.abort();
+    this.#prefetch = null;
+    this.#rbuf = EMPTY;
+    if (!this.#client.session.closed) {
+      try {
+        await this.#client.closeHandle(this.#handle, this.path);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (firstError) throw firstError;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

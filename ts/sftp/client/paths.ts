@@ -1,0 +1,27 @@
+/**
+ * Remote path helpers. SFTP paths are always '/'-separated, whatever the
+ * local OS, so node:path's posix flavour is what we want.
+ */
+import { posix } from 'node:path';
+
+/** Resolves `path` against a client-side cwd, as Paramiko's `_adjust_cwd`. */
+export function adjustPath(cwd: string | null, path: string): string {
+  if (cwd === null || path.startsWith('/')) return path;
+  if (path === '' || path === '.') return cwd;
+  return cwd === '/' ? `/${path}` : `${cwd}/${path}`;
+}
+
+/** Joins remote path segments. */
+export function joinRemote(...parts: string[]): string {
+  return posix.join(...parts);
+}
+
+/** The last segment of a remote path. */
+export function remoteBasename(p: string): string {
+  return posix.basename(p);
+}
+
+/** Everything but the last segment. */
+export function remoteDirname(p: string): string {
+  return posix.dirname(p);
+}

@@ -1,0 +1,385 @@
+/**
+ * The request/reply engine under SFTPClient: frames packets off any byte
+ * stream, matches replies to requests by id in any completion order, and
+ * fails every pending request with a typed error the moment the stream ends,
+ * errors, goes silent for too long, or sends something malformed.
+ *
+ * Requests are callback-based underneath (the transfer engine issues tens of
+ * thousands per GiB and needs no promise per chunk); `call()` is the promise
+ * form for everything else.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { ProtocolError, SFTPError, TimeoutError } from '../../errors.js';
+import { SSHReader } from '../../wire/reader.js';
+import type { SSHWriter } from '../../wire/writer.js';
+import { FXP, FX, EXT } from '../../wire/sftpConstants.js';
+import { DEFAULT_MAX_PACKET, SFTPFramer, decodeVersion, encodeInit, encodePacket, readStatus } from '../../wire/sftpPacket.js';
+
+/** Called with the reply body (type byte first, id at 1..4), or an error. */
+export type ReplyCallback = (err: Error | null, type: number, body: Buffer) => void;
+
+/** What `limits@openssh.com` told us, or our defaults. 0 means "no limit given". */
+export interface SFTPLimits {
+  maxPacketLength: number;
+  maxReadLength: number;
+  maxWriteLength: number;
+  maxOpenHandles: number;
+}
+
+export interface SessionOptions {
+  /** How long to wait for the server's VERSION (ms). Default 30 000. */
+  readyTimeout?: number;
+  /**
+   * Fail everything when requests are outstanding and nothing at all has
+   * arrived for this long (ms). Default 300 000; 0 disables.
+   */
+  timeout?: number;
+  /** Signal for the handshake. */
+  signal?: AbortSignal;
+}
+
+/** A byte stream both ways: a Duplex, or a readable/writable pair such as a child's stdout/stdin. */
+export type SFTPStream = (Readable & Writable) | { readable: Readable; writable: Writable };
+
+/** Defaults when the server does not send limits: the sizes every v3 server must accept. */
+const FALLBACK_CHUNK = 32 * 1024;
+
+/** Bounds a peer cannot talk us past, whatever `limits` says. */
+const HARD_MAX_PACKET = 4 * 1024 * 1024;
+
+export class SFTPSession {
+  readonly readable: Readable;
+  readonly writable: Writable;
+  #framer = new SFTPFramer(DEFAULT_MAX_PACKET);
+  #pending = new Map<number, ReplyCallback>();
+  #nextId = 1;
+  #error: Error | null = null;
+  #closed = false;
+  #lastReceive = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #timeoutMs: number;
+  #closeWaiters: Array<() => void> = [];
+  #drainWaiters: Array<(err?: Error) => void> = [];
+  #onData = (chunk: Buffer): void => this.#receive(chunk);
+  #onEnd = (): void => this.#fail(new SFTPError('SFTP stream ended', FX.CONNECTION_LOST));
+  #onClose = (): void => this.#fail(new SFTPError('SFTP stream closed', FX.CONNECTION_LOST));
+  #onError = (err: Error): void => this.#fail(new SFTPError(`SFTP stream error: ${err.message}`, FX.CONNECTION_LOST, undefined, { cause: err }));
+  #onDrain = (): void => {
+    const w = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const f of w) f();
+  };
+  /** The version the server sent in VERSION. */
+  version = 0;
+  /** Extensions the server advertised (name → version string). */
+  extensions = new Map<string, string>();
+  limits: SFTPLimits = { maxPacketLength: 0, maxReadLength: FALLBACK_CHUNK, maxWriteLength: FALLBACK_CHUNK, maxOpenHandles: 0 };
+  /** Set once the stream can no longer carry requests. */
+  #readyHandler: ((body: Buffer) => void) | null = null;
+
+  constructor(stream: SFTPStream, opts: SessionOptions = {}) {
+    if ('readable' in stream && 'writable' in stream && typeof (stream as { readable: unknown }).readable === 'object') {
+      const pair = stream as { readable: Readable; writable: Writable };
+      this.readable = pair.readable;
+      this.writable = pair.writable;
+    } else {
+      this.readable = stream as Readable;
+      this.writable = stream as Writable;
+    }
+    this.#timeoutMs = opts.timeout ?? 300_000;
+    this.readable.on('data', this.#onData);
+    this.readable.on('end', this.#onEnd);
+    this.readable.on('close', this.#onClose);
+    this.readable.on('error', this.#onError);
+    this.writable.on('drain', this.#onDrain);
+    if (this.writable !== (this.readable as unknown)) {
+      this.writable.on('error', this.#onError);
+      this.writable.on('close', this.#onClose);
+    }
+  }
+
+  /** Sends INIT, waits for VERSION, then asks for limits when offered. */
+  async init(opts: SessionOptions = {}): Promise<void> {
+    const readyTimeout = opts.readyTimeout ?? 30_000;
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new TimeoutError(`SFTP server sent no VERSION within ${readyTimeout} ms`);
+        this.#fail(err);
+        reject(err);
+      }, readyTimeout);
+      const onAbort = (): void => {
+        this.#fail(new SFTPError('SFTP handshake aborted', FX.CONNECTION_LOST));
+        reject(opts.signal!.reason);
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      this.#readyHandler = (b) => {
+        done();
+        resolve(b);
+      };
+      this.#closeWaiters.push(() => {
+        done();
+        reject(this.#error);
+      });
+      if (opts.signal?.aborted) return onAbort();
+      this.#send([encodeInit()]);
+    });
+    const v = decodeVersion(body);
+    if (v.version < 3) {
+      const err = new ProtocolError(`SFTP server speaks version ${v.version}; version 3 is required`);
+      this.#fail(err);
+      throw err;
+    }
+    this.version = v.version;
+    this.extensions = v.extensions;
+    if (this.extensions.has(EXT.LIMITS)) await this.#queryLimits();
+    if (this.#timeoutMs > 0) {
+      this.#timer = setInterval(() => this.#checkStall(), Math.max(50, Math.floor(this.#timeoutMs / 4)));
+      this.#timer.unref();
+    }
+  }
+
+  async #queryLimits(): Promise<void> {
+    const body = await this.call((id) => encodePacket(FXP.EXTENDED, id, (w) => w.string(EXT.LIMITS)));
+    const r = replyReader(body, FXP.EXTENDED_REPLY, 'limits@openssh.com');
+    const num = (): number => {
+      const v = r.uint64();
+      return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+    };
+    const maxPacketLength = num();
+    const maxReadLength = num();
+    const maxWriteLength = num();
+    const maxOpenHandles = num();
+    // Trust the server's figures for what we send, but never let them raise
+    // what we are willing to buffer beyond a fixed ceiling.
+    const packetCap = maxPacketLength > 0 ? Math.min(maxPacketLength, HARD_MAX_PACKET) : DEFAULT_MAX_PACKET;
+    this.limits = {
+      maxPacketLength: packetCap,
+      maxReadLength: maxReadLength > 0 ? Math.min(maxReadLength, packetCap - 1024) : FALLBACK_CHUNK,
+      maxWriteLength: maxWriteLength > 0 ? Math.min(maxWriteLength, packetCap - 1024) : FALLBACK_CHUNK,
+      maxOpenHandles,
+    };
+    // A DATA reply carries up to maxReadLength plus 13 bytes of header.
+    this.#framer.setMaxPacket(Math.max(DEFAULT_MAX_PACKET, this.limits.maxReadLength + 1024));
+  }
+
+  /** Whether the server advertised an extension. */
+  has(ext: string): boolean {
+    return this.extensions.has(ext);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The error that ended the session, if any. */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /** Requests awaiting replies. */
+  get outstanding(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends one request built by `build(id)` (a packet, or header+data chunks
+   * written back to back); `cb` gets the reply. Returns the id. Never throws:
+   * a dead session calls `cb` with its error on the next tick.
+   */
+  request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback): number {
+    const id = this.#nextId;
+    this.#nextId = (this.#nextId + 1) >>> 0 || 1;
+    if (this.#error) {
+      const err = this.#error;
+      process.nextTick(() => cb(err, 0, EMPTY));
+      return id;
+    }
+    this.#pending.set(id, cb);
+    const pkt = build(id);
+    this.#send(Array.isArray(pkt) ? pkt : [pkt]);
+    return id;
+  }
+
+  /**
+   * Forgets a request: its reply, when it comes, is dropped. `onLate` sees it
+   * (e.g. to close a handle an aborted OPEN still produced).
+   */
+  abandon(id: number, onLate?: ReplyCallback): void {
+    if (this.#pending.has(id)) this.#pending.set(id, onLate ?? noop);
+  }
+
+  /** Promise form of `request`; rejects with `signal.reason` on abort. */
+  call(build: (id: number) => Buffer | Buffer[], signal?: AbortSignal, onLate?: ReplyCallback): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let onAbort: (() => void) | undefined;
+      const id = this.request(build, (err, _type, body) => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(body);
+      });
+      if (signal) {
+        onAbort = (): void => {
+          this.abandon(id, onLate);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Batches the writes made inside `fn` into one writev. */
+  corked(fn: () => void): void {
+    this.writable.cork();
+    try {
+      fn();
+    } finally {
+      this.writable.uncork();
+    }
+  }
+
+  /**
+   * True when so much is queued on the stream that senders should wait for
+   * 'drain'. Deliberately above the stream's own high-water mark (often
+   * 16 KiB, less than one WRITE): stopping there would leave the pipeline
+   * one packet deep; this bounds our memory instead.
+   */
+  get needsDrain(): boolean {
+    return this.writable.writableLength >= CONGESTION_BYTES && this.writable.writableNeedDrain;
+  }
+
+  /** Resolves on the stream's next 'drain' (or rejects when the session dies). */
+  waitDrain(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (!this.writable.writableNeedDrain) return Promise.resolve();
+    // Callers may queue several waiters; one 'drain' releases them all.
+    return new Promise((resolve, reject) => this.#drainWaiters.push((err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Resolves once the session is closed (by either side). */
+  whenClosed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  /** Ends the stream; every pending request fails with NO_CONNECTION. */
+  close(): void {
+    if (this.#closed) return;
+    this.#fail(new SFTPError('SFTP session closed', FX.NO_CONNECTION));
+  }
+
+  #send(chunks: Buffer[]): void {
+    if (chunks.length === 1) {
+      this.writable.write(chunks[0]);
+      return;
+    }
+    this.writable.cork();
+    for (const c of chunks) this.writable.write(c);
+    this.writable.uncork();
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#lastReceive = Date.now();
+    // Requests issued from reply callbacks (the transfer engine refilling
+    // its pipeline) leave in one writev per received chunk.
+    this.writable.cork();
+    try {
+      this.#framer.push(chunk, this.#dispatch);
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new ProtocolError(String(err)));
+    } finally {
+      if (this.writable.writableCorked > 0) this.writable.uncork();
+    }
+  }
+
+  #dispatch = (body: Buffer): void => {
+    if (this.#closed) return;
+    const type = body[0]!;
+    if (this.#readyHandler) {
+      const h = this.#readyHandler;
+      this.#readyHandler = null;
+      h(body);
+      return;
+    }
+    if (type === FXP.VERSION || body.length < 5) throw new ProtocolError(`SFTP: unexpected packet type ${type} of ${body.length} bytes`);
+    const id = body.readUInt32BE(1);
+    const cb = this.#pending.get(id);
+    if (cb === undefined) throw new ProtocolError(`SFTP: reply for unknown request id ${id}`);
+    this.#pending.delete(id);
+    cb(null, type, body);
+  };
+
+  #checkStall(): void {
+    if (this.#pending.size === 0) {
+      this.#lastReceive = Date.now();
+      return;
+    }
+    if (Date.now() - this.#lastReceive > this.#timeoutMs) {
+      this.#fail(new TimeoutError(`SFTP server sent nothing for ${this.#timeoutMs} ms with ${this.#pending.size} requests outstanding`));
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#error = err;
+    if (this.#timer) clearInterval(this.#timer);
+    this.readable.off('data', this.#onData);
+    this.writable.off('drain', this.#onDrain);
+    // Errors after this point have nowhere to go; keep a listener so they
+    // are not thrown as unhandled 'error' events.
+    this.readable.on('error', noop);
+    this.writable.on('error', noop);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const cb of pending) cb(err, 0, EMPTY);
+    for (const f of this.#drainWaiters.splice(0)) f(err);
+    for (const f of this.#closeWaiters.splice(0)) f();
+    this.#readyHandler = null;
+    this.writable.end();
+    // A Duplex that is not ours to keep (an SSH channel) closes with it.
+    if (!this.readable.destroyed) this.readable.destroy();
+    if (!this.writable.destroyed) this.writable.destroy();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Bytes queued on the stream above which bulk senders pause (see needsDrain). */
+const CONGESTION_BYTES = 8 * 1024 * 1024;
+function noop(): void {}
+
+/**
+ * A reader over a reply after its type and id, checking the type. A STATUS
+ * reply where another was expected becomes the matching SFTPError.
+ */
+export function replyReader(body: Buffer, expect: number, what: string, path?: string): SSHReader {
+  const r = new SSHReader(body, `SFTP ${what}`);
+  const type = r.byte();
+  r.uint32();
+  if (type === expect) return r;
+  if (type === FXP.STATUS) throw statusError(readStatus(r), what, path);
+  throw new ProtocolError(`SFTP ${what}: unexpected reply type ${type}`);
+}
+
+/** The SFTPError for a non-OK STATUS. */
+export function statusError(st: { code: number; message: string }, what: string, path?: string): SFTPError {
+  const where = path === undefined ? '' : ` ${JSON.stringify(path)}`;
+  return new SFTPError(`${what}${where}: ${st.message}`, st.code, path);
+}
+
+/** Checks a reply that must be STATUS OK. */
+export function expectOk(body: Buffer, what: string, path?: string): void {
+  const r = new SSHReader(body, `SFTP ${what}`);
+  const type = r.byte();
+  r.uint32();
+  if (type !== FXP.STATUS) throw new ProtocolError(`SFTP ${what}: expected STATUS, got type ${type}`);
+  const st = readStatus(r);
+  if (st.code !== FX.OK) throw statusError(st, what, path);
+}
+
+/** Writes one path or handle argument (helper for request builders). */
+export type Fill = (w: SSHWriter) => void;

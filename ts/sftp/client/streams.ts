@@ -1,0 +1,238 @@
+/**
+ * Node streams over remote files, both pipelined: the read stream keeps
+ * many READs in flight and pauses them when the consumer does; the write
+ * stream keeps many WRITEs unacknowledged and reports an error (with the
+ * acknowledged prefix) by destroying itself.
+ */
+import { Readable, Writable } from 'node:stream';
+import { SFTPError, SFTPTransferError } from '../../errors.js';
+import { FX, FXF } from '../../wire/sftpConstants.js';
+import { pipelinedRead } from '../transfer/pipelinedRead.js';
+import { encodeWriteHeader, readStatus } from '../../wire/sftpPacket.js';
+import { SSHReader } from '../../wire/reader.js';
+import { FXP } from '../../wire/sftpConstants.js';
+import type { SFTPClient } from './client.js';
+import { parseNodeFlags } from './mode.js';
+
+export interface ReadStreamOptions {
+  /** First byte (default 0). */
+  start?: number;
+  /** Last byte, inclusive (as fs.createReadStream); default: to EOF. */
+  end?: number;
+  /** Largest chunk pushed at once; also the READ size (capped by the server). */
+  highWaterMark?: number;
+  /** READs in flight. Default: the client's concurrency. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export class SFTPReadStream extends Readable {
+  readonly path: string;
+  /** Bytes pushed so far. */
+  bytesRead = 0;
+  readonly #client: SFTPClient;
+  readonly #opts: ReadStreamOptions;
+  #handle: Buffer | null = null;
+  #resume: (() => void) | null = null;
+  #abort = new AbortController();
+
+  constructor(client: SFTPClient, path: string, opts: ReadStreamOptions) {
+    const shape = client.transferShape({ chunkSize: opts.highWaterMark, concurrency: opts.concurrency }, 'read');
+    super({ highWaterMark: Math.max(opts.highWaterMark ?? 0, shape.chunkSize * 4), signal: opts.signal });
+    this.#client = client;
+    this.path = path;
+    this.#opts = opts;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.#client.openHandle(this.path, FXF.READ, {}, { signal: this.#abort.signal }).then((h) => {
+      this.#handle = h;
+      callback();
+      this.#run(h);
+    }, callback);
+  }
+
+  #run(handle: Buffer): void {
+    const { chunkSize, concurrency } = this.#client.transferShape({ chunkSize: this.#opts.highWaterMark, concurrency: this.#opts.concurrency }, 'read');
+    const start = this.#opts.start ?? 0;
+    const end = this.#opts.end === undefined ? undefined : this.#opts.end + 1;
+    pipelinedRead(
+      this.#client.session,
+      handle,
+      (chunks, _offset, length) => {
+        this.bytesRead += length;
+        let more = true;
+        for (const c of chunks) more = this.push(c);
+        if (!more) return new Promise<void>((r) => (this.#resume = r));
+      },
+      { start, end, chunkSize, concurrency, signal: this.#abort.signal, path: this.path },
+    ).then(
+      () => this.push(null),
+      (err: Error) => {
+        if (!this.destroyed) this.destroy(err);
+      },
+    );
+  }
+
+  override _read(): void {
+    const r = this.#resume;
+    this.#resume = null;
+    r?.();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort(err ?? new SFTPError('read stream destroyed', FX.FAILURE, this.path));
+    const h = this.#handle;
+    this.#handle = null;
+    if (h && !this.#client.closed) {
+      this.#client.closeHandle(h, this.path).then(() => callback(err), () => callback(err));
+    } else callback(err);
+  }
+}
+
+export interface WriteStreamOptions {
+  /** Node fs flags: 'w' (default), 'a', 'r+', 'wx', ... */
+  flags?: string;
+  /** Offset of the first write (needs flags 'r+' to keep what is before it). */
+  start?: number;
+  /** Permissions for a created file. */
+  mode?: number;
+  /** WRITEs in flight. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export class SFTPWriteStream extends Writable {
+  readonly path: string;
+  /** Bytes acknowledged by the server as a contiguous prefix from `start`. */
+  bytesWritten = 0;
+  readonly #client: SFTPClient;
+  readonly #opts: WriteStreamOptions;
+  #handle: Buffer | null = null;
+  #offset: number;
+  #inflight = 0;
+  /** In-flight writes in order: [offset, length, done]. */
+  #slots: Array<[number, number, boolean]> = [];
+  #waiter: (() => void) | null = null;
+  #error: Error | null = null;
+  readonly #chunkSize: number;
+  readonly #concurrency: number;
+
+  constructor(client: SFTPClient, path: string, opts: WriteStreamOptions) {
+    super({ highWaterMark: 1024 * 1024, signal: opts.signal });
+    this.#client = client;
+    this.path = path;
+    this.#opts = opts;
+    this.#offset = opts.start ?? 0;
+    const shape = client.transferShape({ concurrency: opts.concurrency }, 'write');
+    this.#chunkSize = shape.chunkSize;
+    this.#concurrency = shape.concurrency;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    let pflags: number;
+    try {
+      pflags = parseNodeFlags(this.#opts.flags ?? 'w').pflags;
+    } catch (err) {
+      return callback(err as Error);
+    }
+    this.#client.openHandle(this.path, pflags, this.#opts.mode !== undefined ? { permissions: this.#opts.mode } : {}).then(async (h) => {
+      this.#handle = h;
+      if ((this.#opts.flags ?? 'w').startsWith('a')) {
+        try {
+          this.#offset = (await this.#client.fstatHandle(h, this.path)).st_size ?? 0;
+        } catch (err) {
+          return callback(err as Error);
+        }
+      }
+      callback();
+    }, callback);
+  }
+
+  #ackFrom(slot: [number, number, boolean]): void {
+    slot[2] = true;
+    while (this.#slots.length > 0 && this.#slots[0]![2]) {
+      this.#slots.shift();
+      // Slots hold [offset, length]; the prefix grows by each finished head.
+    }
+    const startAt = this.#opts.start ?? 0;
+    const head = this.#slots[0];
+    this.bytesWritten = (head ? head[0] : this.#offset) - startAt;
+  }
+
+  #send(data: Buffer): void {
+    const handle = this.#handle!;
+    for (let p = 0; p < data.length; p += this.#chunkSize) {
+      const piece = data.subarray(p, Math.min(data.length, p + this.#chunkSize));
+      const at = this.#offset;
+      this.#offset += piece.length;
+      const slot: [number, number, boolean] = [at, piece.length, false];
+      this.#slots.push(slot);
+      this.#inflight++;
+      this.#client.session.request(
+        (id) => [encodeWriteHeader(id, handle, at, piece.length), piece],
+        (err, type, body) => {
+          this.#inflight--;
+          if (!err) {
+            try {
+              if (type !== FXP.STATUS) throw new SFTPError(`write ${JSON.stringify(this.path)}: unexpected reply type ${type}`, FX.BAD_MESSAGE, this.path);
+              const r = new SSHReader(body, 'SFTP WRITE');
+              r.byte();
+              r.uint32();
+              const st = readStatus(r);
+              if (st.code !== FX.OK) throw new SFTPError(`write ${JSON.stringify(this.path)} at ${at}: ${st.message}`, st.code, this.path);
+            } catch (e) {
+              err = e as Error;
+            }
+          }
+          if (err) this.#error ??= err;
+          else this.#ackFrom(slot);
+          const w = this.#waiter;
+          this.#waiter = null;
+          w?.();
+        },
+      );
+    }
+  }
+
+  #failure(): Error {
+    const e = this.#error!;
+    return new SFTPTransferError(`write stream to ${JSON.stringify(this.path)} failed; ${this.bytesWritten} bytes known written: ${e.message}`, e instanceof SFTPError ? e.status : FX.FAILURE, this.path, this.bytesWritten, { cause: e });
+  }
+
+  /** Calls back once fewer than `limit` writes are in flight (or on error). */
+  #whenBelow(limit: number, cb: () => void): void {
+    if (this.#error || this.#inflight < limit) return cb();
+    this.#waiter = () => this.#whenBelow(limit, cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#error) return callback(this.#failure());
+    this.#client.session.corked(() => this.#send(chunk));
+    this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    if (this.#error) return callback(this.#failure());
+    this.#client.session.corked(() => {
+      for (const { chunk } of chunks) this.#send(chunk);
+    });
+    this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#whenBelow(1, () => {
+      if (this.#error) return callback(this.#failure());
+      const h = this.#handle!;
+      this.#handle = null;
+      this.#client.closeHandle(h, this.path).then(() => callback(), callback);
+    });
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    const h = this.#handle;
+    this.#handle = null;
+    if (h && !this.#client.closed) this.#client.closeHandle(h, this.path).then(() => callback(err), () => callback(err));
+    else callback(err);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The SFTP layer: a client over any byte stream (an SSH session channel
+ * after `subsystem('sftp')`, or a local sftp-server's stdio), the shared
+ * SFTPAttributes, and constants. `ts/sftp/server/` will reuse the wire
+ * codec in `ts/wire/sftp*.ts` and SFTPAttributes.
+ */
+import type { Duplex } from 'node:stream';
+import { SFTPClient, type SFTPClientOptions } from './client/client.js';
+
+export { SFTPClient } from './client/client.js';
+export type { SFTPClientOptions, CallOptions, SFTPStatVFS } from './client/client.js';
+export { SFTPFile } from './client/file.js';
+export { SFTPReadStream, SFTPWriteStream } from './client/streams.js';
+export type { ReadStreamOptions, WriteStreamOptions } from './client/streams.js';
+export { SFTPAttributes } from './attributes.js';
+export type { TransferOptions, GetOptions, PutOptions } from './transfer/fileTransfer.js';
+export { PART_SUFFIX } from './transfer/fileTransfer.js';
+export type { TreeOptions } from './transfer/tree.js';
+export type { SFTPLimits, SFTPStream } from './client/session.js';
+export * from './constants.js';
+
+/**
+ * The minimal shape of an SSH connection this layer needs: a way to open a
+ * session channel that is a Duplex and can request a subsystem. Declared
+ * here (not imported) so the SFTP layer does not depend on the connection
+ * layer's internals.
+ */
+export interface SubsystemOpener {
+  openSession(): Promise<Duplex & { subsystem(name: string): Promise<unknown> }>;
+}
+
+/**
+ * Opens the `sftp` subsystem on a new session channel and starts SFTP on it.
+ * The client engineer wires `conn.sftp()` / `SSHClient.openSftp()` to this.
+ */
+export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
+  const channel = await connection.openSession();
+  try {
+    await channel.subsystem('sftp');
+  } catch (err) {
+    channel.destroy();
+    throw err;
+  }
+  return SFTPClient.fromStream(channel, opts);
+}

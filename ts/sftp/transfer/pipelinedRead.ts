@@ -1,0 +1,215 @@
+/**
+ * Pipelined reading of one open handle: many READ requests in flight,
+ * replies in any order, handed to a sink strictly in file order.
+ *
+ * - A short DATA reply re-requests the remainder (servers may return less
+ *   than asked for any reason; only a STATUS EOF means end of file).
+ * - EOF is the lowest offset that answered EOF; nothing past it is asked for.
+ * - DATA bodies are kept as views into the received packet: the only copy of
+ *   the data between the stream and the sink is the framer's reassembly.
+ * - The sink is called in order, so whatever it has accepted is always a
+ *   contiguous prefix: a failure leaves a destination whose good length is
+ *   exactly `delivered`.
+ */
+import { ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
+import { encodeRead, readStatus } from '../../wire/sftpPacket.js';
+import { SSHReader } from '../../wire/reader.js';
+import { FXP, FX } from '../../wire/sftpConstants.js';
+import type { SFTPSession } from '../client/session.js';
+
+/** Receives data in order; may return a promise to apply backpressure. */
+export type ReadSink = (chunks: Buffer[], offset: number, length: number) => void | Promise<void>;
+
+export interface PipelinedReadOptions {
+  /** First byte to read. */
+  start: number;
+  /** One past the last byte, or undefined to read until the server says EOF. */
+  end?: number;
+  chunkSize: number;
+  concurrency: number;
+  /** Stop issuing reads while this many bytes wait for the sink. */
+  maxBuffered?: number;
+  signal?: AbortSignal;
+  /** For error messages. */
+  path?: string;
+  /** Called after each sink write with the total delivered since `start`. */
+  onDelivered?: (delivered: number) => void;
+}
+
+/**
+ * Reads `[start, end)` (or to EOF) through `sink`. Resolves with the number
+ * of bytes delivered. Rejects with SFTPTransferError whose
+ * `bytesTransferred` is what the sink has accepted.
+ */
+export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSink, opts: PipelinedReadOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const { chunkSize, concurrency, signal, path } = opts;
+    const maxBuffered = opts.maxBuffered ?? Math.max(chunkSize * concurrency * 2, 8 * 1024 * 1024);
+    let eof = opts.end ?? Number.POSITIVE_INFINITY;
+    let nextOffset = opts.start;
+    let inflight = 0;
+    /** Arrived pieces keyed by their offset, waiting for the sink. */
+    const ready = new Map<number, Buffer>();
+    let buffered = 0;
+    let deliverOffset = opts.start;
+    let sinking = false;
+    let failed: Error | null = null;
+    let finished = false;
+    const ids = new Set<number>();
+
+    const fail = (err: Error): void => {
+      if (failed || finished) return;
+      failed = err;
+      for (const id of ids) session.abandon(id);
+      ids.clear();
+      signal?.removeEventListener('abort', onAbort);
+      const delivered = deliverOffset - opts.start;
+      if (err instanceof SFTPTransferError) return reject(err);
+      const aborted = signal?.aborted === true && err === signal.reason;
+      const status = err instanceof SFTPError ? err.status : FX.FAILURE;
+      const msg = aborted ? 'transfer aborted' : err.message;
+      reject(new SFTPTransferError(`download${path ? ` of ${JSON.stringify(path)}` : ''} stopped after ${delivered} bytes: ${msg}`, status, path, delivered, { cause: err, aborted }));
+    };
+    const onAbort = (): void => fail(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+
+    const maybeFinish = (): void => {
+      if (failed || finished) return;
+      if (inflight === 0 && nextOffset >= eof && !sinking && !ready.has(deliverOffset)) {
+        finished = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(deliverOffset - opts.start);
+      }
+    };
+
+    const send = (offset: number, length: number): void => {
+      inflight++;
+      const id = session.request(
+        (rid) => encodeRead(rid, handle, offset, length),
+        (err, type, body) => {
+          ids.delete(id);
+          inflight--;
+          if (failed) return;
+          if (err) return fail(err);
+          try {
+            onReply(offset, length, type, body);
+          } catch (e) {
+            return fail(e as Error);
+          }
+          pump();
+        },
+      );
+      ids.add(id);
+    };
+
+    const onReply = (offset: number, length: number, type: number, body: Buffer): void => {
+      if (type === FXP.DATA) {
+        if (body.length < 9) throw new ProtocolError('SFTP DATA: truncated');
+        const n = body.readUInt32BE(5);
+        if (n > length || n !== body.length - 9) throw new ProtocolError(`SFTP DATA: ${n} bytes in reply to a read of ${length}`);
+        if (n === 0) {
+          // A zero-length DATA is not EOF, but a server doing it forever would
+          // spin us: treat it as the end, as OpenSSH's client does.
+          eof = Math.min(eof, offset);
+          return;
+        }
+        if (offset >= eof) return; // past an EOF already seen: the file changed under us
+        ready.set(offset, body.subarray(9));
+        buffered += n;
+        // Short read: ask again for the rest of this range.
+        if (n < length && offset + n < eof) send(offset + n, length - n);
+        return;
+      }
+      if (type === FXP.STATUS) {
+        const r = new SSHReader(body, 'SFTP READ');
+        r.byte();
+        r.uint32();
+        const st = readStatus(r);
+        if (st.code === FX.EOF) {
+          eof = Math.min(eof, offset);
+          return;
+        }
+        throw new SFTPError(`read${path ? ` ${JSON.stringify(path)}` : ''} at ${offset}: ${st.message}`, st.code, path);
+      }
+      throw new ProtocolError(`SFTP READ: unexpected reply type ${type}`);
+    };
+
+    let drainWait = false;
+    const waitDrain = (): void => {
+      if (drainWait) return;
+      drainWait = true;
+      session.waitDrain().then(() => {
+        drainWait = false;
+        pump();
+      }, fail);
+    };
+
+    const pump = (): void => {
+      if (failed) return;
+      drain();
+      if (drainWait) return maybeFinish();
+      while (inflight < concurrency && nextOffset < eof && buffered < maxBuffered) {
+        const len = Math.min(chunkSize, eof - nextOffset);
+        send(nextOffset, len);
+        nextOffset += len;
+        if (session.needsDrain) {
+          waitDrain();
+          break;
+        }
+      }
+      maybeFinish();
+    };
+
+    /** Hands every contiguous ready piece to the sink, one batch at a time. */
+    const drain = (): void => {
+      if (sinking || failed) return;
+      const batch: Buffer[] = [];
+      const batchOffset = deliverOffset;
+      let length = 0;
+      let consumed = 0;
+      let o = deliverOffset;
+      for (let piece = ready.get(o); piece !== undefined; piece = ready.get(o)) {
+        ready.delete(o);
+        consumed += piece.length;
+        // Bytes past an EOF seen later (the file shrank) are dropped, not delivered.
+        const take = Math.max(0, Math.min(piece.length, eof - o));
+        if (take > 0) batch.push(take === piece.length ? piece : piece.subarray(0, take));
+        length += take;
+        o += piece.length;
+      }
+      if (consumed === 0) return;
+      if (length === 0) {
+        buffered -= consumed;
+        return;
+      }
+      let result: void | Promise<void>;
+      try {
+        result = sink(batch, batchOffset, length);
+      } catch (e) {
+        return fail(e as Error);
+      }
+      const after = (): void => {
+        sinking = false;
+        buffered -= consumed;
+        deliverOffset = batchOffset + length;
+        opts.onDelivered?.(deliverOffset - opts.start);
+        pump();
+      };
+      if (result instanceof Promise) {
+        sinking = true;
+        result.then(after, fail);
+      } else {
+        sinking = true;
+        after();
+      }
+    };
+
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.end !== undefined && opts.end <= opts.start) {
+      finished = true;
+      signal?.removeEventListener('abort', onAbort);
+      return resolve(0);
+    }
+    session.corked(pump);
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Pipelined writing to one open handle: WRITE requests go out in offset
+ * order with many in flight, each as a small header plus the caller's data
+ * view (no copy), batched into one writev per refill. Acknowledgements may
+ * come back in any order; `acked` is the contiguous acknowledged prefix, the
+ * only byte count a failure may claim is on the server.
+ */
+import { ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
+import { encodeWriteHeader, readStatus } from '../../wire/sftpPacket.js';
+import { SSHReader } from '../../wire/reader.js';
+import { FXP, FX } from '../../wire/sftpConstants.js';
+import type { SFTPSession } from '../client/session.js';
+
+/** Produces the data to send, in order; `null` at the end. */
+export type ChunkSource = () => Promise<Buffer | null> | Buffer | null;
+
+export interface PipelinedWriteOptions {
+  /** Remote offset of the first byte. */
+  start: number;
+  /** Largest WRITE payload (the source's chunks are split to fit). */
+  chunkSize: number;
+  concurrency: number;
+  signal?: AbortSignal;
+  path?: string;
+  /** Called as the acknowledged prefix grows (bytes since `start`). */
+  onAcked?: (acked: number) => void;
+}
+
+interface Slot {
+  offset: number;
+  length: number;
+  done: boolean;
+}
+
+/**
+ * Sends everything `source` yields. Resolves with the byte count once every
+ * write is acknowledged; rejects with SFTPTransferError carrying the
+ * contiguous acknowledged prefix.
+ */
+export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: ChunkSource, opts: PipelinedWriteOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const { chunkSize, concurrency, signal, path } = opts;
+    let offset = opts.start;
+    /** In-flight writes in offset order; `head` indexes the oldest. */
+    const slots: Slot[] = [];
+    let head = 0;
+    let ackedOffset = opts.start;
+    let inflight = 0;
+    let sourceDone = false;
+    let reading = false;
+    /** Data read from the source but not yet sent. */
+    let pending: Buffer | null = null;
+    let failed: Error | null = null;
+    let finished = false;
+    const ids = new Set<number>();
+
+    const fail = (err: Error): void => {
+      if (failed || finished) return;
+      failed = err;
+      for (const id of ids) session.abandon(id);
+      ids.clear();
+      signal?.removeEventListener('abort', onAbort);
+      const acked = ackedOffset - opts.start;
+      const aborted = signal?.aborted === true && err === signal.reason;
+      const status = err instanceof SFTPError ? err.status : FX.FAILURE;
+      const msg = aborted ? 'transfer aborted' : err.message;
+      reject(new SFTPTransferError(`upload${path ? ` to ${JSON.stringify(path)}` : ''} stopped; ${acked} bytes known written: ${msg}`, status, path, acked, { cause: err, aborted }));
+    };
+    const onAbort = (): void => fail(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+
+    const onReply = (slot: Slot, err: Error | null, type: number, body: Buffer): void => {
+      inflight--;
+      if (failed) return;
+      if (err) return fail(err);
+      try {
+        if (type !== FXP.STATUS) throw new ProtocolError(`SFTP WRITE: unexpected reply type ${type}`);
+        const r = new SSHReader(body, 'SFTP WRITE');
+        r.byte();
+        r.uint32();
+        const st = readStatus(r);
+        if (st.code !== FX.OK) throw new SFTPError(`write${path ? ` ${JSON.stringify(path)}` : ''} at ${slot.offset}: ${st.message}`, st.code, path);
+      } catch (e) {
+        return fail(e as Error);
+      }
+      slot.done = true;
+      let advanced = false;
+      while (head < slots.length && slots[head]!.done) {
+        const s = slots[head++]!;
+        ackedOffset = s.offset + s.length;
+        advanced = true;
+      }
+      if (head > 1024 && head * 2 > slots.length) {
+        slots.splice(0, head);
+        head = 0;
+      }
+      if (advanced) opts.onAcked?.(ackedOffset - opts.start);
+      pump();
+    };
+
+    const sendOne = (data: Buffer): void => {
+      const slot: Slot = { offset, length: data.length, done: false };
+      slots.push(slot);
+      inflight++;
+      const at = offset;
+      offset += data.length;
+      const id = session.request(
+        (rid) => [encodeWriteHeader(rid, handle, at, data.length), data],
+        (err, type, body) => {
+          ids.delete(id);
+          onReply(slot, err, type, body);
+        },
+      );
+      ids.add(id);
+    };
+
+    let drainWait = false;
+    const waitDrain = (): void => {
+      if (drainWait) return;
+      drainWait = true;
+      session.waitDrain().then(() => {
+        drainWait = false;
+        pump();
+      }, fail);
+    };
+
+    const pump = (): void => {
+      if (drainWait) return;
+      if (failed || finished) return;
+      session.corked(() => {
+        while (inflight < concurrency && !failed) {
+          if (pending === null) {
+            if (sourceDone || reading) break;
+            let next: Promise<Buffer | null> | Buffer | null;
+            try {
+              next = source();
+            } catch (e) {
+              return fail(e as Error);
+            }
+            if (next instanceof Promise) {
+              reading = true;
+              next.then(
+                (b) => {
+                  reading = false;
+                  if (b === null) sourceDone = true;
+                  else if (b.length > 0) pending = b;
+                  pump();
+                },
+                (e) => {
+                  reading = false;
+                  fail(e as Error);
+                },
+              );
+              break;
+            }
+            if (next === null) {
+              sourceDone = true;
+              break;
+            }
+            if (next.length === 0) continue;
+            pending = next;
+          }
+          const take = Math.min(chunkSize, pending.length);
+          const piece = take === pending.length ? pending : pending.subarray(0, take);
+          pending = take === pending.length ? null : pending.subarray(take);
+          sendOne(piece);
+          if (session.needsDrain) return waitDrain();
+        }
+      });
+      if (!failed && !finished && sourceDone && pending === null && inflight === 0) {
+        finished = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(offset - opts.start);
+      }
+    };
+
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pump();
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * Recursive directory transfers: walk the source tree first (so progress
+ * has a total), create the directories, then move files several at a time,
+ * each with its own pipelined transfer. Symlinked directories are not
+ * followed (no loops); symlinked files are copied as their content.
+ */
+import { mkdir, readdir, stat as fsStat } from 'node:fs/promises';
+import { join as localJoin, relative } from 'node:path';
+import { SFTPError } from '../../errors.js';
+import { FX } from '../../wire/sftpConstants.js';
+import type { SFTPAttributes } from '../attributes.js';
+import type { SFTPClient } from '../client/client.js';
+import { getFile, putFile, type TransferOptions } from './fileTransfer.js';
+
+export interface TreeOptions extends TransferOptions {
+  /** Files transferred at once. Default 4. */
+  fileConcurrency?: number;
+  /** Return false to skip a file or a whole directory; `path` is relative to the tree's root, '/'-separated. */
+  filter?: (path: string, isDirectory: boolean) => boolean;
+  /** Copy modes and times. */
+  preserve?: boolean;
+  /** Per-file options passed through (verify, resume). */
+  verify?: boolean;
+  resume?: boolean;
+}
+
+interface Entry {
+  rel: string;
+  size: number;
+}
+
+/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const runner = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      signal?.throwIfAborted();
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  if (failure !== null) throw failure;
+}
+
+/** Aggregates per-file progress into one (transferred, total) stream. */
+function treeProgress(total: number, cb?: (t: number, total: number) => void): (key: string) => (n: number) => void {
+  const per = new Map<string, number>();
+  let sum = 0;
+  return (key) => (n) => {
+    sum += n - (per.get(key) ?? 0);
+    per.set(key, n);
+    cb?.(sum, total);
+  };
+}
+
+export async function getDir(client: SFTPClient, remoteDir: string, localDir: string, opts: TreeOptions): Promise<{ files: number; bytes: number }> {
+  const { signal } = opts;
+  const files: Entry[] = [];
+  const dirs: string[] = [''];
+  const walk = async (rel: string): Promise<void> => {
+    const here = rel === '' ? remoteDir : `${remoteDir}/${rel}`;
+    const entries: SFTPAttributes[] = await client.listdirAttr(here, { signal });
+    for (const e of entries) {
+      const childRel = rel === '' ? e.filename : `${rel}/${e.filename}`;
+      let a = e;
+      if (a.isSymbolicLink()) {
+        try {
+          a = await client.stat(`${here}/${e.filename}`, { signal });
+        } catch {
+          continue; // dangling link
+        }
+        if (a.isDirectory()) continue;
+      }
+      if (a.isDirectory()) {
+        if (opts.filter && !opts.filter(childRel, true)) continue;
+        dirs.push(childRel);
+        await walk(childRel);
+      } else if (a.isFile()) {
+        if (opts.filter && !opts.filter(childRel, false)) continue;
+        files.push({ rel: childRel, size: a.st_size ?? 0 });
+      }
+    }
+  };
+  const top = await client.stat(remoteDir, { signal });
+  if (!top.isDirectory()) throw new SFTPError(`getDir ${JSON.stringify(remoteDir)}: not a directory`, FX.FAILURE, remoteDir);
+  await walk('');
+  for (const d of dirs) await mkdir(localJoin(localDir, ...d.split('/')), { recursive: true });
+  const total = files.reduce((s, f) => s + f.size, 0);
+  const progress = treeProgress(total, opts.onProgress);
+  let bytes = 0;
+  await pool(
+    files,
+    Math.max(1, opts.fileConcurrency ?? 4),
+    async (f) => {
+      const n = await getFile(client, `${remoteDir}/${f.rel}`, localJoin(localDir, ...f.rel.split('/')), {
+        concurrency: opts.concurrency,
+        chunkSize: opts.chunkSize,
+        signal,
+        preserve: opts.preserve,
+        verify: opts.verify,
+        resume: opts.resume,
+        onProgress: progress(f.rel),
+      });
+      bytes += n;
+    },
+    signal,
+  );
+  return { files: files.length, bytes };
+}
+
+export async function putDir(client: SFTPClient, localDir: string, remoteDir: string, opts: TreeOptions): Promise<{ files: number; bytes: number }> {
+  const { signal } = opts;
+  const files: Entry[] = [];
+  const dirs: string[] = [''];
+  const walk = async (abs: string): Promise<void> => {
+    for (const d of await readdir(abs, { withFileTypes: true })) {
+      const full = localJoin(abs, d.name);
+      const rel = relative(localDir, full).split(/[\\/]/).join('/');
+      let isDir = d.isDirectory();
+      let isFile = d.isFile();
+      if (d.isSymbolicLink()) {
+        const st = await fsStat(full).catch(() => null);
+        if (!st || st.isDirectory()) continue;
+        isFile = st.isFile();
+        isDir = false;
+      }
+      if (isDir) {
+        if (opts.filter && !opts.filter(rel, true)) continue;
+        dirs.push(rel);
+        await walk(full);
+      } else if (isFile) {
+        if (opts.filter && !opts.filter(rel, false)) continue;
+        files.push({ rel, size: (await fsStat(full)).size });
+      }
+    }
+  };
+  await walk(localDir);
+  for (const d of dirs) {
+    const target = d === '' ? remoteDir : `${remoteDir}/${d}`;
+    try {
+      await client.mkdir(target, 0o777, { signal });
+    } catch (err) {
+      // Already there is fine if it is a directory.
+      const st = await client.stat(target, { signal }).catch(() => null);
+      if (!st?.isDirectory()) throw err;
+    }
+  }
+  const total = files.reduce((s, f) => s + f.size, 0);
+  const progress = treeProgress(total, opts.onProgress);
+  let bytes = 0;
+  await pool(
+    files,
+    Math.max(1, opts.fileConcurrency ?? 4),
+    async (f) => {
+      await putFile(client, localJoin(localDir, ...f.rel.split('/')), `${remoteDir}/${f.rel}`, {
+        concurrency: opts.concurrency,
+        chunkSize: opts.chunkSize,
+        signal,
+        preserve: opts.preserve,
+        verify: opts.verify,
+        resume: opts.resume,
+        onProgress: progress(f.rel),
+      });
+      bytes += f.size;
+    },
+    signal,
+  );
+  return { files: files.length, bytes };
+}

@@ -1,0 +1,84 @@
+/**
+ * The SFTP v3 ATTRS structure (draft-ietf-secsh-filexfer-02 section 5):
+ * flags, then only the fields the flags announce. Plain data, shared by the
+ * client and the server; `ts/sftp/attributes.ts` wraps it in Paramiko's
+ * SFTPAttributes shape.
+ */
+import { ProtocolError } from '../errors.js';
+import type { SSHReader } from './reader.js';
+import type { SSHWriter } from './writer.js';
+import { ATTR } from './sftpConstants.js';
+
+/** Decoded ATTRS; a field is undefined when its flag was absent. */
+export interface FileAttrs {
+  size?: number;
+  uid?: number;
+  gid?: number;
+  /** st_mode: file type bits and permissions. */
+  permissions?: number;
+  /** Seconds since the epoch. */
+  atime?: number;
+  mtime?: number;
+  /** Vendor extensions (type → data), in the order received. */
+  extended?: Map<string, Uint8Array>;
+}
+
+/** More extended pairs than this is hostile: each costs us a Map entry. */
+const MAX_EXTENDED = 1024;
+
+/** Reads an ATTRS structure. Sizes above 2^53 are refused rather than rounded. */
+export function readAttrs(r: SSHReader): FileAttrs {
+  const flags = r.uint32();
+  const a: FileAttrs = {};
+  if (flags & ATTR.SIZE) {
+    const size = r.uint64();
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProtocolError(`${r.context}: file size ${size} is beyond 2^53`);
+    a.size = Number(size);
+  }
+  if (flags & ATTR.UIDGID) {
+    a.uid = r.uint32();
+    a.gid = r.uint32();
+  }
+  if (flags & ATTR.PERMISSIONS) a.permissions = r.uint32();
+  if (flags & ATTR.ACMODTIME) {
+    a.atime = r.uint32();
+    a.mtime = r.uint32();
+  }
+  if (flags & ATTR.EXTENDED) {
+    const count = r.uint32();
+    if (count > MAX_EXTENDED) throw new ProtocolError(`${r.context}: ${count} extended attributes exceeds limit ${MAX_EXTENDED}`);
+    a.extended = new Map();
+    for (let i = 0; i < count; i++) {
+      const type = r.utf8(65536);
+      a.extended.set(type, r.string());
+    }
+  }
+  return a;
+}
+
+/** Writes an ATTRS structure with flags for exactly the fields present. */
+export function writeAttrs(w: SSHWriter, a: FileAttrs): SSHWriter {
+  let flags = 0;
+  if (a.size !== undefined) flags |= ATTR.SIZE;
+  if (a.uid !== undefined || a.gid !== undefined) flags |= ATTR.UIDGID;
+  if (a.permissions !== undefined) flags |= ATTR.PERMISSIONS;
+  if (a.atime !== undefined || a.mtime !== undefined) flags |= ATTR.ACMODTIME;
+  if (a.extended !== undefined && a.extended.size > 0) flags |= ATTR.EXTENDED;
+  w.uint32(flags);
+  if (a.size !== undefined) w.uint64(BigInt(a.size));
+  if (flags & ATTR.UIDGID) {
+    w.uint32(a.uid ?? 0);
+    w.uint32(a.gid ?? 0);
+  }
+  if (a.permissions !== undefined) w.uint32(a.permissions);
+  if (flags & ATTR.ACMODTIME) {
+    // Seconds fit a uint32 until 2106; the protocol has no room for more.
+    w.uint32(Math.floor(a.atime ?? a.mtime ?? 0));
+    w.uint32(Math.floor(a.mtime ?? a.atime ?? 0));
+  }
+  if (flags & ATTR.EXTENDED) {
+    w.uint32(a.extended!.size);
+    for (const [type, data] of a.extended!) w.string(type).string(data);
+  }
+  return w;
+}
