@@ -92,6 +92,14 @@ describe('password', () => {
     expect(serverErr.code).toBe('ERR_SSH_AUTH_TRIES');
     ua.close();
   });
+
+  it('a server that disconnects after too many failures surfaces as AuthenticationException', async () => {
+    const keys = [userKey('ssh-ed25519', 7), userKey('ecdsa-sha2-nistp256', 7), userKey('ssh-ed25519', 8)];
+    const { client } = await pair(policy(), { maxAuthTries: 2 });
+    const err = await authenticateClient(client, { username: 'alice', keys }).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthenticationException);
+    expect(err.message).toMatch(/Too many authentication failures/);
+  });
 });
 
 describe('publickey', () => {

@@ -6,8 +6,8 @@
  */
 import { hash } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
-import { AuthenticationException, BadAuthenticationType, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
-import { MSG, SSHWriter } from '../wire/index.js';
+import { AuthenticationException, BadAuthenticationType, DisconnectError, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
+import { DISCONNECT_REASON, MSG, SSHWriter } from '../wire/index.js';
 import { USERAUTH_SERVICE } from './constants.js';
 import { AuthInbox, abortError, type AuthMessage } from './inbox.js';
 import {
@@ -431,6 +431,13 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
     throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]`, {
       allowedTypes: allowed,
     });
+  } catch (err) {
+    // OpenSSH ends the connection after MaxAuthTries failures: that is an
+    // authentication failure to the caller, not a transport problem.
+    if (err instanceof DisconnectError && err.reason === DISCONNECT_REASON.NO_MORE_AUTH_METHODS_AVAILABLE) {
+      throw new AuthenticationException(`authentication failed for user "${ua.username}": ${err.message}`, { allowedTypes: ua.allowed ?? [], cause: err });
+    }
+    throw err;
   } finally {
     ua.close();
   }

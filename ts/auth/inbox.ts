@@ -30,7 +30,6 @@ export function abortError(signal: AbortSignal): Error {
 }
 
 export class AuthInbox {
-  readonly #transport: AuthTransport;
   readonly #queue: AuthMessage[] = [];
   #waiter: Waiter | null = null;
   #error: Error | null = null;
@@ -41,7 +40,6 @@ export class AuthInbox {
   readonly #accepts: (type: number) => boolean;
 
   constructor(transport: AuthTransport, accepts: (type: number) => boolean = (t) => t >= MSG.USERAUTH_REQUEST && t <= 79) {
-    this.#transport = transport;
     this.#accepts = accepts;
     this.#unsubscribe = transport.onMessage(this.#onMessage);
     transport.closed.then(

@@ -104,6 +104,23 @@ const EMPTY = new Uint8Array(0);
 const READ_HWM = 64 * 1024;
 const WRITE_HWM = 64 * 1024;
 
+/** A Readable that reports each consumption (see `Channel.read`). */
+class CreditingReadable extends Readable {
+  readonly #onConsume: () => void;
+  constructor(highWaterMark: number, onConsume: () => void) {
+    super({ highWaterMark });
+    this.#onConsume = onConsume;
+  }
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.#onConsume();
+    return chunk;
+  }
+  override _read(): void {
+    this.#onConsume();
+  }
+}
+
 export class Channel extends Duplex {
   readonly localId: number;
   readonly remoteId: number;
@@ -171,7 +188,7 @@ export class Channel extends Duplex {
     this.#remoteMaxPacket = init.remoteMaxPacket;
     this.closeOnEof = init.type !== 'session';
     this.exit = this.#exit.promise;
-    this.stderr = new Readable({ highWaterMark: hwm, read: () => this.#maybeAdjust() });
+    this.stderr = new CreditingReadable(hwm, () => this.#maybeAdjust());
   }
 
   // ─────────────────────────── diagnostics ───────────────────────────
@@ -312,6 +329,19 @@ export class Channel extends Duplex {
   }
 
   // ─────────────────────────── stream internals ───────────────────────────
+
+  /**
+   * Every way of consuming a Readable (read(), 'data' in flowing mode,
+   * pipe, async iteration) goes through read() unless the buffer was empty,
+   * and push() checks that case. `_read` alone is not enough: Node calls it
+   * before taking data out of the buffer and then not again until the next
+   * push, which would deadlock once the peer's window is used up.
+   */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.#maybeAdjust();
+    return chunk;
+  }
 
   override _read(): void {
     this.#maybeAdjust();

@@ -13,8 +13,8 @@ import { randomBytes as osRandomBytes } from './random.js';
 import { constantTimeEqual as ctEqual } from './util.js';
 
 export * from './types.js';
-// KEM engineer: re-export createKem here once ts/crypto/kem/index.ts exists:
-// export { createKem } from './kem/index.js';
+// Post-quantum KEMs (ML-KEM-768, sntrup761) live in ./kem (another engineer's module).
+export { createKem } from './kem/index.js';
 
 /** Which backend serves each primitive, what was detected, and why. */
 export function getBackendInfo(): BackendInfo {

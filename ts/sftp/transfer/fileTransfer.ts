@@ -127,6 +127,8 @@ export async function getFile(client: SFTPClient, remote: string, local: string,
         },
       );
     } catch (err) {
+      // The part file must hold only the good prefix, whatever a failed local write left.
+      if (err instanceof SFTPTransferError) await file.truncate(start + err.bytesTransferred).catch(() => {});
       throw rebased(err, start, `get ${JSON.stringify(remote)}`);
     }
     const size = start + delivered;

@@ -63,6 +63,12 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       for (const id of ids) session.abandon(id);
       ids.clear();
       signal?.removeEventListener('abort', onAbort);
+      // A sink write in progress may still land: report only once it settles,
+      // so `bytesTransferred` is exactly what the destination holds.
+      if (!sinking) settleFailure();
+    };
+    const settleFailure = (): void => {
+      const err = failed!;
       const delivered = deliverOffset - opts.start;
       if (err instanceof SFTPTransferError) return reject(err);
       const aborted = signal?.aborted === true && err === signal.reason;
@@ -191,12 +197,17 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
         sinking = false;
         buffered -= consumed;
         deliverOffset = batchOffset + length;
+        if (failed) return settleFailure();
         opts.onDelivered?.(deliverOffset - opts.start);
         pump();
       };
       if (result instanceof Promise) {
         sinking = true;
-        result.then(after, fail);
+        result.then(after, (err: Error) => {
+          sinking = false;
+          if (failed) settleFailure();
+          else fail(err);
+        });
       } else {
         sinking = true;
         after();
