@@ -135,11 +135,19 @@ for (const curve of Object.keys(EC_CURVES) as EcCurve[]) {
   table.set(curve, [native, c('js', 'js', true, `@noble/curves ${curve}`)]);
   table.set(`ecdsa-sha2-${curve}`, [{ ...native }, c('js', 'js', true, `@noble/curves ${curve} ECDSA`)]);
 }
-for (const group of ['group1', 'group14', 'group16', 'group18', 'gex']) {
+for (const group of ['group1', 'group14', 'group16', 'group18']) {
   // FIPS providers refuse 1024-bit groups.
   const ok = !(fips && group === 'group1');
   table.set(group, [c('native', 'native', ok, ok ? 'OpenSSL DH' : 'FIPS mode refuses 1024-bit DH'), c('js', 'js', true, 'bigint modular exponentiation')]);
 }
+// Group exchange primes are chosen by the server, so OpenSSL does not know
+// them and createDiffieHellman runs a full primality check on each one:
+// measured 21 s for an 8192-bit modulus from sshd's moduli file, against
+// 50-70 ms for the whole exchange in bigint arithmetic.
+table.set('gex', [
+  c('native', 'native', false, 'node:crypto primality-checks every unnamed prime (21 s at 8192 bits)'),
+  c('js', 'js', true, 'bigint modular exponentiation'),
+]);
 table.set('ssh-ed25519', [
   c('native', 'native', nativeEd25519, nativeEd25519 ? 'OpenSSL Ed25519' : 'node:crypto refuses Ed25519 (FIPS?)'),
   c('js', 'js', true, '@noble/curves ed25519'),
