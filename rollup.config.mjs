@@ -13,7 +13,6 @@ const external = (id) =>
 const tsPlugin = () =>
   typescript({
     tsconfig: './tsconfig.json',
-    include: ['ts/**/*.ts'],
     compilerOptions: {
       module: 'esnext',
       moduleResolution: 'bundler',
@@ -37,7 +36,7 @@ export default [
   {
     input: 'ts/index.ts',
     external,
-    plugins: [dts({ compilerOptions: { module: 'esnext', moduleResolution: 'bundler' } })],
+    plugins: [dts({ tsconfig: './tsconfig.json' })],
     output: [{ file: 'dist/index.d.ts', format: 'es' }, { file: 'dist/index.d.cts', format: 'es' }],
   },
 ];

@@ -11,20 +11,26 @@
  * GNU time, so for OpenSSH's client, client CPU = (sftp + its children)
  * minus the server's share.
  *
- * Through sshd (aes128-gcm / chacha20-poly1305, and ssh2 for comparison)
- * is to be added once `connect()` exists in ts/client.ts.
+ * Then the same through a private sshd (`Subsystem sftp internal-sftp`)
+ * with aes128-gcm and chacha20-poly1305: sshwire (connect + openSftp),
+ * OpenSSH `sftp` (client CPU = sftp + its ssh child), and the ssh2 package's
+ * fastGet/fastPut with its defaults. `--no-sshd` skips that part.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, writeSync, closeSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
-import { SFTPClient } from '../../ts/sftp/index.js';
+import { createRequire } from 'node:module';
+import { SFTPClient, openSftp } from '../../ts/sftp/index.js';
+import { connect } from '../../ts/client.js';
+import { startSshd } from '../../test/helpers/sshd.js';
 
 const SERVER = '/usr/lib/openssh/sftp-server';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const runsIdx = args.indexOf('--runs');
 const runs = runsIdx >= 0 ? Math.max(1, Number(args[runsIdx + 1])) : 2;
+const withSshd = !args.includes('--no-sshd');
 const SIZE = (quick ? 256 : 1024) * 1024 * 1024;
 const GiB = 1024 ** 3;
 
@@ -82,6 +88,56 @@ function openssh(direction: 'get' | 'put', src: string, dst: string, extra: stri
   return { seconds, clientCpu: u! + s! - server, serverCpu: server };
 }
 
+const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
+
+async function oursSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
+  const conn = await connect({ host: '127.0.0.1', port, username: 'root', privateKey: key, knownHosts: null, agent: false, config: false, algorithms: { cipher: [cipher] } } as Parameters<typeof connect>[0]);
+  const client = await openSftp(conn);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (direction === 'get') await client.get(src, dst);
+  else await client.put(src, dst);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await client.close();
+  conn.close();
+  return { seconds, clientCpu: (cpu.user + cpu.system) / 1e6, serverCpu: NaN };
+}
+
+function opensshSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Result {
+  const batch = join(dir, 'batch');
+  writeFileSync(batch, `${direction} ${src} ${dst}\n`);
+  const timeFile = join(dir, 'client-cpu');
+  const t0 = performance.now();
+  execFileSync(
+    '/usr/bin/time',
+    ['-f', '%U %S', '-o', timeFile, 'sftp', '-q', '-i', key, '-P', String(port), '-c', cipher, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-b', batch, 'root@127.0.0.1'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const [u, s] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  return { seconds, clientCpu: u! + s!, serverCpu: NaN };
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- ssh2 ships no types and @types/ssh2 is not a dependency */
+async function ssh2Sshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
+  const { Client } = createRequire(import.meta.url)('ssh2') as { Client: new () => any };
+  const conn = new Client();
+  await new Promise<void>((resolve, reject) => {
+    conn.once('ready', resolve).once('error', reject);
+    conn.connect({ host: '127.0.0.1', port, username: 'root', privateKey: readFileSync(key), algorithms: { cipher: [cipher] } });
+  });
+  const sftp: any = await new Promise((resolve, reject) => conn.sftp((err: Error | undefined, s: any) => (err ? reject(err) : resolve(s))));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => (direction === 'get' ? sftp.fastGet : sftp.fastPut).call(sftp, src, dst, (err?: Error) => (err ? reject(err) : resolve())));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  conn.end();
+  return { seconds, clientCpu: (cpu.user + cpu.system) / 1e6, serverCpu: NaN };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
 function best(rs: Result[]): Result {
   return rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
@@ -107,6 +163,35 @@ async function main(): Promise<void> {
       rows.push({ name: c.name, dir: d, r: best(results) });
     }
   }
+  const sshRows: Array<{ name: string; cipher: string; dir: string; r: Result }> = [];
+  if (withSshd) {
+    const key = join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'pipe' });
+    const sshd = await startSshd({ authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()], config: ['Subsystem sftp internal-sftp'], overrides: ['LogLevel ERROR'] });
+    try {
+      const sshCases: Array<{ name: string; run: (c: string, d: 'get' | 'put', s: string, t: string) => Promise<Result> | Result }> = [
+        { name: 'sshwire', run: (c, d, s, t) => oursSshd(sshd.port, key, c, d, s, t) },
+        { name: 'OpenSSH sftp', run: (c, d, s, t) => opensshSshd(sshd.port, key, c, d, s, t) },
+        { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => ssh2Sshd(sshd.port, key, c, d, s, t) },
+      ];
+      for (const cipher of CIPHERS) {
+        for (const c of sshCases) {
+          for (const d of ['get', 'put'] as const) {
+            const results: Result[] = [];
+            for (let i = 0; i < runs; i++) {
+              const dst = join(dir, `dst-${d}.bin`);
+              results.push(await c.run(cipher, d, src, dst));
+              if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
+              rmSync(dst, { force: true });
+            }
+            sshRows.push({ name: c.name, cipher, dir: d, r: best(results) });
+          }
+        }
+      }
+    } finally {
+      await sshd.stop();
+    }
+  }
   const mb = SIZE / 1e6;
   console.log(`\nSFTP over a local sftp-server (pipes, no SSH), ${SIZE / 1024 / 1024} MiB on ${dir.startsWith('/dev/shm') ? 'tmpfs' : 'disk'}, best of ${runs}\n`);
   console.log('| client | op | MB/s | client CPU s/GiB | server CPU s/GiB | MB/s vs OpenSSH defaults |');
@@ -118,6 +203,18 @@ async function main(): Promise<void> {
     console.log(
       `| ${row.name} | ${row.dir} | ${rate.toFixed(0)} | ${((row.r.clientCpu * GiB) / SIZE).toFixed(2)} | ${((row.r.serverCpu * GiB) / SIZE).toFixed(2)} | ${(rate / refRate).toFixed(2)}x |`,
     );
+  }
+  if (sshRows.length > 0) {
+    console.log(`\nSFTP through a private sshd (internal-sftp) on 127.0.0.1, ${SIZE / 1024 / 1024} MiB, best of ${runs}\n`);
+    console.log('| cipher | client | op | MB/s | client CPU s/GiB | MB/s vs OpenSSH | CPU vs OpenSSH |');
+    console.log('|---|---|---|---:|---:|---:|---:|');
+    for (const row of sshRows) {
+      const ref = sshRows.find((x) => x.name === 'OpenSSH sftp' && x.dir === row.dir && x.cipher === row.cipher)!;
+      const rate = mb / row.r.seconds;
+      console.log(
+        `| ${row.cipher.split('@')[0]} | ${row.name} | ${row.dir} | ${rate.toFixed(0)} | ${((row.r.clientCpu * GiB) / SIZE).toFixed(2)} | ${(rate / (mb / ref.r.seconds)).toFixed(2)}x | ${(row.r.clientCpu / ref.r.clientCpu).toFixed(2)}x |`,
+      );
+    }
   }
 }
 

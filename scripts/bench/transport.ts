@@ -1,12 +1,65 @@
 /**
- * Transport benchmark: handshakes per second per kex method (our client and
- * server in one process over 127.0.0.1), and bulk packet throughput per
- * cipher (32 KiB test messages, client to server). Prints a table only.
+ * Transport benchmark. Modes (default: all three):
+ *
+ * - `handshakes`: handshakes per second per kex method, our client and our
+ *   server in one process over 127.0.0.1.
+ * - `pair`: bulk packet throughput per cipher, our client to our server in
+ *   ONE process over 127.0.0.1 (32 KiB messages), so every byte is sealed and
+ *   opened on the same cores: the figure is bounded by 1/(1/seal + 1/open).
+ * - `sshd`: the receive path alone against OpenSSH's sshd: our client
+ *   authenticates (publickey), opens a session channel by hand (a minimal
+ *   channel that lives in this script only), runs `cat` of a file in
+ *   /dev/shm and consumes the CHANNEL_DATA with WINDOW_ADJUSTs; compared
+ *   with `ssh -c <cipher> ... cat <file> > /dev/null` against the same sshd,
+ *   in alternating runs, and the ratio printed.
+ *
+ * Usage:
+ *   node --import tsx scripts/bench/transport.ts [handshakes] [pair] [sshd]
+ *        [--cipher=name[,name]] [--mib=N] [--runs=N] [--window=bytes] [--maxpacket=bytes]
+ *
+ * `--mib` is the payload per run (pair default 256, sshd default 1024),
+ * `--runs` how many runs per figure (the median is printed, default 3).
+ * `--window` / `--maxpacket` are what our client's channel announces (default
+ * 2 MiB / 32 KiB, what OpenSSH's ssh announces for a session).
  */
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { canServeCipher } from '../../ts/crypto/index.js';
 import { canServeKex, DEFAULT_KEX } from '../../ts/transport/algorithms.js';
-import type { Transport } from '../../ts/transport/index.js';
+import { Transport } from '../../ts/transport/index.js';
+import { MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { closeBoth, transportPair } from '../../test/helpers/pair.js';
+import { connectTo, startSshd, type Sshd } from '../../test/helpers/sshd.js';
+import { authenticate, authorizedKeyLine } from '../../test/helpers/userauth.js';
+
+const MiB = 1024 * 1024;
+
+// ───────────────────────────── arguments ─────────────────────────────
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const modes = args.filter((a) => !a.startsWith('--'));
+const runMode = (m: string): boolean => modes.length === 0 || modes.includes(m);
+const runs = Number(flag('runs') ?? 3);
+const cipherFilter = flag('cipher')?.split(',');
+const windowSize = Number(flag('window') ?? 2 * MiB);
+const maxPacket = Number(flag('maxpacket') ?? 32 * 1024);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const rows: string[][] = [['measure', 'algorithm', 'result', 'runs']];
+function row(measure: string, alg: string, result: string, detail = ''): void {
+  rows.push([measure, alg, result, detail]);
+  console.error(`${measure}  ${alg}  ${result}  ${detail}`);
+}
+
+// ───────────────────────────── handshakes ─────────────────────────────
 
 async function handshakes(kex: string, seconds: number): Promise<number> {
   const start = Date.now();
@@ -20,7 +73,9 @@ async function handshakes(kex: string, seconds: number): Promise<number> {
   return n / ((Date.now() - start) / 1000);
 }
 
-async function throughput(cipher: string, mac: string | undefined, totalBytes: number): Promise<number> {
+// ───────────────────────────── pair ─────────────────────────────
+
+async function pairThroughput(cipher: string, mac: string | undefined, totalBytes: number): Promise<number> {
   const algorithms = { cipher: [cipher], ...(mac ? { mac: [mac] } : {}) };
   const { client, server } = await transportPair({ client: { algorithms }, server: { algorithms } });
   await Promise.all([client.ready, server.ready]);
@@ -34,7 +89,7 @@ async function throughput(cipher: string, mac: string | undefined, totalBytes: n
     server.onMessage((type) => type === 200 && ++got === count && resolve());
   });
   let sent = 0;
-  const pump = (t: Transport) => {
+  const pump = (t: Transport): void => {
     while (sent < count) {
       t.send(msg);
       sent++;
@@ -48,20 +103,161 @@ async function throughput(cipher: string, mac: string | undefined, totalBytes: n
   return (count * size) / secs / 1e6;
 }
 
-const rows: string[][] = [['measure', 'algorithm', 'result']];
-for (const kex of [...DEFAULT_KEX, 'diffie-hellman-group14-sha1'].filter(canServeKex)) {
-  rows.push(['handshakes/s', kex, (await handshakes(kex, 1.5)).toFixed(1)]);
-}
-for (const [cipher, mac] of [
+const PAIR_CIPHERS: [string, string | undefined][] = [
   ['chacha20-poly1305@openssh.com', undefined],
   ['aes128-gcm@openssh.com', undefined],
   ['aes256-gcm@openssh.com', undefined],
   ['aes128-ctr', 'hmac-sha2-256-etm@openssh.com'],
   ['aes256-ctr', 'hmac-sha2-512-etm@openssh.com'],
   ['aes128-ctr', 'hmac-sha2-256'],
-] as [string, string | undefined][]) {
-  if (!canServeCipher(cipher)) continue;
-  rows.push(['MB/s client->server', mac ? `${cipher} + ${mac}` : cipher, (await throughput(cipher, mac, 128 * 1024 * 1024)).toFixed(0)]);
+];
+
+// ───────────────────────────── sshd ─────────────────────────────
+
+/**
+ * Our client reads `file` through `cat` on sshd over a hand-made session
+ * channel. Returns payload MB/s measured from the TCP connect to the
+ * channel's close (handshake and auth included, as they are for `ssh`).
+ */
+async function ourClientCat(port: number, cipher: string, file: string, expectBytes: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const socket = await connectTo(port);
+  const t = new Transport(socket, { role: 'client', verifyHostKey: () => true, algorithms: { cipher: [cipher] } });
+  await t.ready;
+  await authenticate(t);
+  const LOCAL_ID = 0;
+  let received = 0;
+  let consumed = 0;
+  let window = windowSize;
+  const done = new Promise<void>((resolve, reject) => {
+    let remoteId = -1;
+    const fail = (why: string): void => reject(new Error(why));
+    t.closed.then((e) => fail(`transport closed: ${e?.message ?? 'clean'}`));
+    t.onMessage((type, p) => {
+      switch (type) {
+        case MSG.CHANNEL_OPEN_CONFIRMATION: {
+          const r = new SSHReader(p);
+          r.byte();
+          r.uint32();
+          remoteId = r.uint32();
+          t.send(new SSHWriter(128).byte(MSG.CHANNEL_REQUEST).uint32(remoteId).string('exec').boolean(true).string(`cat ${file}`).toBytes());
+          return;
+        }
+        case MSG.CHANNEL_OPEN_FAILURE:
+          return fail('CHANNEL_OPEN_FAILURE');
+        case MSG.CHANNEL_FAILURE:
+          return fail('exec refused');
+        case MSG.CHANNEL_DATA: {
+          // Header: byte, uint32 channel, uint32 length; the data follows.
+          const n = p.readUInt32BE(5);
+          received += n;
+          consumed += n;
+          window -= n;
+          // Like OpenSSH's channel_check_window: top up once half is used.
+          if (window < windowSize / 2) {
+            t.send(new SSHWriter(16).byte(MSG.CHANNEL_WINDOW_ADJUST).uint32(remoteId).uint32(consumed).toBytes());
+            window += consumed;
+            consumed = 0;
+          }
+          return;
+        }
+        case MSG.CHANNEL_EXTENDED_DATA:
+          return fail(`stderr from cat: ${p.subarray(13).toString()}`);
+        case MSG.CHANNEL_CLOSE:
+          t.send(new SSHWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(remoteId).toBytes());
+          return resolve();
+        case MSG.GLOBAL_REQUEST:
+          // hostkeys-00@openssh.com and the like, want-reply false in practice.
+          return;
+      }
+    });
+  });
+  t.send(new SSHWriter(64).byte(MSG.CHANNEL_OPEN).string('session').uint32(LOCAL_ID).uint32(windowSize).uint32(maxPacket).toBytes());
+  await done;
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  t.disconnect();
+  await t.closed;
+  if (received !== expectBytes) throw new Error(`received ${received} bytes, expected ${expectBytes}`);
+  return expectBytes / secs / 1e6;
 }
+
+/** OpenSSH's ssh doing the same, output to /dev/null; MB/s from spawn to exit. */
+async function sshCat(port: number, cipher: string, keyFile: string, file: string, expectBytes: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const sshArgs = ['-F', '/dev/null', '-p', String(port), '-i', keyFile, '-c', cipher, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
+  sshArgs.push('-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'Compression=no', 'root@127.0.0.1', `cat ${file}`);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const p = spawn('ssh', sshArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.once('error', reject);
+    p.once('exit', resolve);
+  });
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  if (code !== 0) throw new Error(`ssh exited with ${code}`);
+  return expectBytes / secs / 1e6;
+}
+
+async function sshdMode(mib: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sshwire-bench-'));
+  const keyFile = join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile], { stdio: 'ignore' });
+  const file = `/dev/shm/sshwire-bench-${process.pid}.bin`;
+  const bytes = mib * MiB;
+  // Incompressible content, though nothing here compresses.
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(MiB);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+  for (let i = 0; i < mib; i++) writeSync(fd, block);
+  closeSync(fd);
+  let sshd: Sshd | null = null;
+  try {
+    sshd = await startSshd({
+      authorizedKeys: [authorizedKeyLine(), readFileSync(`${keyFile}.pub`, 'utf8').trim()],
+      // Quiet logging (the helper's DEBUG3 would cost sshd time per packet) and no login noise.
+      overrides: ['LogLevel ERROR', 'PrintMotd no', 'PrintLastLog no'],
+    });
+    const ciphers = cipherFilter ?? ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
+    for (const cipher of ciphers) {
+      if (!canServeCipher(cipher)) continue;
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      // Warm-up (JIT, sshd's first fork), not counted.
+      await ourClientCat(sshd.port, cipher, file, bytes);
+      for (let i = 0; i < runs; i++) {
+        theirs.push(await sshCat(sshd.port, cipher, keyFile, file, bytes));
+        ours.push(await ourClientCat(sshd.port, cipher, file, bytes));
+      }
+      const o = median(ours);
+      const s = median(theirs);
+      const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
+      row(`MB/s sshd->client, sshwire`, cipher, o.toFixed(0), fmt(ours));
+      row(`MB/s sshd->client, ssh`, cipher, s.toFixed(0), fmt(theirs));
+      row(`ratio sshwire/ssh`, cipher, (o / s).toFixed(2));
+    }
+  } finally {
+    await sshd?.stop();
+    if (existsSync(file)) rmSync(file);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+if (runMode('handshakes')) {
+  for (const kex of [...DEFAULT_KEX, 'diffie-hellman-group14-sha1'].filter(canServeKex)) {
+    row('handshakes/s', kex, (await handshakes(kex, 1.5)).toFixed(1));
+  }
+}
+if (runMode('pair')) {
+  const mib = Number(flag('mib') ?? 256);
+  for (const [cipher, mac] of PAIR_CIPHERS) {
+    if (!canServeCipher(cipher) || (cipherFilter && !cipherFilter.includes(cipher))) continue;
+    await pairThroughput(cipher, mac, 32 * MiB); // warm-up
+    const xs: number[] = [];
+    for (let i = 0; i < runs; i++) xs.push(await pairThroughput(cipher, mac, mib * MiB));
+    row('MB/s client->server (one process)', mac ? `${cipher} + ${mac}` : cipher, median(xs).toFixed(0), xs.map((x) => x.toFixed(0)).join(' '));
+  }
+}
+if (runMode('sshd')) await sshdMode(Number(flag('mib') ?? 1024));
+
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
