@@ -54,6 +54,13 @@ function median(xs: number[]): number {
 }
 
 const rows: string[][] = [['measure', 'algorithm', 'result', 'runs']];
+
+/** Adds a row for a set of runs: median wall MB/s and median MB per CPU-second, with every run listed. */
+function report(measure: string, alg: string, rates: Rate[]): void {
+  const w = median(rates.map((r) => r.wall));
+  const c = median(rates.map((r) => r.cpu));
+  row(`${measure} MB/s (wall | per cpu-s)`, alg, `${w.toFixed(0)} | ${c.toFixed(0)}`, rates.map((r) => `${r.wall.toFixed(0)}|${r.cpu.toFixed(0)}`).join(' '));
+}
 function row(measure: string, alg: string, result: string, detail = ''): void {
   rows.push([measure, alg, result, detail]);
   console.error(`${measure}  ${alg}  ${result}  ${detail}`);
@@ -75,7 +82,19 @@ async function handshakes(kex: string, seconds: number): Promise<number> {
 
 // ───────────────────────────── pair ─────────────────────────────
 
-async function pairThroughput(cipher: string, mac: string | undefined, totalBytes: number): Promise<number> {
+/** One measurement: payload MB/s of wall time, and MB per CPU-second of the process(es) doing the work. */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/** CPU seconds (user + system) this process has used so far. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+async function pairThroughput(cipher: string, mac: string | undefined, totalBytes: number): Promise<Rate> {
   const algorithms = { cipher: [cipher], ...(mac ? { mac: [mac] } : {}) };
   const { client, server } = await transportPair({ client: { algorithms }, server: { algorithms } });
   await Promise.all([client.ready, server.ready]);
@@ -84,6 +103,7 @@ async function pairThroughput(cipher: string, mac: string | undefined, totalByte
   const msg = new Uint8Array(size).fill(7);
   msg[0] = 200;
   const start = process.hrtime.bigint();
+  const cpu0 = cpuSeconds();
   const done = new Promise<void>((resolve) => {
     let got = 0;
     server.onMessage((type) => type === 200 && ++got === count && resolve());
@@ -99,8 +119,9 @@ async function pairThroughput(cipher: string, mac: string | undefined, totalByte
   pump(client);
   await done;
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = cpuSeconds() - cpu0;
   await closeBoth(client, server);
-  return (count * size) / secs / 1e6;
+  return { wall: (count * size) / secs / 1e6, cpu: (count * size) / cpu / 1e6 };
 }
 
 const PAIR_CIPHERS: [string, string | undefined][] = [
@@ -119,8 +140,9 @@ const PAIR_CIPHERS: [string, string | undefined][] = [
  * channel. Returns payload MB/s measured from the TCP connect to the
  * channel's close (handshake and auth included, as they are for `ssh`).
  */
-async function ourClientCat(port: number, cipher: string, file: string, expectBytes: number): Promise<number> {
+async function ourClientCat(port: number, cipher: string, file: string, expectBytes: number): Promise<Rate> {
   const start = process.hrtime.bigint();
+  const cpu0 = cpuSeconds();
   const socket = await connectTo(port);
   const t = new Transport(socket, { role: 'client', verifyHostKey: () => true, algorithms: { cipher: [cipher] } });
   await t.ready;
@@ -175,25 +197,35 @@ async function ourClientCat(port: number, cipher: string, file: string, expectBy
   t.send(new SSHWriter(64).byte(MSG.CHANNEL_OPEN).string('session').uint32(LOCAL_ID).uint32(windowSize).uint32(maxPacket).toBytes());
   await done;
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = cpuSeconds() - cpu0;
   t.disconnect();
   await t.closed;
   if (received !== expectBytes) throw new Error(`received ${received} bytes, expected ${expectBytes}`);
-  return expectBytes / secs / 1e6;
+  return { wall: expectBytes / secs / 1e6, cpu: expectBytes / cpu / 1e6 };
 }
 
-/** OpenSSH's ssh doing the same, output to /dev/null; MB/s from spawn to exit. */
-async function sshCat(port: number, cipher: string, keyFile: string, file: string, expectBytes: number): Promise<number> {
-  const start = process.hrtime.bigint();
+/**
+ * OpenSSH's ssh doing the same, output to /dev/null: MB/s from spawn to
+ * exit, and MB per CPU-second of the ssh process (bash's `time`).
+ */
+async function sshCat(port: number, cipher: string, keyFile: string, file: string, expectBytes: number): Promise<Rate> {
   const sshArgs = ['-F', '/dev/null', '-p', String(port), '-i', keyFile, '-c', cipher, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
   sshArgs.push('-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'Compression=no', 'root@127.0.0.1', `cat ${file}`);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const p = spawn('ssh', sshArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // bash reports the child's user and system CPU seconds on stderr.
+  const script = `TIMEFORMAT='%U %S'; time ssh "$@" >/dev/null`;
+  const start = process.hrtime.bigint();
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const p = spawn('bash', ['-c', script, 'bash', ...sshArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     p.once('error', reject);
-    p.once('exit', resolve);
+    p.once('close', (c) => resolve({ code: c, stderr: err }));
   });
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  if (code !== 0) throw new Error(`ssh exited with ${code}`);
-  return expectBytes / secs / 1e6;
+  if (code !== 0) throw new Error(`ssh exited with ${code}: ${stderr}`);
+  const times = stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  const cpu = times[0]! + times[1]!;
+  return { wall: expectBytes / secs / 1e6, cpu: expectBytes / cpu / 1e6 };
 }
 
 async function sshdMode(mib: number): Promise<void> {
@@ -218,20 +250,18 @@ async function sshdMode(mib: number): Promise<void> {
     const ciphers = cipherFilter ?? ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
     for (const cipher of ciphers) {
       if (!canServeCipher(cipher)) continue;
-      const ours: number[] = [];
-      const theirs: number[] = [];
+      const ours: Rate[] = [];
+      const theirs: Rate[] = [];
       // Warm-up (JIT, sshd's first fork), not counted.
       await ourClientCat(sshd.port, cipher, file, bytes);
       for (let i = 0; i < runs; i++) {
         theirs.push(await sshCat(sshd.port, cipher, keyFile, file, bytes));
         ours.push(await ourClientCat(sshd.port, cipher, file, bytes));
       }
-      const o = median(ours);
-      const s = median(theirs);
-      const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
-      row(`MB/s sshd->client, sshwire`, cipher, o.toFixed(0), fmt(ours));
-      row(`MB/s sshd->client, ssh`, cipher, s.toFixed(0), fmt(theirs));
-      row(`ratio sshwire/ssh`, cipher, (o / s).toFixed(2));
+      report('sshd->client, sshwire', cipher, ours);
+      report('sshd->client, ssh', cipher, theirs);
+      const ratio = (k: keyof Rate): string => (median(ours.map((r) => r[k])) / median(theirs.map((r) => r[k]))).toFixed(2);
+      row('ratio sshwire/ssh', cipher, `wall ${ratio('wall')}, cpu ${ratio('cpu')}`);
     }
   } finally {
     await sshd?.stop();
@@ -252,9 +282,9 @@ if (runMode('pair')) {
   for (const [cipher, mac] of PAIR_CIPHERS) {
     if (!canServeCipher(cipher) || (cipherFilter && !cipherFilter.includes(cipher))) continue;
     await pairThroughput(cipher, mac, 32 * MiB); // warm-up
-    const xs: number[] = [];
+    const xs: Rate[] = [];
     for (let i = 0; i < runs; i++) xs.push(await pairThroughput(cipher, mac, mib * MiB));
-    row('MB/s client->server (one process)', mac ? `${cipher} + ${mac}` : cipher, median(xs).toFixed(0), xs.map((x) => x.toFixed(0)).join(' '));
+    report('client->server, one process', mac ? `${cipher} + ${mac}` : cipher, xs);
   }
 }
 if (runMode('sshd')) await sshdMode(Number(flag('mib') ?? 1024));

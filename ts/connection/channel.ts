@@ -238,10 +238,16 @@ export class Channel extends Duplex {
    */
   close(): void {
     if (this.#closeSent || this.#finished) return;
-    if (this.#queuedBytes === 0 && this.writableLength === 0 && !this.#stderrPending()) {
+    if (this.writableFinished) {
+      // EOF already went (or is queued behind data): CLOSE follows it.
+      this.#sendCloseOrdered();
+      return;
+    }
+    if (!this.writableEnded && this.#queuedBytes === 0 && this.writableLength === 0 && !this.#stderrPending()) {
       this.#sendClose();
       return;
     }
+    // Let pending writes and the EOF go first (see _final).
     this.#closeAfterFinal = true;
     if (!this.writableEnded) this.end();
   }
@@ -714,6 +720,5 @@ export class Channel extends Duplex {
       tryDestroy();
     };
     void this.#exit.promise.then(afterExit, afterExit);
-    this.emit('channelClosed', err);
   }
 }

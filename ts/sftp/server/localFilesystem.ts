@@ -1,0 +1,348 @@
+/**
+ * The built-in SFTPServerInterface: a local directory served as "/". Every
+ * path is resolved inside the root (see RootedPaths): `..` cannot climb out,
+ * and symlinks are followed only while they stay inside. A client may create
+ * a symlink whose target is outside, but the server never follows it there.
+ * Files are opened with O_NOFOLLOW on their resolved real path and the
+ * descriptor is checked again after opening.
+ */
+import { constants as fsc, promises as fsp, readFileSync, realpathSync, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import { SFTPError } from '../../errors.js';
+import { FX } from '../../wire/sftpConstants.js';
+import { SFTPAttributes } from '../attributes.js';
+import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
+import { normalizeClientPath, RootedPaths } from './localPaths.js';
+
+export interface LocalFilesystemOptions {
+  /** Refuse every change (writes, removals, renames, attribute changes). */
+  readOnly?: boolean;
+  /** Mode of new files when the client gives none. Default 0o644 (umask applies). */
+  fileMode?: number;
+}
+
+const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_TRUNC;
+const LIST_BATCH = 64;
+
+function attrsOf(st: Stats, filename = ''): SFTPAttributes {
+  const a = SFTPAttributes.fromStat(st, filename);
+  a.longname = a.toString();
+  return a;
+}
+
+async function statvfsOf(p: string): Promise<SFTPStatVFSInfo> {
+  const s = await fsp.statfs(p);
+  return {
+    bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail,
+    files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255,
+  };
+}
+
+/** Applies the fields a client set: size, owner, permissions, times. */
+async function applyAttrs(
+  attrs: SFTPAttributes,
+  ops: {
+    truncate(n: number): Promise<void>;
+    chown(uid: number, gid: number): Promise<void>;
+    chmod(mode: number): Promise<void>;
+    utimes(a: number, m: number): Promise<void>;
+  },
+): Promise<void> {
+  if (attrs.st_size !== undefined) await ops.truncate(attrs.st_size);
+  if (attrs.st_uid !== undefined && attrs.st_gid !== undefined) await ops.chown(attrs.st_uid, attrs.st_gid);
+  if (attrs.st_mode !== undefined) await ops.chmod(attrs.st_mode & 0o7777);
+  if (attrs.st_atime !== undefined || attrs.st_mtime !== undefined) {
+    const m = attrs.st_mtime ?? attrs.st_atime!;
+    await ops.utimes(attrs.st_atime ?? m, m);
+  }
+}
+
+/** An open local file. */
+class LocalFileHandle implements SFTPHandle {
+  readonly #fh: fsp.FileHandle;
+  readonly #real: string;
+  readonly #writable: boolean;
+
+  constructor(fh: fsp.FileHandle, real: string, writable: boolean) {
+    this.#fh = fh;
+    this.#real = real;
+    this.#writable = writable;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    // A short read before EOF is possible on some filesystems: fill what we can.
+    while (got < length) {
+      const { bytesRead } = await this.#fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.#fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+
+  async stat(): Promise<SFTPAttributes> {
+    return attrsOf(await this.#fh.stat());
+  }
+
+  async chattr(attrs: SFTPAttributes): Promise<void | number> {
+    if (!this.#writable && attrs.st_size !== undefined) return FX.PERMISSION_DENIED;
+    await applyAttrs(attrs, {
+      truncate: (n) => this.#fh.truncate(n),
+      chown: (u, g) => this.#fh.chown(u, g),
+      chmod: (m) => this.#fh.chmod(m),
+      utimes: (a, m) => this.#fh.utimes(a, m),
+    });
+  }
+
+  async fsync(): Promise<void> {
+    await this.#fh.sync();
+  }
+
+  statvfs(): Promise<SFTPStatVFSInfo> {
+    return statvfsOf(this.#real);
+  }
+
+  async close(): Promise<void> {
+    await this.#fh.close();
+  }
+}
+
+/**
+ * Serves the directory `root` (default: the current directory) as "/".
+ * The root is resolved once, when constructed; it must exist.
+ */
+export class LocalFilesystem implements SFTPServerInterface {
+  readonly #paths: RootedPaths;
+  readonly #readOnly: boolean;
+  readonly #fileMode: number;
+  #names: { users: Map<number, string>; groups: Map<number, string> } | null = null;
+
+  constructor(root: string = process.cwd(), opts: LocalFilesystemOptions = {}) {
+    let real: string;
+    try {
+      real = realpathSync(root);
+    } catch (err) {
+      throw new SFTPError(`SFTP root ${root} does not exist`, FX.NO_SUCH_FILE, root, { cause: err });
+    }
+    this.#paths = new RootedPaths(real);
+    this.#readOnly = opts.readOnly === true;
+    this.#fileMode = opts.fileMode ?? 0o644;
+  }
+
+  /** The served directory's real path. */
+  get root(): string {
+    return this.#paths.root;
+  }
+
+  #checkWritable(): void {
+    if (this.#readOnly) throw new SFTPError('Permission denied: read-only', FX.PERMISSION_DENIED);
+  }
+
+  async open(p: string, flags: number, attrs: SFTPAttributes): Promise<SFTPHandle> {
+    const writing = (flags & WRITE_FLAGS) !== 0;
+    if (writing) this.#checkWritable();
+    let real: string;
+    try {
+      real = await this.#paths.follow(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !(flags & fsc.O_CREAT)) throw err;
+      // A new file: its parent must be inside; the name itself must not be a
+      // (dangling) symlink, which O_NOFOLLOW makes open(2) refuse.
+      real = await this.#paths.noFollow(p);
+    }
+    const mode = attrs.st_mode !== undefined ? attrs.st_mode & 0o7777 : this.#fileMode;
+    const fh = await fsp.open(real, flags | fsc.O_NOFOLLOW, mode);
+    try {
+      await this.#paths.checkDescriptor(fh.fd, p);
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new SFTPError('is a directory', FX.FAILURE, p);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return new LocalFileHandle(fh, real, writing);
+  }
+
+  async listFolder(p: string): Promise<SFTPAttributes[]> {
+    const real = await this.#paths.follow(p);
+    const names = await fsp.readdir(real);
+    const out: SFTPAttributes[] = [];
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const batch = await Promise.all(
+        names.slice(i, i + LIST_BATCH).map(async (name) => {
+          try {
+            return attrsOf(await fsp.lstat(path.join(real, name)), name);
+          } catch {
+            return null; // removed while listing
+          }
+        }),
+      );
+      for (const a of batch) if (a) out.push(a);
+    }
+    return out;
+  }
+
+  async stat(p: string): Promise<SFTPAttributes> {
+    // The real path has no symlinks left; lstat keeps a swap-in from being followed.
+    return attrsOf(await fsp.lstat(await this.#paths.follow(p)));
+  }
+
+  async lstat(p: string): Promise<SFTPAttributes> {
+    return attrsOf(await fsp.lstat(await this.#paths.noFollow(p)));
+  }
+
+  async remove(p: string): Promise<void> {
+    this.#checkWritable();
+    const target = await this.#paths.noFollow(p);
+    if (target === this.#paths.root) throw new SFTPError('Permission denied', FX.PERMISSION_DENIED, p);
+    await fsp.unlink(target);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.#checkWritable();
+    const a = await this.#paths.noFollow(from);
+    const b = await this.#paths.noFollow(to);
+    if (a === this.#paths.root || b === this.#paths.root) throw new SFTPError('Permission denied', FX.PERMISSION_DENIED, from);
+    const exists = await fsp.lstat(b).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new SFTPError('Failure: target exists', FX.FAILURE, to);
+    await fsp.rename(a, b);
+  }
+
+  async posixRename(from: string, to: string): Promise<void> {
+    this.#checkWritable();
+    const a = await this.#paths.noFollow(from);
+    const b = await this.#paths.noFollow(to);
+    if (a === this.#paths.root || b === this.#paths.root) throw new SFTPError('Permission denied', FX.PERMISSION_DENIED, from);
+    await fsp.rename(a, b);
+  }
+
+  async mkdir(p: string, attrs: SFTPAttributes): Promise<void> {
+    this.#checkWritable();
+    const target = await this.#paths.noFollow(p);
+    await fsp.mkdir(target, { mode: attrs.st_mode !== undefined ? attrs.st_mode & 0o7777 : 0o777 });
+  }
+
+  async rmdir(p: string): Promise<void> {
+    this.#checkWritable();
+    const target = await this.#paths.noFollow(p);
+    if (target === this.#paths.root) throw new SFTPError('Permission denied', FX.PERMISSION_DENIED, p);
+    await fsp.rmdir(target);
+  }
+
+  async chattr(p: string, attrs: SFTPAttributes): Promise<void> {
+    this.#checkWritable();
+    const real = await this.#paths.follow(p);
+    await applyAttrs(attrs, {
+      truncate: async (n) => {
+        const fh = await fsp.open(real, fsc.O_WRONLY | fsc.O_NOFOLLOW);
+        try {
+          await this.#paths.checkDescriptor(fh.fd, p);
+          await fh.truncate(n);
+        } finally {
+          await fh.close();
+        }
+      },
+      chown: (u, g) => fsp.lchown(real, u, g),
+      chmod: (m) => fsp.chmod(real, m),
+      utimes: (a, m) => fsp.lutimes(real, a, m),
+    });
+  }
+
+  async lchattr(p: string, attrs: SFTPAttributes): Promise<void> {
+    this.#checkWritable();
+    const target = await this.#paths.noFollow(p);
+    const st = await fsp.lstat(target);
+    if (!st.isSymbolicLink()) return this.chattr(p, attrs);
+    // Linux cannot change a symlink's mode or size; owner and times it can.
+    if (attrs.st_uid !== undefined && attrs.st_gid !== undefined) await fsp.lchown(target, attrs.st_uid, attrs.st_gid);
+    if (attrs.st_atime !== undefined || attrs.st_mtime !== undefined) {
+      const m = attrs.st_mtime ?? attrs.st_atime!;
+      await fsp.lutimes(target, attrs.st_atime ?? m, m);
+    }
+  }
+
+  async canonicalize(p: string): Promise<string> {
+    const v = normalizeClientPath(p);
+    try {
+      const real = await fsp.realpath(this.#paths.lexical(v));
+      return this.#paths.inside(real) ? this.#paths.toClient(real) : v;
+    } catch {
+      return v;
+    }
+  }
+
+  async readlink(p: string): Promise<string> {
+    const target = await fsp.readlink(await this.#paths.noFollow(p));
+    // Absolute targets inside the root read back as client paths.
+    if (path.isAbsolute(target)) {
+      const n = path.normalize(target);
+      if (this.#paths.inside(n)) return this.#paths.toClient(n);
+    }
+    return target;
+  }
+
+  async symlink(target: string, link: string): Promise<void> {
+    this.#checkWritable();
+    const where = await this.#paths.noFollow(link);
+    // An absolute target means a client path: store it under the root. A
+    // relative one is kept as written; if it climbs out, following it is refused.
+    const stored = target.startsWith('/') ? this.#paths.lexical(target) : target;
+    await fsp.symlink(stored, where);
+  }
+
+  async hardlink(from: string, to: string): Promise<void> {
+    this.#checkWritable();
+    const a = await this.#paths.follow(from);
+    const b = await this.#paths.noFollow(to);
+    await fsp.link(a, b);
+  }
+
+  async statvfs(p: string): Promise<SFTPStatVFSInfo> {
+    return statvfsOf(await this.#paths.follow(p));
+  }
+
+  homeDirectory(): string {
+    return '/';
+  }
+
+  userNames(uids: number[]): string[] {
+    const { users } = this.#idNames();
+    return uids.map((u) => users.get(u) ?? '');
+  }
+
+  groupNames(gids: number[]): string[] {
+    const { groups } = this.#idNames();
+    return gids.map((g) => groups.get(g) ?? '');
+  }
+
+  #idNames(): { users: Map<number, string>; groups: Map<number, string> } {
+    if (!this.#names) {
+      const parse = (file: string): Map<number, string> => {
+        const m = new Map<number, string>();
+        try {
+          for (const line of readFileSync(file, 'utf8').split('\n')) {
+            const f = line.split(':');
+            if (f.length >= 3 && /^\d+$/.test(f[2]!)) m.set(Number(f[2]), f[0]!);
+          }
+        } catch {
+          // No passwd/group database: names stay unknown.
+        }
+        return m;
+      };
+      this.#names = { users: parse('/etc/passwd'), groups: parse('/etc/group') };
+    }
+    return this.#names;
+  }
+}
