@@ -43,3 +43,21 @@ export {
   type PasswordChangeHandler,
   type BannerHandler,
 } from './auth/index.js';
+
+// SFTP: the client, files, attributes, streams.
+export {
+  SFTPClient,
+  SFTPFile,
+  SFTPAttributes,
+  SFTPReadStream,
+  SFTPWriteStream,
+  openSftp,
+  type SFTPClientOptions,
+  type SFTPStatVFS,
+  type TransferOptions,
+  type GetOptions,
+  type PutOptions,
+  type TreeOptions,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+} from './sftp/index.js';

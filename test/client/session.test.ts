@@ -22,7 +22,7 @@ beforeAll(async () => {
   key = makeKey(tmp.dir, 'id_ecdsa', 'ecdsa', { bits: 256 });
   sshd = await startSshd({
     authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()],
-    config: ['AcceptEnv SSHWIRE_*'],
+    config: ['AcceptEnv SSHWIRE_*', 'Subsystem sftp internal-sftp'],
     // sshd -e logs to its stderr, which the session child shares with the
     // remote command: keep debug lines out of the commands' stderr.
     overrides: ['LogLevel ERROR'],
@@ -91,9 +91,18 @@ describe('connect()', () => {
     expect(await sh.recvExitStatus()).toBe(5);
   });
 
-  it('sftp() and forwardLocal() are not implemented yet: ERR_SSH_UNSUPPORTED', async () => {
+  it('sftp() opens the sftp subsystem; forwardLocal() is not implemented yet: ERR_SSH_UNSUPPORTED', async () => {
     await using conn = await connect(opts());
-    await expect(conn.sftp()).rejects.toMatchObject({ code: 'ERR_SSH_UNSUPPORTED' });
+    const sftp = await conn.sftp();
+    const remote = join(tmp.dir, 'via-connect.txt');
+    const f = await sftp.open(remote, 'w');
+    await f.write('written through conn.sftp()\n');
+    await f.close();
+    expect(readFileSync(remote, 'utf8')).toBe('written through conn.sftp()\n');
+    expect((await sftp.stat(remote)).st_size).toBe(28);
+    await sftp.close();
+    // The connection outlives its SFTP channel.
+    expect((await conn.run('echo still here')).stdout).toBe('still here\n');
     await expect(conn.forwardLocal({ localPort: 0, remoteHost: 'x', remotePort: 1 })).rejects.toMatchObject({ code: 'ERR_SSH_UNSUPPORTED' });
   });
 
@@ -134,7 +143,7 @@ describe('SSHClient (Paramiko)', () => {
     }
   });
 
-  it('execCommand with getPty, invokeShell, openSftp unsupported', async () => {
+  it('execCommand with getPty, invokeShell, openSftp', async () => {
     const client = new SSHClient();
     client.setMissingHostKeyPolicy(new (await import('../../ts/client.js')).AutoAddPolicy());
     await client.connect('127.0.0.1', { port: sshd.port, username: 'root', pkey: key, allowAgent: false, lookForKeys: false });
@@ -149,7 +158,9 @@ describe('SSHClient (Paramiko)', () => {
       expect(text).toContain('T=vt220');
       expect(text).toMatch(/20 90/);
 
-      await expect(client.openSftp()).rejects.toMatchObject({ code: 'ERR_SSH_UNSUPPORTED' });
+      const sftp = await client.openSftp();
+      expect(await sftp.listdir(tmp.dir)).toContain('config');
+      await sftp.close();
     } finally {
       await client[Symbol.asyncDispose]();
     }

@@ -2,6 +2,7 @@
  * An authenticated client connection (AsyncSSH's SSHClientConnection):
  * run / exec / shell over the connection layer, close, and `await using`.
  */
+import { openSftp, type SFTPClient, type SFTPClientOptions } from '../sftp/index.js';
 import { SSHException } from '../errors.js';
 import {
   type Connection,
@@ -118,12 +119,11 @@ export class SSHClientConnection {
   }
 
   /**
-   * SFTP. **Not implemented yet**: always rejects with SSHException code
-   * ERR_SSH_UNSUPPORTED. The SFTP client is the next piece of work; this
-   * method will then return an SFTPClient.
+   * Starts SFTP on a new session channel (the `sftp` subsystem) and returns
+   * the client. Closing the SFTP client closes only its channel.
    */
-  async sftp(): Promise<never> {
-    throw notYet('SFTP', 'the SFTP client lands in the next release');
+  sftp(options: SFTPClientOptions = {}): Promise<SFTPClient> {
+    return openSftp(this, options);
   }
 
   /**

@@ -5,6 +5,7 @@
  * and connect() tries credentials in Paramiko's order. Times are in
  * milliseconds (Paramiko uses seconds).
  */
+import type { SFTPClient, SFTPClientOptions } from '../sftp/index.js';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -301,13 +302,9 @@ export class SSHClient implements HostKeyPolicyClient {
     return ch;
   }
 
-  /**
-   * SFTP. **Not implemented yet**: always rejects with SSHException code
-   * ERR_SSH_UNSUPPORTED; the SFTP client is the next piece of work.
-   */
-  async openSftp(): Promise<never> {
-    this.#connection();
-    throw unsupported('SFTP is not implemented yet in this version of sshwire (the SFTP client lands in the next release)');
+  /** Opens an SFTP session on this connection (Paramiko's `open_sftp`). */
+  openSftp(options: SFTPClientOptions = {}): Promise<SFTPClient> {
+    return this.#connection().sftp(options);
   }
 
   /** The underlying transport, or null when not connected. */
