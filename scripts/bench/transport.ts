@@ -15,7 +15,7 @@
  *
  * Usage:
  *   node --import tsx scripts/bench/transport.ts [handshakes] [pair] [sshd]
- *        [--cipher=name[,name]] [--mib=N] [--runs=N] [--window=bytes] [--maxpacket=bytes]
+ *        [--cipher=name[,name]] [--mib=N] [--runs=N] [--window=bytes] [--maxpacket=bytes] [--no-ssh]
  *
  * `--mib` is the payload per run (pair default 256, sshd default 1024),
  * `--runs` how many runs per figure (the median is printed, default 3).
@@ -46,6 +46,8 @@ const runs = Number(flag('runs') ?? 3);
 const cipherFilter = flag('cipher')?.split(',');
 const windowSize = Number(flag('window') ?? 2 * MiB);
 const maxPacket = Number(flag('maxpacket') ?? 32 * 1024);
+/** `--no-ssh`: sshd mode measures our client only (for profiling). */
+const withSsh = !args.includes('--no-ssh');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -255,10 +257,11 @@ async function sshdMode(mib: number): Promise<void> {
       // Warm-up (JIT, sshd's first fork), not counted.
       await ourClientCat(sshd.port, cipher, file, bytes);
       for (let i = 0; i < runs; i++) {
-        theirs.push(await sshCat(sshd.port, cipher, keyFile, file, bytes));
+        if (withSsh) theirs.push(await sshCat(sshd.port, cipher, keyFile, file, bytes));
         ours.push(await ourClientCat(sshd.port, cipher, file, bytes));
       }
       report('sshd->client, sshwire', cipher, ours);
+      if (!withSsh) continue;
       report('sshd->client, ssh', cipher, theirs);
       const ratio = (k: keyof Rate): string => (median(ours.map((r) => r[k])) / median(theirs.map((r) => r[k]))).toFixed(2);
       row('ratio sshwire/ssh', cipher, `wall ${ratio('wall')}, cpu ${ratio('cpu')}`);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, runCommand } from '../../ts/connection/index.js';
 import { MSG } from '../../ts/wire/index.js';
-import { connectionPair, gen, serveFakeCommands, sha256Of, type ConnPair } from './helpers.js';
+import { connectionPair, gen, serveFakeCommands, sha256Of, until, type ConnPair } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -85,7 +85,8 @@ describe('flow control', () => {
     // Nobody reads `paused`; `moving` is read to the end.
     const movingHash = await sha256Of(moving);
     expect(movingHash).toBe(await hashes[1]!);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => serverSide[0]!.remoteWindow === 0, 10_000, 'the paused channel to use its window');
+    await new Promise((r) => setTimeout(r, 20));
     expect(paused.bufferedBytes).toBeLessThanOrEqual(window);
     expect(paused.bufferedBytes).toBeGreaterThan(0);
     expect(paused.localWindow).toBe(window - paused.bufferedBytes);
@@ -109,7 +110,8 @@ describe('flow control', () => {
       serverCh.end(gen(MiB, 3));
     });
     const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => ch.bufferedBytes === window, 10_000, 'a full window to arrive');
+    await new Promise((r) => setTimeout(r, 20));
     // Paused: the whole window is used and nothing was credited back.
     expect(adjusts).toEqual([]);
     expect(ch.bufferedBytes).toBe(window);
@@ -175,5 +177,65 @@ describe('flow control', () => {
     const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
     expect(await sha256Of(ch)).toBe(createHash('sha256').update(gen(50_000, 9)).digest('hex'));
     expect(pair.client.isClosed).toBe(false);
+  });
+
+  it('no data is handed to the transport while its socket is backed up (needsDrain)', async () => {
+    pair = await connectionPair();
+    const t = pair.serverTransport;
+    let whileBlocked = 0;
+    let sawBlocked = 0;
+    spySends(t, (p) => {
+      if (p[0] === MSG.CHANNEL_DATA && t.needsDrain) whileBlocked++;
+    });
+    t.on('drain', () => sawBlocked++);
+    const hashes: Promise<string>[] = [];
+    pair.server.onChannelOpen((req) => hashes.push(writeRandom(req.accept(), 16 * MiB)));
+    const chans = await Promise.all([0, 1, 2].map(() => pair!.client.openChannel('test@sshwire', new Uint8Array(0))));
+    const got = await Promise.all(chans.map((c) => sha256Of(c)));
+    expect(got).toEqual(await Promise.all(hashes));
+    expect(sawBlocked).toBeGreaterThan(0);
+    expect(whileBlocked).toBe(0);
+  });
+});
+
+describe('closing order', () => {
+  it('write + exit-status + end + close: the peer sees all data, then exit-status, EOF, CLOSE', async () => {
+    pair = await connectionPair({ client: { window: 32 * 1024 } });
+    const wire: string[] = [];
+    spySends(pair.serverTransport, (p) => {
+      const name = { [MSG.CHANNEL_DATA]: 'data', [MSG.CHANNEL_REQUEST]: 'request', [MSG.CHANNEL_EOF]: 'eof', [MSG.CHANNEL_CLOSE]: 'close' }[p[0]!];
+      if (name && wire[wire.length - 1] !== name) wire.push(name);
+    });
+    const body = gen(500_000, 5);
+    pair.server.onChannelOpen((req) => {
+      const ch = req.acceptSession({ onRequest: (r) => r.type === 'exec' });
+      ch.write(body); // far more than the client's window: most of it waits in the queue
+      ch.sendExitStatus(42);
+      ch.end();
+      ch.close();
+    });
+    const ch = await pair.client.openSession();
+    await new Promise((r) => setTimeout(r, 30)); // let everything reach the client, unread
+    expect(await sha256Of(ch)).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(await ch.exit).toEqual({ exitStatus: 42 });
+    expect(wire).toEqual(['data', 'request', 'eof', 'close']);
+  });
+
+  it('destroy() drops unsent data and closes at once', async () => {
+    pair = await connectionPair({ client: { window: 16 * 1024 } });
+    let serverCh: Channel | null = null;
+    pair.server.onChannelOpen((req) => {
+      serverCh = req.accept();
+      serverCh.write(gen(200_000, 1));
+      setTimeout(() => serverCh!.destroy(), 20);
+    });
+    const ch = await pair.client.openChannel('test@sshwire', new Uint8Array(0));
+    await new Promise((r) => setTimeout(r, 60));
+    let n = 0;
+    for await (const c of ch) n += (c as Buffer).length;
+    expect(n).toBe(16 * 1024); // one window's worth, never more
+    await ch.exit;
+    expect(serverCh!.isClosed).toBe(true);
+    expect(pair.server.channelCount).toBe(0);
   });
 });

@@ -172,3 +172,12 @@ export async function sha256Of(stream: Readable): Promise<string> {
   for await (const chunk of stream) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+
+/** Polls `cond` until it holds; fails after `ms` (a bound, not a timing assertion). */
+export async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -13,6 +13,7 @@ import {
   runCommand,
   type ParsedChannelRequest,
 } from '../../ts/connection/index.js';
+import { MSG } from '../../ts/wire/index.js';
 import { connectionPair, serveFakeCommands, type ConnPair } from './helpers.js';
 
 let pair: ConnPair | null = null;
@@ -311,12 +312,19 @@ describe('waits: abort and timeout', () => {
   it('runCommand abort closes the channel and keeps the output so far', async () => {
     pair = await connectionPair();
     pair.server.onChannelOpen((req) => {
-      const ch = req.acceptSession({ onRequest: (r) => r.type === 'exec' });
-      ch.write('partial');
+      const ch = req.acceptSession({
+        onRequest: (r) => {
+          setImmediate(() => ch.write('partial'));
+          return r.type === 'exec';
+        },
+      });
     });
     const ac = new AbortController();
+    // Abort once the output has reached the client.
+    pair.clientTransport.onMessage((type) => {
+      if (type === MSG.CHANNEL_DATA) setImmediate(() => ac.abort());
+    });
     const p = runCommand(pair.client, 'hang', { signal: ac.signal });
-    setTimeout(() => ac.abort(), 50);
     const err = (await p.catch((e: unknown) => e)) as Error & { stdout: string };
     expect(err.name).toBe('AbortError');
     expect(err.stdout).toBe('partial');
@@ -325,10 +333,14 @@ describe('waits: abort and timeout', () => {
   it('runCommand timeout gives TimeoutError with the output so far', async () => {
     pair = await connectionPair();
     pair.server.onChannelOpen((req) => {
-      const ch = req.acceptSession({ onRequest: (r) => r.type === 'exec' });
-      ch.writeStderr('warn');
+      const ch = req.acceptSession({
+        onRequest: (r) => {
+          setImmediate(() => ch.writeStderr('warn'));
+          return r.type === 'exec';
+        },
+      });
     });
-    const err = (await runCommand(pair.client, 'hang', { timeout: 80 }).catch((e: unknown) => e)) as TimeoutError & { stderr: string };
+    const err = (await runCommand(pair.client, 'hang', { timeout: 500 }).catch((e: unknown) => e)) as TimeoutError & { stderr: string };
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err.stderr).toBe('warn');
   });

@@ -160,6 +160,37 @@ describe('peer protocol violations', () => {
   });
 });
 
+describe('odd but legal peers', () => {
+  it('a peer announcing a 4 GiB maximum packet still gets packets the transport can carry', async () => {
+    const p = await rawPeer();
+    const opening = p.client.openSession();
+    const open = await p.next(MSG.CHANNEL_OPEN);
+    const clientId = new SSHReader(open, 'open', 1 + 4 + 7).uint32();
+    p.peer.send(new SSHWriter(32).byte(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(clientId).uint32(PEER_ID).uint32(0xffffffff).uint32(0xffffffff).toBytes());
+    const ch = await opening;
+    ch.write(Buffer.alloc(1 << 20, 1));
+    let total = 0;
+    let largest = 0;
+    while (total < 1 << 20) {
+      const d = await p.next(MSG.CHANNEL_DATA);
+      const n = d.readUInt32BE(5);
+      total += n;
+      largest = Math.max(largest, n);
+    }
+    expect(total).toBe(1 << 20);
+    expect(largest).toBeLessThanOrEqual(256 * 1024 - 2048);
+    expect(largest).toBeGreaterThan(32 * 1024);
+  });
+
+  it('a request too large for the transport rejects instead of throwing', async () => {
+    const p = await rawPeer();
+    const ch = await openConfirmed(p);
+    await expect(ch.request('big@test', new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'ERR_SSH_PAYLOAD_TOO_LARGE' });
+    await expect(p.client.globalRequest('big@test', new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'ERR_SSH_PAYLOAD_TOO_LARGE' });
+    expect(p.client.isClosed).toBe(false);
+  });
+});
+
 describe('closing the connection', () => {
   let pair: ConnPair | null = null;
   afterEach(async () => {

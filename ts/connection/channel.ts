@@ -23,7 +23,7 @@
 import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelException, ProtocolError } from '../errors.js';
 import { MSG, SSHWriter } from '../wire/index.js';
-import { EXTENDED_DATA_STDERR, MAX_WINDOW } from './constants.js';
+import { EXTENDED_DATA_STDERR, MAX_MAX_PACKET, MAX_WINDOW } from './constants.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
 import { bounded, deferred, type Deferred, type WaitOptions } from './wait.js';
 
@@ -165,6 +165,8 @@ export class Channel extends Duplex {
   #closeReceived = false;
   #finished = false;
   #closeAfterFinal = false;
+  /** _final ran: EOF is sent or queued behind the data. */
+  #finalDone = false;
   readonly #exit = deferred<ChannelExit>();
   #replyWaiters: ReplyWaiter[] = [];
   #requestHandler: ChannelRequestHandler | null = null;
@@ -185,7 +187,8 @@ export class Channel extends Duplex {
     this.#adjustThreshold = Math.max(1, Math.floor(init.localWindow / 2));
     this.#localMaxPacket = init.localMaxPacket;
     this.#remoteWindow = init.remoteWindow;
-    this.#remoteMaxPacket = init.remoteMaxPacket;
+    // A peer may announce any size; our packets must also fit the transport's payload limit.
+    this.#remoteMaxPacket = Math.min(init.remoteMaxPacket, MAX_MAX_PACKET);
     this.closeOnEof = init.type !== 'session';
     this.exit = this.#exit.promise;
     this.stderr = new CreditingReadable(hwm, () => this.#maybeAdjust());
@@ -238,7 +241,7 @@ export class Channel extends Duplex {
    */
   close(): void {
     if (this.#closeSent || this.#finished) return;
-    if (this.writableFinished) {
+    if (this.#finalDone) {
       // EOF already went (or is queued behind data): CLOSE follows it.
       this.#sendCloseOrdered();
       return;
@@ -323,7 +326,13 @@ export class Channel extends Duplex {
       this.#queue.push({ data: null, off: 0, ext: 0, control: payload, cb: null });
       this.host.schedule(this);
     } else {
-      this.host.send(payload);
+      try {
+        this.host.send(payload);
+      } catch (err) {
+        // Too large for the transport: nothing was sent, so no reply will come.
+        if (waiter) this.#replyWaiters.pop();
+        return Promise.reject(err);
+      }
     }
     if (!waiter) return Promise.resolve(true);
     const w = waiter;
@@ -363,6 +372,7 @@ export class Channel extends Duplex {
 
   override _final(cb: (err?: Error | null) => void): void {
     const done = (): void => {
+      this.#finalDone = true;
       if (!this.#closeSent && !this.#finished && !this.#eofSent) {
         this.#eofSent = true;
         this.#sendOrdered(new SSHWriter(8).byte(MSG.CHANNEL_EOF).uint32(this.remoteId).toBytes());

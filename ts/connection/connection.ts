@@ -182,17 +182,20 @@ export class Connection extends EventEmitter {
     const maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     const id = this.#allocId();
     const pending: PendingOpen = { type, d: deferred<Channel>(), abandoned: false, window, maxPacket };
+    const payload = new SSHWriter(32 + type.length + extraData.length)
+      .byte(MSG.CHANNEL_OPEN)
+      .string(type)
+      .uint32(id)
+      .uint32(window)
+      .uint32(maxPacket)
+      .raw(extraData)
+      .toBytes();
+    try {
+      this.transport.send(payload);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.#opening.set(id, pending);
-    this.transport.send(
-      new SSHWriter(32 + type.length + extraData.length)
-        .byte(MSG.CHANNEL_OPEN)
-        .string(type)
-        .uint32(id)
-        .uint32(window)
-        .uint32(maxPacket)
-        .raw(extraData)
-        .toBytes(),
-    );
     return bounded(pending.d.promise, { signal: opts?.signal, timeout: opts?.timeout ?? this.requestTimeout }, `opening ${type} channel`, () => {
       pending.abandoned = true;
     });
@@ -207,7 +210,11 @@ export class Connection extends EventEmitter {
     if (this.isClosed) return Promise.reject(this.#closedError());
     const wantReply = opts?.wantReply ?? true;
     if (opts?.signal?.aborted) return Promise.reject(abortReason(opts.signal));
-    this.transport.send(new SSHWriter(16 + name.length + data.length).byte(MSG.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).toBytes());
+    try {
+      this.transport.send(new SSHWriter(16 + name.length + data.length).byte(MSG.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).toBytes());
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (!wantReply) return Promise.resolve({ ok: true, data: EMPTY });
     const w: GlobalWaiter = { d: deferred(), abandoned: false };
     this.#globalWaiters.push(w);

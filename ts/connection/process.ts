@@ -149,8 +149,6 @@ export async function execProcess(conn: Connection, command: string | null, opts
 export async function runCommand(conn: Connection, command: string, opts: RunOptions = {}): Promise<RunResult> {
   const encoding = opts.encoding === undefined ? 'utf8' : opts.encoding;
   const started = Date.now();
-  const proc = await execProcess(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout });
-  const ch = proc.channel;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const decode = (parts: Buffer[]): string | Buffer => {
@@ -158,6 +156,16 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
     return encoding === null ? b : b.toString(encoding);
   };
   const withOutput = <E extends object>(e: E): E => Object.assign(e, { stdout: decode(out), stderr: decode(err) });
+  let proc: SSHClientProcess;
+  try {
+    proc = await execProcess(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout });
+  } catch (e) {
+    // Same error shapes as a run cut short later, with empty output.
+    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
+    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${JSON.stringify(command)} did not start within ${opts.timeout} ms`));
+    throw e;
+  }
+  const ch = proc.channel;
 
   ch.on('data', (c: Buffer) => out.push(c));
   ch.stderr.on('data', (c: Buffer) => err.push(c));

@@ -121,3 +121,6 @@ export function randomBytes(n: number): Uint8Array {
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return ctEqual(a, b);
 }
+
+/** The RFC 3526 / Oakley MODP groups by name (prime and generator 2), e.g. for a group-exchange server. */
+export { modpGroup, type ModpGroup, type ModpGroupName } from './modp-groups.js';

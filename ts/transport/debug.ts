@@ -59,3 +59,12 @@ export function hexdump(direction: 'send' | 'recv', seq: number, payload: Uint8A
   if (n < payload.length) lines.push(`  ... ${payload.length - n} more bytes`);
   return lines.join('\n');
 }
+
+/** Makes text from the peer safe to log: printable, bounded. */
+export function sanitize(s: string, max = 512): string {
+  // eslint-disable-next-line no-control-regex
+  return s.slice(0, max).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+}
+
+/** Decodes peer text (DISCONNECT, DEBUG descriptions) without failing on bad UTF-8. */
+export const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });

@@ -1,64 +1,101 @@
 /**
- * Incoming half of the binary packet protocol: a growable receive buffer
- * that socket chunks are appended to, opened in place by the current
- * `PacketOpener`, and compacted when space runs out. Openers keep no offset
- * between calls (only a decrypted first block of a partial packet), so moving
- * unconsumed bytes to the front is safe.
+ * Incoming half of the binary packet protocol: a receive buffer that socket
+ * chunks are appended to, opened in place by the current `PacketOpener`.
+ * Openers keep no offset between calls (only a decrypted first block of a
+ * partial packet), so moving unconsumed bytes elsewhere is safe.
+ *
+ * Payloads leave without a copy when they are large: the buffer is a slab
+ * whose opened bytes are never written again once a payload view into them
+ * has been handed out (the region is "frozen"); when the slab fills, the
+ * still-unopened tail moves to a fresh slab and the old one lives on only
+ * as long as upper layers keep views into it. Small payloads are copied
+ * (from node's Buffer pool, cheap), so a kept small message never pins a slab.
  */
 import type { PacketOpener } from '../crypto/types.js';
 
-const INITIAL_SIZE = 64 * 1024;
-/** After a large packet grew the buffer, an empty buffer above this size is given back. */
+/** Slab size: several 32 KiB packets per slab, and at least one largest packet fits after growth. */
+const SLAB_SIZE = 256 * 1024;
+/**
+ * Payloads of at least this many bytes are handed out as views into the
+ * slab: a kept one pins at most SLAB_SIZE / VIEW_MIN = 16 times its size.
+ * Below it, a copy is cheaper than the slab churn it would cause.
+ */
+const VIEW_MIN = 16 * 1024;
+/** After one huge packet grew the slab, a slab above this size is not kept once drained. */
 const SHRINK_ABOVE = 1024 * 1024;
 
 export class ReceiveBuffer {
-  buf = new Uint8Array(INITIAL_SIZE);
+  /** The current slab. Bytes [0, frozenEnd) may be referenced by payload views. */
+  buf: Uint8Array = Buffer.allocUnsafeSlow(SLAB_SIZE);
   /** First unconsumed byte. */
   start = 0;
   /** One past the last received byte. */
   end = 0;
+  /** One past the last byte a handed-out view may reference: never overwritten or reused. */
+  #frozenEnd = 0;
 
   get available(): number {
     return this.end - this.start;
   }
 
-  /** Appends a chunk, compacting or growing as needed. */
+  /** Appends a chunk, compacting (when nothing is frozen) or moving to a new slab as needed. */
   append(chunk: Uint8Array): void {
-    if (this.start === this.end) {
+    const n = chunk.length;
+    if (this.start === this.end && this.#frozenEnd === 0) {
       this.start = 0;
       this.end = 0;
-      if (this.buf.length > SHRINK_ABOVE && chunk.length <= INITIAL_SIZE) this.buf = new Uint8Array(INITIAL_SIZE);
+      if (this.buf.length > SHRINK_ABOVE && n <= SLAB_SIZE) this.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
     }
-    if (this.end + chunk.length > this.buf.length) {
+    if (this.end + n > this.buf.length) {
       const live = this.end - this.start;
-      if (live + chunk.length <= this.buf.length && this.start > 0) {
+      if (this.#frozenEnd === 0 && this.start > 0 && live + n <= this.buf.length) {
         this.buf.copyWithin(0, this.start, this.end);
       } else {
-        let size = this.buf.length * 2;
-        while (size < live + chunk.length) size *= 2;
-        const next = new Uint8Array(size);
+        let size = SLAB_SIZE;
+        while (size < live + n) size *= 2;
+        // allocUnsafeSlow: no zero fill (every byte is written before it is read) and not from the shared pool.
+        const next = Buffer.allocUnsafeSlow(size);
         next.set(this.buf.subarray(this.start, this.end), 0);
         this.buf = next;
+        this.#frozenEnd = 0;
       }
       this.start = 0;
       this.end = live;
     }
     this.buf.set(chunk, this.end);
-    this.end += chunk.length;
+    this.end += n;
   }
 
   /** Drops `n` consumed bytes from the front. */
   consume(n: number): void {
     this.start += n;
   }
+
+  /**
+   * The payload at buf[from, to) as a Buffer the caller may keep: a view for
+   * large payloads (that region of the slab is then never reused), a copy
+   * for small ones.
+   */
+  take(from: number, to: number): Buffer {
+    const len = to - from;
+    const buf = this.buf;
+    if (len >= VIEW_MIN) {
+      if (to > this.#frozenEnd) this.#frozenEnd = to;
+      return Buffer.from(buf.buffer, buf.byteOffset + from, len);
+    }
+    // allocUnsafe takes small sizes from node's shared pool and skips the zero fill.
+    const copy = Buffer.allocUnsafe(len);
+    copy.set(buf.subarray(from, to));
+    return copy;
+  }
 }
 
-/** One opened packet, copied out of the receive buffer. */
+/** One opened packet. */
 export interface OpenedPacket {
   /**
-   * The payload as a fresh Buffer: the receive buffer is reused, and upper
-   * layers keep payloads (channel data goes into streams), so one copy here
-   * spares every consumer its own.
+   * The payload, private to the receiver: the transport never writes its
+   * bytes again (see ReceiveBuffer.take), so upper layers may keep it (channel
+   * data goes into streams) without a copy of their own.
    */
   payload: Buffer;
   seq: number;
@@ -68,23 +105,25 @@ export interface OpenedPacket {
 
 /**
  * Opens up to `max` packets from `rx` with `opener` starting at sequence
- * number `seq`, consumes them from the buffer and returns them.
+ * number `seq`, consumes them from the buffer and appends them to `out`
+ * (reused between calls). Returns how many were opened.
  */
-export function openPackets(rx: ReceiveBuffer, opener: PacketOpener, seq: number, maxPacketLength: number, spans: Uint32Array, max: number): OpenedPacket[] {
+export function openPackets(rx: ReceiveBuffer, opener: PacketOpener, seq: number, maxPacketLength: number, spans: Uint32Array, max: number, out: OpenedPacket[]): number {
   const view = max * 2 === spans.length ? spans : spans.subarray(0, max * 2);
   const n = opener.openPackets(rx.buf, rx.start, rx.end, seq, maxPacketLength, view);
-  const out: OpenedPacket[] = new Array(n);
   const macLen = opener.macLength;
+  const buf = rx.buf;
   let last = rx.start;
   for (let i = 0; i < n; i++) {
     const body = view[2 * i]!;
     const len = view[2 * i + 1]!;
-    const pad = rx.buf[body]!;
-    const payload = Buffer.from(rx.buf.subarray(body + 1, body + len - pad));
+    const pad = buf[body]!;
+    const payload = rx.take(body + 1, body + len - pad);
     const packetEnd = body + len + macLen;
-    out[i] = { payload, seq: (seq + i) >>> 0, wireLength: packetEnd - last };
+    // One small object per packet: the dispatch loop needs seq and size with the payload.
+    out.push({ payload, seq: (seq + i) >>> 0, wireLength: packetEnd - last });
     last = packetEnd;
   }
   if (n > 0) rx.consume(last - rx.start);
-  return out;
+  return n;
 }

@@ -3,7 +3,7 @@
  * are queued and, at flush time, laid out back to back as packets in ONE
  * buffer, sealed in one `sealPackets` call, and written to the socket in one
  * write. Padding is the minimum the block size allows (at least 4 bytes),
- * filled from the CSPRNG once per batch.
+ * taken from a pool of CSPRNG bytes refilled every PAD_POOL bytes.
  */
 import { randomBytes } from '../crypto/index.js';
 import type { PacketSealer } from '../crypto/types.js';
@@ -14,6 +14,9 @@ import type { PayloadCompressor } from './compression.js';
 export const PEER_MAX_PACKET = 256 * 1024;
 /** Largest payload `send` takes: a packet of it, padded and even slightly expanded by zlib, stays under PEER_MAX_PACKET. */
 export const MAX_PAYLOAD = PEER_MAX_PACKET - 1024;
+
+/** Random padding bytes drawn from the CSPRNG at a time (one call serves many batches). */
+const PAD_POOL = 16 * 1024;
 
 export class PacketWriter {
   sealer: PacketSealer;
@@ -31,6 +34,9 @@ export class PacketWriter {
 
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
+  /** Unused random padding: PAD_POOL bytes, consumed from #padPos on. */
+  #padPool: Uint8Array = new Uint8Array(0);
+  #padPos = 0;
 
   constructor(sealer: PacketSealer) {
     this.sealer = sealer;
@@ -73,7 +79,6 @@ export class PacketWriter {
     const bodies: Uint8Array[] = new Array(count);
     const pads = new Uint8Array(count);
     let total = 0;
-    let padTotal = 0;
     for (let i = 0; i < count; i++) {
       const payload = queue[i]!;
       if (this.dump) this.dump((this.seq + i) >>> 0, payload);
@@ -83,28 +88,42 @@ export class PacketWriter {
       if (pad < 4) pad += bs;
       pads[i] = pad;
       total += 4 + 1 + body.length + pad + macLen;
-      padTotal += pad;
       if (this.onLaidOut && payload.length > 0) this.onLaidOut(payload[0]!);
     }
-    const buf = new Uint8Array(total);
-    const view = new DataView(buf.buffer);
-    const padding = randomBytes(padTotal);
+    // Not zero-filled: every byte is written below. Each batch gets its own
+    // buffer because the socket keeps a reference until the write completes.
+    const buf = Buffer.allocUnsafe(total);
     let off = 0;
-    let padOff = 0;
     for (let i = 0; i < count; i++) {
       const body = bodies[i]!;
       const pad = pads[i]!;
-      view.setUint32(off, 1 + body.length + pad);
+      const plen = 1 + body.length + pad;
+      buf[off] = plen >>> 24;
+      buf[off + 1] = plen >>> 16;
+      buf[off + 2] = plen >>> 8;
+      buf[off + 3] = plen;
       buf[off + 4] = pad;
       buf.set(body, off + 5);
-      buf.set(padding.subarray(padOff, padOff + pad), off + 5 + body.length);
-      padOff += pad;
-      off += 5 + body.length + pad + macLen;
+      this.#padding(buf, off + 5 + body.length, pad);
+      off += 4 + plen + macLen;
     }
     sealer.sealPackets(buf, 0, count, this.seq);
     this.seq = (this.seq + count) >>> 0;
     this.bytesSinceKex += total;
     this.packetsSinceKex += count;
     return buf;
+  }
+
+  /** Writes `n` random padding bytes at buf[off]. */
+  #padding(buf: Uint8Array, off: number, n: number): void {
+    if (this.#padPos + n > this.#padPool.length) {
+      this.#padPool = randomBytes(PAD_POOL);
+      this.#padPos = 0;
+    }
+    const pool = this.#padPool;
+    let p = this.#padPos;
+    // A byte loop: at most 255 bytes, cheaper than a subarray view per packet.
+    for (let i = 0; i < n; i++) buf[off + i] = pool[p++]!;
+    this.#padPos = p;
   }
 }

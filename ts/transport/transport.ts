@@ -39,7 +39,7 @@ import { deriveSessionKeys, type SessionKeys } from './kex/derive.js';
 import { EphemeralKeyExchange } from './kex/ephemeral.js';
 import type { KexContext, KexResult, KeyExchange } from './kex/exchange.js';
 import { GEX_MAX_BITS, GEX_MIN_BITS, GroupExchange, preferredGexBits } from './kex/gex.js';
-import type { DHGroup } from './kex/groups.js';
+import type { DHGroup } from './kex/moduli.js';
 import { keyTypeOfBlob, selectHostKey, signerSupports } from './kex/hostkey.js';
 import { KEX_METHODS } from './kex/methods.js';
 import { BUILTIN_GEX_GROUPS, loadModuliFile } from './kex/moduli.js';
@@ -183,7 +183,7 @@ export class Transport extends EventEmitter {
   #opener: PacketOpener;
   #recvSeq = 0;
   readonly #spans = new Uint32Array(OPEN_BATCH * 2);
-  #inbox: OpenedPacket[] = [];
+  readonly #inbox: OpenedPacket[] = [];
   #inboxPos = 0;
   #pumping = false;
   #pauseCount = 0;
@@ -594,7 +594,7 @@ export class Transport extends EventEmitter {
           this.#dispatch(p);
           continue;
         }
-        this.#inbox = [];
+        this.#inbox.length = 0;
         this.#inboxPos = 0;
         if (this.#versionReader) {
           if (!this.#readVersion()) break;
@@ -603,14 +603,12 @@ export class Transport extends EventEmitter {
         // During key exchange open one packet at a time: the next one may
         // follow NEWKEYS and need the new keys.
         const max = this.#kex ? 1 : OPEN_BATCH;
-        const opened = openPackets(this.#rx, this.#opener, this.#recvSeq, MAX_PACKET_LENGTH, this.#spans, max);
-        if (opened.length === 0) break;
-        this.#recvSeq = (this.#recvSeq + opened.length) >>> 0;
-        for (const p of opened) {
-          this.#rxBytesSinceKex += p.wireLength;
-          this.#rxPacketsSinceKex++;
-        }
-        this.#inbox = opened;
+        const inbox = this.#inbox;
+        const n = openPackets(this.#rx, this.#opener, this.#recvSeq, MAX_PACKET_LENGTH, this.#spans, max, inbox);
+        if (n === 0) break;
+        this.#recvSeq = (this.#recvSeq + n) >>> 0;
+        for (let i = 0; i < n; i++) this.#rxBytesSinceKex += inbox[i]!.wireLength;
+        this.#rxPacketsSinceKex += n;
         this.#receivedSinceTick = true;
       }
     } catch (err) {

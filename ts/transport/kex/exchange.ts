@@ -6,7 +6,7 @@ import { hash as digest } from '../../crypto/index.js';
 import type { HashName, Signer } from '../../crypto/types.js';
 import { ProtocolError } from '../../errors.js';
 import { SSHWriter } from '../../wire/index.js';
-import type { DHGroup } from './groups.js';
+import type { DHGroup } from './moduli.js';
 import type { KexSpec } from './methods.js';
 
 /** Group exchange sizes a client asks for (RFC 4419 section 3). */

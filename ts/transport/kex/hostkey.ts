@@ -4,7 +4,7 @@
  * checks that signature (RFC 4253 section 8, RFC 8332 for rsa-sha2-*).
  * Whether the key itself is trusted is the caller's policy (`verifyHostKey`).
  */
-import { createVerifier } from '../../crypto/index.js';
+import { createVerifier, hash } from '../../crypto/index.js';
 import type { Signer } from '../../crypto/types.js';
 import { NegotiationError, ProtocolError } from '../../errors.js';
 import { SSHReader, SSHWriter } from '../../wire/index.js';
@@ -55,4 +55,9 @@ export function verifyExchangeSignature(alg: string, keyBlob: Uint8Array, H: Uin
   if (!verifier.verify(alg, H, sig)) {
     throw new ProtocolError(`server host key signature (${alg}) does not verify`, { code: 'ERR_SSH_HOST_KEY_SIGNATURE' });
   }
+}
+
+/** OpenSSH's SHA256 fingerprint of a key blob, for log lines and errors. */
+export function fingerprint(blob: Uint8Array): string {
+  return 'SHA256:' + Buffer.from(hash('sha256', blob)).toString('base64').replace(/=+$/, '');
 }

@@ -4,9 +4,25 @@
  * (min, n, max) request the way sshd does.
  */
 import { readFileSync } from 'node:fs';
-import { randomBytes } from '../../crypto/index.js';
+import { modpGroup, randomBytes } from '../../crypto/index.js';
 import { SSHException } from '../../errors.js';
-import { BUILTIN_GEX_GROUPS, type DHGroup } from './groups.js';
+
+/** A finite-field group for group exchange. */
+export interface DHGroup {
+  /** Size of the prime in bits. */
+  bits: number;
+  prime: bigint;
+  generator: bigint;
+}
+
+/**
+ * What the server offers without a moduli file: RFC 3526 groups 14 to 18
+ * (2048 to 8192 bits), smallest first, from the crypto layer's constants.
+ */
+export const BUILTIN_GEX_GROUPS: readonly DHGroup[] = (['group14', 'group15', 'group16', 'group17', 'group18'] as const).map((name) => {
+  const g = modpGroup(name);
+  return { bits: g.prime.toString(2).length, prime: g.prime, generator: g.generator };
+});
 
 /** moduli(5) type 2: safe prime; tests bit 0x04: Miller-Rabin done. */
 const MODULI_TYPE_SAFE = 2;
@@ -70,5 +86,3 @@ export function chooseGroup(groups: readonly DHGroup[], min: number, n: number, 
   const index = ((pick[0]! << 24) | (pick[1]! << 16) | (pick[2]! << 8) | pick[3]!) >>> 0;
   return same[index % same.length]!;
 }
-
-export { BUILTIN_GEX_GROUPS };

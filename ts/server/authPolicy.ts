@@ -1,0 +1,56 @@
+/**
+ * The authentication policy one connection runs with: the user's
+ * ServerInterface, plus an authorized_keys file if one was configured.
+ * A key listed there (with `from=` matching the client and `expiry-time`
+ * not passed) is accepted; the user's checkAuthPublickey may still answer
+ * AUTH_PARTIALLY_SUCCESSFUL for multi-step logins. The entry that let the
+ * client in is kept on the connection: its options restrict the sessions.
+ */
+import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, type AuthServerInterface, type PublicKeyInfo } from '../auth/index.js';
+import { findAuthorizedKey, loadAuthorizedKeys } from '../keys/index.js';
+import type { SSHServerConnection } from './serverConnection.js';
+import type { ServerInterface } from './serverInterface.js';
+
+/** Calls a policy method with the connection as the extra last argument (see ServerInterface). */
+type Loose = (...args: unknown[]) => unknown;
+
+export function connectionAuthPolicy(user: ServerInterface, authorizedKeysPath: string | undefined, conn: SSHServerConnection, debug: (m: string) => void): AuthServerInterface {
+  const call = <T>(name: keyof ServerInterface, ...args: unknown[]): Promise<T> | T => (user[name] as Loose).call(user, ...args, conn) as T;
+  const policy: AuthServerInterface = {
+    getAllowedAuths: async (username) => {
+      if (user.getAllowedAuths) return call<string | readonly string[]>('getAllowedAuths', username);
+      const out: string[] = [];
+      if (authorizedKeysPath || user.checkAuthPublickey) out.push('publickey');
+      if (user.checkAuthPassword) out.push('password');
+      if (user.checkAuthInteractive) out.push('keyboard-interactive');
+      return out;
+    },
+    checkAuthNone: async (username) => (user.checkAuthNone ? call<AuthResult>('checkAuthNone', username) : AUTH_FAILED),
+    checkAuthPublickey: async (username: string, key: PublicKeyInfo) => {
+      let entry = null;
+      if (authorizedKeysPath) {
+        try {
+          // Read at each attempt, as sshd does: edits take effect without a restart.
+          const { entries } = loadAuthorizedKeys(authorizedKeysPath);
+          entry = findAuthorizedKey(entries, key.blob, { clientAddress: conn.remoteAddress, username });
+        } catch (err) {
+          debug(`cannot read authorized keys: ${(err as Error).message}`);
+        }
+      }
+      let verdict: AuthResult = AUTH_FAILED;
+      if (entry) {
+        const own = user.checkAuthPublickey ? await call<AuthResult>('checkAuthPublickey', username, key) : AUTH_SUCCESSFUL;
+        verdict = own === AUTH_PARTIALLY_SUCCESSFUL ? AUTH_PARTIALLY_SUCCESSFUL : AUTH_SUCCESSFUL;
+      } else if (user.checkAuthPublickey) {
+        verdict = await call<AuthResult>('checkAuthPublickey', username, key);
+      }
+      if (entry && key.signed && verdict !== AUTH_FAILED) conn._setAuthorizedKey(entry);
+      return verdict;
+    },
+  };
+  if (user.checkAuthPassword) policy.checkAuthPassword = (username, password) => call<AuthResult>('checkAuthPassword', username, password);
+  if (user.checkAuthInteractive) policy.checkAuthInteractive = (username, sub) => call('checkAuthInteractive', username, sub);
+  if (user.checkAuthInteractiveResponse) policy.checkAuthInteractiveResponse = (responses, username) => call('checkAuthInteractiveResponse', responses, username);
+  if (user.getBanner) policy.getBanner = () => call('getBanner');
+  return policy;
+}

@@ -1,0 +1,117 @@
+/**
+ * Options of `listen()` and their checking; host key loading.
+ */
+import { SSHException } from '../errors.js';
+import { PrivateKey } from '../keys/index.js';
+import type { SFTPServerInterface } from '../sftp/server/index.js';
+import type { AlgorithmOptions } from '../transport/index.js';
+import type { ServerProcessFactory } from './process.js';
+import type { SSHServerConnection } from './serverConnection.js';
+import type { ServerInterface } from './serverInterface.js';
+import type { SubsystemHandler } from './subsystems.js';
+
+/** A host key: a file path, key text/bytes, a PrivateKey, or `'generate'` / a key type to generate one in memory. */
+export type HostKeyInput = string | Buffer | Uint8Array | PrivateKey;
+
+/** How `spawnCommands` runs processes. */
+export interface SpawnOptions {
+  /** Working directory of commands. Default: the server process's home directory. */
+  cwd?: string;
+  /** Shell for `sh -c` and interactive shells. Default `/bin/sh`. */
+  shell?: string;
+  /** Extra environment for every command. */
+  env?: Record<string, string>;
+}
+
+export interface ListenOptions {
+  /** Address to bind. Default `127.0.0.1` (a server is opened to the network only on purpose). */
+  host?: string;
+  /** Port; 0 (default) picks a free one, see `server.address().port`. */
+  port?: number;
+  /** Host keys (required): paths, key material, PrivateKeys, or `'generate'`/`'ed25519'`/`'ecdsa'`/`'rsa'`/a key type name. */
+  hostKeys: HostKeyInput[];
+  /** Passphrase for encrypted host key files. */
+  hostKeyPassphrase?: string;
+  /** An OpenSSH authorized_keys file: its keys may log in (as any user name), with their options honoured. */
+  authorizedClientKeys?: string;
+  /** The policy (Paramiko's ServerInterface), or a factory making one per connection. */
+  server?: ServerInterface | ((conn: SSHServerConnection) => ServerInterface);
+  /** Runs exec / shell / subsystem sessions (AsyncSSH's process_factory). */
+  processFactory?: ServerProcessFactory;
+  /** sshd-like: exec and shell requests run as local processes (`/bin/sh -c`). */
+  spawnCommands?: boolean | SpawnOptions;
+  /** Serve the `sftp` subsystem: true = the current directory, `{ root }`, or a factory of SFTPServerInterface. */
+  sftp?: boolean | { root?: string; readOnly?: boolean } | ((conn: SSHServerConnection) => SFTPServerInterface);
+  /** Subsystem handlers by name (Paramiko's set_subsystem_handler); also `server.setSubsystemHandler()`. */
+  subsystems?: Record<string, SubsystemHandler>;
+  /** Environment variable patterns clients may set (sshd AcceptEnv); default `['LANG', 'LC_*']`. */
+  acceptEnv?: string[];
+  /** Receive window per channel. Default 2 MiB. */
+  window?: number;
+  /** Largest channel data packet we accept. Default 32 KiB. */
+  maxPacketSize?: number;
+  /** Connections at once (others get DISCONNECT TOO_MANY_CONNECTIONS). Default 1000. */
+  maxConnections?: number;
+  /** Channels open at once on one connection. Default 64. */
+  maxChannelsPerConnection?: number;
+  /** Milliseconds a client has to authenticate. Default 120000. */
+  authTimeout?: number;
+  /** Failed authentication attempts before disconnecting. Default 6. */
+  maxAuthTries?: number;
+  rekeyBytes?: number;
+  rekeySeconds?: number;
+  /** Keepalive probe interval (ms) when a client is silent; 0 (default) disables. */
+  keepaliveInterval?: number;
+  /** Pre-authentication banner. */
+  banner?: string;
+  /** Our identification string. */
+  version?: string;
+  algorithms?: AlgorithmOptions;
+  disabledAlgorithms?: AlgorithmOptions;
+  /** Milliseconds for the client's identification line. Default 30000. */
+  bannerTimeout?: number;
+  /** Diagnostic lines (never secrets). */
+  debug?: (message: string) => void;
+}
+
+export function bad(message: string): SSHException {
+  return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+const GENERATE: Record<string, Parameters<typeof PrivateKey.generate>> = {
+  generate: ['ed25519'],
+  ed25519: ['ed25519'],
+  'ssh-ed25519': ['ed25519'],
+  ecdsa: ['ecdsa', 256],
+  'ecdsa-sha2-nistp256': ['ecdsa', 256],
+  'ecdsa-sha2-nistp384': ['ecdsa', 384],
+  'ecdsa-sha2-nistp521': ['ecdsa', 521],
+  rsa: ['rsa', 3072],
+  'ssh-rsa': ['rsa', 3072],
+};
+
+/** Loads or generates the host keys; refuses two keys of one type (the client could not choose). */
+export function loadHostKeys(inputs: HostKeyInput[] | undefined, passphrase?: string): PrivateKey[] {
+  if (!Array.isArray(inputs) || inputs.length === 0) throw bad('listen() needs hostKeys: at least one host key (or "generate")');
+  const keys: PrivateKey[] = [];
+  for (const k of inputs) {
+    if (k instanceof PrivateKey) keys.push(k);
+    else if (typeof k === 'string' && GENERATE[k]) keys.push(PrivateKey.generate(...GENERATE[k]!));
+    else if (typeof k === 'string' && k.includes('-----BEGIN')) keys.push(PrivateKey.fromString(k, passphrase));
+    else if (typeof k === 'string') keys.push(PrivateKey.fromFile(k, passphrase));
+    else if (k instanceof Uint8Array) keys.push(PrivateKey.fromString(k, passphrase));
+    else throw bad(`hostKeys entries must be paths, key material, PrivateKey objects or "generate"`);
+  }
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.keyType)) throw bad(`two host keys of type ${k.keyType}`);
+    seen.add(k.keyType);
+  }
+  return keys;
+}
+
+export function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw bad(`${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}

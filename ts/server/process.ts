@@ -1,0 +1,134 @@
+/**
+ * SSHServerProcess (AsyncSSH's shape): what a `processFactory` receives for
+ * each exec, shell or subsystem session. stdin/stdout/stderr are streams on
+ * the channel with the channel's flow control behind them: writing faster
+ * than the client reads makes `write()` return false until 'drain'.
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import type { SessionChannel } from '../connection/index.js';
+import type { SSHServerConnection } from './serverConnection.js';
+
+/** The pseudo-terminal the client asked for. */
+export interface ServerPty {
+  term: string;
+  cols: number;
+  rows: number;
+  width: number;
+  height: number;
+  /** Terminal modes by name (ECHO, ICANON, TTY_OP_OSPEED, ...). */
+  modes: Record<string, number>;
+}
+
+export type ServerProcessFactory = (proc: SSHServerProcess) => void | Promise<void>;
+
+export interface ServerProcessInit {
+  channel: SessionChannel;
+  connection: SSHServerConnection;
+  command: string | null;
+  subsystem: string | null;
+  env: Record<string, string>;
+  pty: ServerPty | null;
+}
+
+/**
+ * One running session. Events: 'resize' (cols, rows, width, height),
+ * 'signal' (name without SIG), 'break' (ms), 'close' (when the channel is gone).
+ */
+export class SSHServerProcess extends EventEmitter {
+  /** The command of an exec request; null for a shell or subsystem. */
+  readonly command: string | null;
+  /** The subsystem name, for subsystem requests. */
+  readonly subsystem: string | null;
+  /** Environment the client set (those the policy accepted) and authorized_keys environment= values. */
+  readonly env: Record<string, string>;
+  /** The pseudo-terminal, if one was requested and granted. */
+  readonly pty: ServerPty | null;
+  readonly channel: SessionChannel;
+  readonly connection: SSHServerConnection;
+  /** The client's data (the channel's readable side). */
+  readonly stdin: Readable;
+  /** To the client (the channel's writable side). */
+  readonly stdout: Writable;
+  /** To the client as extended data (stderr). */
+  readonly stderr: Writable;
+  #exited = false;
+
+  constructor(init: ServerProcessInit) {
+    super();
+    this.channel = init.channel;
+    this.connection = init.connection;
+    this.command = init.command;
+    this.subsystem = init.subsystem;
+    this.env = init.env;
+    this.pty = init.pty;
+    this.stdin = init.channel;
+    this.stdout = init.channel;
+    this.stderr = init.channel.stderrWriter;
+    init.channel.once('channelClosed', () => this.emit('close'));
+  }
+
+  /** The user who logged in. */
+  get username(): string {
+    return this.connection.username ?? '';
+  }
+
+  /** `{ cols, rows, width, height }` of the pty (updated by window changes), or null. */
+  get terminalSize(): { cols: number; rows: number; width: number; height: number } | null {
+    const p = this.pty;
+    return p ? { cols: p.cols, rows: p.rows, width: p.width, height: p.height } : null;
+  }
+
+  /** Whether exit() or exitWithSignal() was called. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /**
+   * Ends the session with an exit status: output already written goes out
+   * first, then EOF, `exit-status`, and CLOSE.
+   */
+  exit(code: number): void {
+    const status = Number.isInteger(code) ? code >>> 0 : 255;
+    this.#finish(() => this.channel.sendExitStatus(status));
+  }
+
+  /** Ends the session reporting a signal (`TERM`, `KILL`, ... with or without SIG). */
+  exitWithSignal(name: string, coreDumped = false, message = ''): void {
+    this.#finish(() => {
+      try {
+        this.channel.sendExitSignal(name, coreDumped, message);
+      } catch {
+        // An unusable signal name: report a failure status instead of nothing.
+        this.channel.sendExitStatus(255);
+      }
+    });
+  }
+
+  /** Closes the channel without an exit status. */
+  close(): void {
+    this.#finish(() => {});
+  }
+
+  #finish(report: () => void): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    const ch = this.channel;
+    const done = (): void => {
+      if (ch.isClosed) return;
+      try {
+        report();
+      } catch {
+        // The channel closed meanwhile; nothing to report to.
+      }
+      ch.close();
+    };
+    if (ch.isClosed) return;
+    if (ch.writableFinished) {
+      done();
+      return;
+    }
+    ch.once('finish', done);
+    if (!ch.writableEnded) ch.end();
+  }
+}

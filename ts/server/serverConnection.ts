@@ -1,0 +1,235 @@
+/**
+ * One client connection on the server: transport (key exchange), user
+ * authentication under the connection's policy, then the connection layer
+ * with channel opens and global requests answered by the policy.
+ *
+ * Anything the client does wrong ends only this connection; the error is
+ * recorded (`error`) and reported to the server's 'error' listeners.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { UserAuthServer } from '../auth/index.js';
+import { Connection, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel } from '../connection/index.js';
+import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
+import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
+import type { SFTPServerInterface } from '../sftp/server/index.js';
+import { Transport } from '../transport/index.js';
+import { DISCONNECT_REASON } from '../wire/index.js';
+import { connectionAuthPolicy } from './authPolicy.js';
+import { PortForwards, openDirectTcpip } from './forwarding.js';
+import type { ListenOptions, SpawnOptions } from './options.js';
+import type { ServerProcessFactory } from './process.js';
+import { OPEN_SUCCEEDED, type ServerInterface } from './serverInterface.js';
+import { serveSession } from './session.js';
+import type { SubsystemHandler } from './subsystems.js';
+
+/** What every connection of one server shares. */
+export interface ServerContext {
+  options: ListenOptions;
+  hostKeys: PrivateKey[];
+  subsystems: Map<string, SubsystemHandler>;
+  sftpFactory: ((conn: SSHServerConnection) => SFTPServerInterface) | null;
+  processFactory: ServerProcessFactory | null;
+  spawn: SpawnOptions | null;
+  acceptEnv: string[];
+  maxChannels: number;
+  debug: (m: string) => void;
+}
+
+/** Channel opens refused for the channel limit before the client counts as flooding. */
+const MAX_REFUSED_OPENS = 256;
+/** Global requests waiting for a policy answer before the client counts as flooding. */
+const MAX_PENDING_GLOBAL = 32;
+
+type Loose = (...args: unknown[]) => unknown;
+
+function plainAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/**
+ * A client connected to an SSHServer. Events: 'authenticated' (username),
+ * 'close' (error or null).
+ */
+export class SSHServerConnection extends EventEmitter {
+  readonly transport: Transport;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** The policy for this connection. */
+  readonly policy: ServerInterface;
+  /** Resolves when the connection is gone: null for a clean end, else the error that ended it. */
+  readonly closed: Promise<Error | null>;
+  /** The connection layer, once the client has authenticated. */
+  connection: Connection | null = null;
+  /** The authenticated user name. */
+  username: string | null = null;
+  /** Methods that succeeded, in order. */
+  authMethods: string[] = [];
+  #authorizedKey: AuthorizedKeyEntry | null = null;
+  #error: Error | null = null;
+  readonly #ctx: ServerContext;
+  readonly #forwards: PortForwards;
+  #refusedOpens = 0;
+  #pendingGlobal = 0;
+
+  constructor(socket: Socket, ctx: ServerContext, policyInput: ListenOptions['server']) {
+    super();
+    this.#ctx = ctx;
+    this.remoteAddress = plainAddress(socket.remoteAddress);
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = plainAddress(socket.localAddress);
+    this.localPort = socket.localPort ?? 0;
+    const o = ctx.options;
+    const debug = (m: string): void => ctx.debug(`[${this.remoteAddress}:${this.remotePort}] ${m}`);
+    this.policy = typeof policyInput === 'function' ? policyInput(this) : (policyInput ?? {});
+    this.#forwards = new PortForwards(this, debug);
+    this.transport = new Transport(socket, {
+      role: 'server',
+      hostKeys: ctx.hostKeys,
+      ...(o.version !== undefined ? { version: o.version } : {}),
+      ...(o.algorithms ? { algorithms: o.algorithms } : {}),
+      ...(o.disabledAlgorithms ? { disabledAlgorithms: o.disabledAlgorithms } : {}),
+      ...(o.rekeyBytes !== undefined ? { rekeyBytes: o.rekeyBytes } : {}),
+      ...(o.rekeySeconds !== undefined ? { rekeySeconds: o.rekeySeconds } : {}),
+      ...(o.keepaliveInterval !== undefined ? { keepaliveInterval: o.keepaliveInterval } : {}),
+      ...(o.bannerTimeout !== undefined ? { bannerTimeout: o.bannerTimeout } : {}),
+      ...(o.debug ? { debug } : {}),
+    });
+    // The transport's own failures surface through `closed`; a late socket error must not crash us.
+    socket.on('error', () => {});
+    const auth = new UserAuthServer(this.transport, {
+      server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug),
+      ...(o.maxAuthTries !== undefined ? { maxAuthTries: o.maxAuthTries } : {}),
+      ...(o.authTimeout !== undefined ? { authTimeout: o.authTimeout } : {}),
+      ...(o.banner !== undefined ? { banner: o.banner } : {}),
+      ...(o.debug ? { debug } : {}),
+    });
+    auth.result.then(
+      (r) => {
+        if (this.transport.isClosed) return;
+        this.username = r.username;
+        this.authMethods = r.methods;
+        this.#startConnection(debug);
+        this.emit('authenticated', r.username);
+      },
+      (err: Error) => {
+        if (!(err instanceof DisconnectError)) this.#record(err);
+      },
+    );
+    this.closed = this.transport.closed.then(
+      (err) => this.#ended(err),
+      (err: unknown) => this.#ended(err instanceof Error ? err : new SSHException(String(err))),
+    );
+  }
+
+  /** The authorized_keys entry the client logged in with, if any (its options restrict sessions). */
+  get authorizedKey(): AuthorizedKeyEntry | null {
+    return this.#authorizedKey;
+  }
+
+  /** The first error that ended or will end this connection. */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /** @internal set by the auth policy when a listed key signed successfully. */
+  _setAuthorizedKey(e: AuthorizedKeyEntry): void {
+    this.#authorizedKey = e;
+  }
+
+  /** Disconnects (BY_APPLICATION). */
+  close(description = 'server closing'): void {
+    this.transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, description);
+  }
+
+  /** Ends the connection because of `err` (recorded and reported). */
+  fail(err: Error, reason: number = DISCONNECT_REASON.PROTOCOL_ERROR): void {
+    this.#record(err);
+    this.transport.disconnect(reason, err.message.slice(0, 200));
+  }
+
+  #record(err: Error): void {
+    if (!this.#error) this.#error = err;
+  }
+
+  #ended(err: Error | null): Error | null {
+    this.#forwards.closeAll();
+    // A peer that simply went away (DISCONNECT or EOF) is not an error of ours to report.
+    if (err && !(err instanceof DisconnectError)) this.#record(err);
+    const e = this.#error;
+    this.emit('close', e);
+    return e;
+  }
+
+  #startConnection(debug: (m: string) => void): void {
+    const o = this.#ctx.options;
+    const conn = new Connection(this.transport, {
+      role: 'server',
+      ...(o.window !== undefined ? { window: o.window } : {}),
+      ...(o.maxPacketSize !== undefined ? { maxPacketSize: o.maxPacketSize } : {}),
+      // One above our own limit, so that every open reaches onOpen and is counted there.
+      maxChannels: this.#ctx.maxChannels + 1,
+      ...(o.debug ? { debug } : {}),
+    });
+    this.connection = conn;
+    conn.onChannelOpen((req) => this.#onOpen(req));
+    conn.onGlobalRequest((name, data) => this.#onGlobalRequest(name, data));
+  }
+
+  #onOpen(req: IncomingChannelRequest): void {
+    const conn = this.connection!;
+    if (conn.channelCount > this.#ctx.maxChannels) {
+      req.reject(OPEN_FAILURE.RESOURCE_SHORTAGE, `at most ${this.#ctx.maxChannels} channels`);
+      if (++this.#refusedOpens > MAX_REFUSED_OPENS) {
+        this.fail(new ProtocolError(`client kept opening channels beyond the limit of ${this.#ctx.maxChannels}`, { code: 'ERR_SSH_FLOOD' }));
+      }
+      return;
+    }
+    void this.#decideOpen(req).catch((err: unknown) => {
+      this.#ctx.debug(`channel open failed: ${(err as Error)?.message ?? String(err)}`);
+      req.reject(OPEN_FAILURE.CONNECT_FAILED, 'internal error');
+    });
+  }
+
+  async #decideOpen(req: IncomingChannelRequest): Promise<void> {
+    const p = this.policy;
+    const chanid = this.connection!.channelCount;
+    if (p.checkChannelRequest) {
+      const verdict = await (p.checkChannelRequest as Loose).call(p, req.type, chanid, this);
+      if (verdict !== OPEN_SUCCEEDED) return req.reject(typeof verdict === 'number' && verdict > 0 ? verdict : OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'refused');
+    } else if (req.type !== 'session' && req.type !== 'direct-tcpip') {
+      return req.reject(OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type`);
+    }
+    if (this.transport.isClosed) return;
+    if (req.type === 'session') {
+      const ch = req.accept() as SessionChannel;
+      serveSession(this, this.#ctx, ch);
+      return;
+    }
+    if (req.type === 'direct-tcpip') return openDirectTcpip(this, req, chanid);
+    req.reject(OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, 'unknown channel type');
+  }
+
+  #onGlobalRequest(name: string, data: Uint8Array): boolean | Uint8Array | Promise<boolean | Uint8Array> {
+    if (++this.#pendingGlobal > MAX_PENDING_GLOBAL) {
+      this.fail(new ProtocolError('client flooded the connection with global requests', { code: 'ERR_SSH_FLOOD' }));
+      return false;
+    }
+    const run = async (): Promise<boolean | Uint8Array> => {
+      try {
+        if (name === 'tcpip-forward') return await this.#forwards.request(data);
+        if (name === 'cancel-tcpip-forward') return await this.#forwards.cancel(data);
+        const p = this.policy;
+        if (!p.checkGlobalRequest) return false;
+        const v = await (p.checkGlobalRequest as Loose).call(p, name, data, this);
+        return v instanceof Uint8Array ? v : v === true;
+      } finally {
+        this.#pendingGlobal--;
+      }
+    };
+    return run();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `spawnCommands`: sshd-like execution of exec and shell requests as local
+ * processes. Commands run through `sh -c` with pipes for stdin, stdout and
+ * stderr; the channel's flow control and the pipes' backpressure meet in
+ * `pipe()`, so a client that stops reading stops the process, not our memory.
+ * With a pty requested, util-linux `script` provides a real terminal when it
+ * is installed (window changes after the start are not passed on).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { homedir, userInfo } from 'node:os';
+import type { SpawnOptions } from './options.js';
+import type { SSHServerProcess } from './process.js';
+
+let scriptPath: string | null | undefined;
+
+/** util-linux script(1), if present: it gives a command a pseudo-terminal. */
+function findScript(): string | null {
+  if (scriptPath === undefined) {
+    const r = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' });
+    scriptPath = r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+  }
+  return scriptPath;
+}
+
+const SIGNALS = new Set(['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2']);
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs the process's command (or a shell) and connects it to the channel. */
+export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
+  const shell = opts.shell ?? '/bin/sh';
+  const me = userInfo();
+  const conn = proc.connection;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: me.homedir || homedir(),
+    USER: me.username,
+    LOGNAME: me.username,
+    SHELL: shell,
+    SSH_CLIENT: `${conn.remoteAddress} ${conn.remotePort} ${conn.localPort}`,
+    SSH_CONNECTION: `${conn.remoteAddress} ${conn.remotePort} ${conn.localAddress} ${conn.localPort}`,
+    ...(opts.env ?? {}),
+    ...proc.env,
+  };
+  if (proc.pty) env.TERM = proc.pty.term;
+  const command = proc.command;
+  let file: string;
+  let args: string[];
+  const script = proc.pty ? findScript() : null;
+  if (script) {
+    const size = proc.pty ? `stty cols ${proc.pty.cols} rows ${proc.pty.rows} 2>/dev/null; ` : '';
+    const inner = command === null ? `exec ${quote(shell)} -l` : `exec ${quote(shell)} -c ${quote(command)}`;
+    file = script;
+    args = ['-qfec', size + inner, '/dev/null'];
+  } else {
+    file = shell;
+    args = command === null ? ['-l'] : ['-c', command];
+  }
+  const child = spawn(file, args, { cwd: opts.cwd ?? env.HOME, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const ch = proc.channel;
+  child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
+  ch.pipe(child.stdin);
+  child.stdout.pipe(ch, { end: false });
+  child.stderr.pipe(proc.stderr, { end: false });
+  let stdoutDone = false;
+  let stderrDone = false;
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const maybeFinish = (): void => {
+    if (!exit || !stdoutDone || !stderrDone) return;
+    if (exit.signal) proc.exitWithSignal(exit.signal.replace(/^SIG/, ''));
+    else proc.exit(exit.code ?? 255);
+  };
+  child.stdout.once('end', () => {
+    stdoutDone = true;
+    maybeFinish();
+  });
+  child.stderr.once('end', () => {
+    stderrDone = true;
+    maybeFinish();
+  });
+  child.once('exit', (code, signal) => {
+    exit = { code, signal };
+    maybeFinish();
+  });
+  child.once('error', (err) => {
+    proc.stderr.write(`sshwire: cannot run command: ${err.message}\n`);
+    exit = { code: 127, signal: null };
+    stdoutDone = stderrDone = true;
+    maybeFinish();
+  });
+  proc.on('signal', (name: string) => {
+    if (SIGNALS.has(name) && child.exitCode === null) child.kill(`SIG${name}` as NodeJS.Signals);
+  });
+  // The client went away: hang up, as sshd does.
+  ch.once('channelClosed', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * `listen()` and SSHServer: a TCP listener handing each socket to an
+ * SSHServerConnection, with the connection limit, the shared context and a
+ * clean shutdown.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import { SSHException } from '../errors.js';
+import { DISCONNECT_REASON } from '../wire/index.js';
+import { bad, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
+import { SSHServerConnection, type ServerContext } from './serverConnection.js';
+import { sftpFactoryOf } from './session.js';
+import type { SubsystemHandler } from './subsystems.js';
+import type { PrivateKey } from '../keys/index.js';
+
+const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_MAX_CHANNELS = 64;
+/** How long close() lets connections say goodbye before dropping their sockets. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * The identification line and an unencrypted DISCONNECT packet (RFC 4253
+ * sections 4.2 and 6), for refusing a client before any key exchange.
+ */
+function refusalBytes(version: string, reason: number, description: string): Buffer {
+  const desc = Buffer.from(description, 'utf8');
+  const payload = Buffer.alloc(1 + 4 + 4 + desc.length + 4);
+  let p = payload.writeUInt8(1, 0); // SSH_MSG_DISCONNECT
+  p = payload.writeUInt32BE(reason, p);
+  p = payload.writeUInt32BE(desc.length, p);
+  p += desc.copy(payload, p);
+  payload.writeUInt32BE(0, p); // empty language tag
+  let padding = 8 - ((5 + payload.length) % 8);
+  if (padding < 4) padding += 8;
+  const packet = Buffer.alloc(5 + payload.length + padding);
+  packet.writeUInt32BE(1 + payload.length + padding, 0);
+  packet.writeUInt8(padding, 4);
+  payload.copy(packet, 5);
+  return Buffer.concat([Buffer.from(`${version}\r\n`, 'latin1'), packet]);
+}
+
+/**
+ * A listening SSH server. Events: 'connection' (SSHServerConnection, as a
+ * client arrives), 'error' (err, conn: what ended a connection badly — the
+ * server's log; without a listener these go to the `debug` option only),
+ * 'close'.
+ */
+export class SSHServer extends EventEmitter {
+  readonly #net: net.Server;
+  readonly #ctx: ServerContext;
+  readonly #maxConnections: number;
+  readonly #connections = new Set<SSHServerConnection>();
+  #closing: Promise<void> | null = null;
+
+  /** @internal use listen() */
+  constructor(options: ListenOptions, hostKeys: PrivateKey[]) {
+    super();
+    const o = options;
+    if (o.spawnCommands && o.processFactory) throw bad('use either processFactory or spawnCommands, not both');
+    const subsystems = new Map<string, SubsystemHandler>(Object.entries(o.subsystems ?? {}));
+    const debug = o.debug ?? (() => {});
+    this.#ctx = {
+      options: o,
+      hostKeys,
+      subsystems,
+      sftpFactory: sftpFactoryOf(o.sftp),
+      processFactory: o.processFactory ?? null,
+      spawn: o.spawnCommands ? (o.spawnCommands === true ? {} : o.spawnCommands) : null,
+      acceptEnv: o.acceptEnv ?? ['LANG', 'LC_*'],
+      maxChannels: positiveInt('maxChannelsPerConnection', o.maxChannelsPerConnection, DEFAULT_MAX_CHANNELS),
+      debug: (m) => debug(`server: ${m}`),
+    };
+    this.#maxConnections = positiveInt('maxConnections', o.maxConnections, DEFAULT_MAX_CONNECTIONS);
+    this.#net = net.createServer((sock) => this.#accept(sock));
+    this.#net.on('error', (err) => this.#report(err, null));
+  }
+
+  /** @internal */
+  _listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new SSHException(`cannot listen on ${host}:${port}: ${err.message}`, { code: 'ERR_SSH_LISTEN', cause: err }));
+      this.#net.once('error', onError);
+      this.#net.listen(port, host, () => {
+        this.#net.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address (`port` tells the port chosen for port 0). */
+  address(): net.AddressInfo {
+    return this.#net.address() as net.AddressInfo;
+  }
+
+  /** Connections open now (authenticated or not). */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** The host keys the server presents. */
+  get hostKeys(): readonly PrivateKey[] {
+    return this.#ctx.hostKeys;
+  }
+
+  /** Serves subsystem `name` with `handler` on every connection from now on (Paramiko's set_subsystem_handler). */
+  setSubsystemHandler(name: string, handler: SubsystemHandler): void {
+    this.#ctx.subsystems.set(name, handler);
+  }
+
+  /** Stops accepting, disconnects every client (BY_APPLICATION), resolves when all are gone. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = (async () => {
+        const stopped = new Promise<void>((r) => this.#net.close(() => r()));
+        const all = [...this.#connections];
+        for (const c of all) c.close('server shutting down');
+        const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS).unref());
+        await Promise.race([Promise.all(all.map((c) => c.closed)), grace]);
+        // Anyone still there after the grace period has their socket dropped.
+        for (const c of this.#connections) c.transport.disconnect();
+        await stopped;
+        this.emit('close');
+      })();
+    }
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #accept(sock: net.Socket): void {
+    sock.on('error', () => {});
+    if (this.#closing) {
+      sock.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.#maxConnections) {
+      this.#ctx.debug(`refusing ${sock.remoteAddress}: ${this.#maxConnections} connections already`);
+      sock.end(refusalBytes(this.#ctx.options.version ?? 'SSH-2.0-sshwire_0.1', DISCONNECT_REASON.TOO_MANY_CONNECTIONS, 'too many connections'));
+      setTimeout(() => sock.destroy(), 2_000).unref();
+      return;
+    }
+    sock.setNoDelay(true);
+    let conn: SSHServerConnection;
+    try {
+      conn = new SSHServerConnection(sock, this.#ctx, this.#ctx.options.server);
+    } catch (err) {
+      this.#report(err as Error, null);
+      sock.destroy();
+      return;
+    }
+    this.#connections.add(conn);
+    void conn.closed.then((err) => {
+      this.#connections.delete(conn);
+      if (err) this.#report(err, conn);
+    });
+    this.emit('connection', conn);
+  }
+
+  #report(err: Error, conn: SSHServerConnection | null): void {
+    this.#ctx.debug(`${conn ? `connection from ${conn.remoteAddress}:${conn.remotePort}` : 'listener'}: ${err.name}: ${err.message}`);
+    if (this.listenerCount('error') > 0) this.emit('error', err, conn);
+  }
+}
+
+/** Starts an SSH server (see ListenOptions); resolves once it is listening. */
+export async function listen(options: ListenOptions): Promise<SSHServer> {
+  if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
+  const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase);
+  const server = new SSHServer(options, hostKeys);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad(`port must be 0..65535, got ${String(port)}`);
+  await server._listen(options.host ?? '127.0.0.1', port);
+  return server;
+}
