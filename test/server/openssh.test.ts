@@ -53,6 +53,12 @@ describe('OpenSSH ssh against the sshwire server', () => {
     expect(res.stdout.length).toBe(2 + 5_000_000);
   });
 
+  it('works with delayed compression (zlib@openssh.com, ssh -C)', async () => {
+    const res = await ssh(fx, r, ['head -c 200000 /dev/zero | tr "\\0" z; echo; exit 3'], { extra: ['-C'] });
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe('z'.repeat(200000) + '\n');
+  });
+
   it('reports a signal death as exit-signal', async () => {
     const res = await ssh(fx, r, ['kill -TERM $$']);
     // ssh exits 255 when the remote command was killed by a signal.

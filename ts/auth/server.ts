@@ -380,7 +380,8 @@ export class UserAuthServer {
       this.#methods.push(method);
       this.#debug(`user ${clean(username)} authenticated (${this.#methods.join(', ')})`);
       this.#transport.send(Uint8Array.of(MSG.USERAUTH_SUCCESS));
-      this.#transport.authenticated();
+      // The transport starts delayed compression itself once SUCCESS is laid out; calling
+      // authenticated() here would compress SUCCESS itself (the packet is only queued).
       this.#settle({ username, methods: [...this.#methods] }, null);
       return;
     }

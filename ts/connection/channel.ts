@@ -706,8 +706,11 @@ export class Channel extends Duplex {
     this.host.release(this);
     const waiters = this.#replyWaiters;
     this.#replyWaiters = [];
-    const reason = err ?? new ChannelException(`channel ${this.localId} closed before the reply arrived`);
-    for (const w of waiters) w.d.reject(reason);
+    if (waiters.length > 0) {
+      // Built only when someone waits: capturing a stack on every close is measurable per command.
+      const reason = err ?? new ChannelException(`channel ${this.localId} closed before the reply arrived`);
+      for (const w of waiters) w.d.reject(reason);
+    }
     if (err && this.exitStatus === null && !this.exitSignal) {
       this.#exit.reject(err);
     } else {

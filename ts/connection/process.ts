@@ -118,6 +118,17 @@ function ptyOptions(pty: boolean | PtyOptions | undefined): PtyOptions | null {
  * with ChannelException if the server refuses the pty or the command.
  */
 export async function execProcess(conn: Connection, command: string | null, opts: ExecOptions = {}): Promise<SSHClientProcess> {
+  return new SSHClientProcess(await startSession(conn, command, opts), command);
+}
+
+/**
+ * The work of `execProcess`. `afterRequests` runs right after the start
+ * request is queued, in the same tick, so whatever it sends (stdin, EOF)
+ * leaves in the same write as the request instead of one round trip later:
+ * the server handles messages in order, so the command has started (or was
+ * refused) before it sees them.
+ */
+async function startSession(conn: Connection, command: string | null, opts: ExecOptions, afterRequests?: (ch: SessionChannel) => void): Promise<SessionChannel> {
   const wait = { signal: opts.signal, timeout: opts.timeout };
   const ch = await conn.openSession(wait);
   try {
@@ -131,12 +142,14 @@ export async function execProcess(conn: Connection, command: string | null, opts
     } else {
       steps.push(command === null ? ch.shell() : ch.exec(command));
     }
-    await bounded(Promise.all(steps), wait, command === null ? 'starting the shell' : `starting ${JSON.stringify(command)}`);
+    afterRequests?.(ch);
+    const started = steps.length === 1 ? steps[0]! : Promise.all(steps);
+    await bounded(started, wait, command === null ? 'starting the shell' : `starting ${JSON.stringify(command)}`);
   } catch (err) {
     ch.destroy();
     throw err;
   }
-  return new SSHClientProcess(ch, command);
+  return ch;
 }
 
 /**
@@ -156,29 +169,30 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
     return encoding === null ? b : b.toString(encoding);
   };
   const withOutput = <E extends object>(e: E): E => Object.assign(e, { stdout: decode(out), stderr: decode(err) });
-  let proc: SSHClientProcess;
+  let stdinError: Error | null = null;
+  const stdin = opts.stdin;
+  /** Collect output and send stdin (when it is already in memory) right behind the exec request. */
+  const attach = (ch: SessionChannel): void => {
+    ch.on('data', (c: Buffer) => out.push(c));
+    ch.stderr.on('data', (c: Buffer) => err.push(c));
+    if (stdin === undefined) ch.end();
+    else if (typeof stdin === 'string' || stdin instanceof Uint8Array) ch.end(stdin);
+  };
+  let ch: SessionChannel;
   try {
-    proc = await execProcess(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout });
+    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout }, attach);
   } catch (e) {
     // Same error shapes as a run cut short later, with empty output.
     if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
     if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${JSON.stringify(command)} did not start within ${opts.timeout} ms`));
     throw e;
   }
-  const ch = proc.channel;
+  const proc = new SSHClientProcess(ch, command);
 
-  ch.on('data', (c: Buffer) => out.push(c));
-  ch.stderr.on('data', (c: Buffer) => err.push(c));
   const stdoutDone = new Promise<void>((r) => (ch.readableEnded ? r() : ch.once('end', () => r())));
   const stderrDone = new Promise<void>((r) => (ch.stderr.readableEnded ? r() : ch.stderr.once('end', () => r())));
 
-  let stdinError: Error | null = null;
-  const stdin = opts.stdin;
-  if (stdin === undefined) {
-    ch.end();
-  } else if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
-    ch.end(stdin);
-  } else {
+  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) {
     stdin.once('error', (e: Error) => {
       stdinError = e;
       ch.end();

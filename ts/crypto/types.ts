@@ -107,8 +107,16 @@ export interface PacketOpener {
    *
    * During key exchange the transport passes a `spans` of length 2 so that
    * no packet after NEWKEYS is opened with the old keys.
+   *
+   * Optional `bodies` (an empty array from the caller): a construction whose
+   * primitive produces the plaintext in a fresh buffer anyway (node:crypto's
+   * `update()`) may store packet i's decrypted body there, as
+   * `bodies[i]` = the packet_length bytes (padding_length, payload, padding),
+   * instead of copying it back into `buf`; `spans` are written all the same.
+   * Where `bodies[i]` stays undefined the body is in `buf` as described above.
+   * The caller owns the stored buffers. Openers may ignore `bodies`.
    */
-  openPackets(buf: Uint8Array, start: number, end: number, seq: number, maxPacketLength: number, spans: Uint32Array): number;
+  openPackets(buf: Uint8Array, start: number, end: number, seq: number, maxPacketLength: number, spans: Uint32Array, bodies?: (Uint8Array | undefined)[]): number;
 }
 
 /** Incremental hash (SHA-1, SHA-256, SHA-384, SHA-512). */

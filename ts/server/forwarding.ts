@@ -65,7 +65,7 @@ export async function openDirectTcpip(conn: SSHServerConnection, req: IncomingCh
   if (verdict !== OPEN_SUCCEEDED) {
     return req.reject(typeof verdict === 'number' && verdict > 0 ? verdict : OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'refused');
   }
-  const sock = net.connect({ host: target.host, port: target.port });
+  const sock = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
   sock.setTimeout(CONNECT_TIMEOUT);
   const ok = await new Promise<boolean>((resolve) => {
     sock.once('connect', () => resolve(true));
@@ -106,7 +106,7 @@ export class PortForwards {
     if (verdict === false || verdict === undefined || verdict === null) return false;
     const bindPort = typeof verdict === 'number' ? verdict : port;
     const bindHost = address === '' || address === '0.0.0.0' ? '0.0.0.0' : address === 'localhost' ? '127.0.0.1' : address;
-    const server = net.createServer((sock) => this.#forward(sock, address, server));
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => this.#forward(sock, address, server));
     const bound = await new Promise<number | null>((resolve) => {
       server.once('error', () => resolve(null));
       server.listen(bindPort, bindHost, () => resolve((server.address() as net.AddressInfo).port));

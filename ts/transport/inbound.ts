@@ -24,9 +24,19 @@ const VIEW_MIN = 16 * 1024;
 /** After one huge packet grew the slab, a slab above this size is not kept once drained. */
 const SHRINK_ABOVE = 1024 * 1024;
 
+/**
+ * A slab: not zero-filled (every byte is written before it is read), not from
+ * node's shared pool, and a plain Uint8Array, not a Buffer, so openers see
+ * Uint8Array semantics (`slice` copies).
+ */
+function newSlab(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
 export class ReceiveBuffer {
   /** The current slab. Bytes [0, frozenEnd) may be referenced by payload views. */
-  buf: Uint8Array = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  buf: Uint8Array = newSlab(SLAB_SIZE);
   /** First unconsumed byte. */
   start = 0;
   /** One past the last received byte. */
@@ -44,7 +54,7 @@ export class ReceiveBuffer {
     if (this.start === this.end && this.#frozenEnd === 0) {
       this.start = 0;
       this.end = 0;
-      if (this.buf.length > SHRINK_ABOVE && n <= SLAB_SIZE) this.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      if (this.buf.length > SHRINK_ABOVE && n <= SLAB_SIZE) this.buf = newSlab(SLAB_SIZE);
     }
     if (this.end + n > this.buf.length) {
       const live = this.end - this.start;
@@ -53,8 +63,7 @@ export class ReceiveBuffer {
       } else {
         let size = SLAB_SIZE;
         while (size < live + n) size *= 2;
-        // allocUnsafeSlow: no zero fill (every byte is written before it is read) and not from the shared pool.
-        const next = Buffer.allocUnsafeSlow(size);
+        const next = newSlab(size);
         next.set(this.buf.subarray(this.start, this.end), 0);
         this.buf = next;
         this.#frozenEnd = 0;
@@ -106,24 +115,43 @@ export interface OpenedPacket {
 /**
  * Opens up to `max` packets from `rx` with `opener` starting at sequence
  * number `seq`, consumes them from the buffer and appends them to `out`
- * (reused between calls). Returns how many were opened.
+ * (reused between calls). `bodies` is scratch, reused between calls: an
+ * opener whose primitive decrypts into a fresh buffer anyway leaves the body
+ * there (PacketOpener's `bodies`), and the payload is a view of it, with
+ * no copy and no hold on the receive buffer. Returns how many were opened.
  */
-export function openPackets(rx: ReceiveBuffer, opener: PacketOpener, seq: number, maxPacketLength: number, spans: Uint32Array, max: number, out: OpenedPacket[]): number {
+export function openPackets(
+  rx: ReceiveBuffer,
+  opener: PacketOpener,
+  seq: number,
+  maxPacketLength: number,
+  spans: Uint32Array,
+  max: number,
+  out: OpenedPacket[],
+  bodies: (Uint8Array | undefined)[],
+): number {
   const view = max * 2 === spans.length ? spans : spans.subarray(0, max * 2);
-  const n = opener.openPackets(rx.buf, rx.start, rx.end, seq, maxPacketLength, view);
+  bodies.length = 0;
+  const n = opener.openPackets(rx.buf, rx.start, rx.end, seq, maxPacketLength, view, bodies);
   const macLen = opener.macLength;
   const buf = rx.buf;
   let last = rx.start;
   for (let i = 0; i < n; i++) {
-    const body = view[2 * i]!;
+    const bodyOff = view[2 * i]!;
     const len = view[2 * i + 1]!;
-    const pad = buf[body]!;
-    const payload = rx.take(body + 1, body + len - pad);
-    const packetEnd = body + len + macLen;
+    const detached = bodies[i];
+    let payload: Buffer;
+    if (detached) {
+      payload = Buffer.from(detached.buffer, detached.byteOffset + 1, len - 1 - detached[0]!);
+    } else {
+      payload = rx.take(bodyOff + 1, bodyOff + len - buf[bodyOff]!);
+    }
+    const packetEnd = bodyOff + len + macLen;
     // One small object per packet: the dispatch loop needs seq and size with the payload.
     out.push({ payload, seq: (seq + i) >>> 0, wireLength: packetEnd - last });
     last = packetEnd;
   }
+  bodies.length = 0;
   if (n > 0) rx.consume(last - rx.start);
   return n;
 }

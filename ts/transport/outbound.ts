@@ -92,7 +92,9 @@ export class PacketWriter {
     }
     // Not zero-filled: every byte is written below. Each batch gets its own
     // buffer because the socket keeps a reference until the write completes.
-    const buf = Buffer.allocUnsafe(total);
+    // A plain Uint8Array view, so sealers see Uint8Array semantics (`slice` copies).
+    const pooled = Buffer.allocUnsafe(total);
+    const buf = new Uint8Array(pooled.buffer, pooled.byteOffset, total);
     let off = 0;
     for (let i = 0; i < count; i++) {
       const body = bodies[i]!;

@@ -54,6 +54,8 @@ export class ReceivePump {
   /** Opened packets not dispatched yet (reused array), from #inboxPos on. */
   readonly #inbox: OpenedPacket[] = [];
   #inboxPos = 0;
+  /** Scratch for openers that decrypt into buffers of their own. */
+  readonly #bodies: (Uint8Array | undefined)[] = [];
   #pumping = false;
   #pauseCount = 0;
   #socketPaused = false;
@@ -114,7 +116,7 @@ export class ReceivePump {
           continue;
         }
         const max = hooks.inKex() ? 1 : OPEN_BATCH;
-        const n = openPackets(this.#rx, this.opener, this.seq, MAX_PACKET_LENGTH, this.#spans, max, inbox);
+        const n = openPackets(this.#rx, this.opener, this.seq, MAX_PACKET_LENGTH, this.#spans, max, inbox, this.#bodies);
         if (n === 0) break;
         this.seq = (this.seq + n) >>> 0;
         let bytes = 0;

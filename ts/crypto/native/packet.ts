@@ -79,6 +79,13 @@ export class NativeGcm implements GcmPrimitive {
     buf.set(c.getAuthTag(), off + 4 + len);
   }
   open(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
+    const pt = this.openDetached(nonce, buf, off, len);
+    if (!pt) return false;
+    buf.set(pt, off + 4);
+    return true;
+  }
+  /** update() returns a fresh Buffer anyway: handing it over spares the copy back. */
+  openDetached(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): Uint8Array | null {
     const d = createDecipheriv(this.algorithm as 'aes-128-gcm', this.#key, nonce, { authTagLength: 16 });
     d.setAAD(buf.subarray(off, off + 4));
     d.setAuthTag(buf.subarray(off + 4 + len, off + 4 + len + 16));
@@ -86,10 +93,11 @@ export class NativeGcm implements GcmPrimitive {
     try {
       d.final();
     } catch {
-      return false;
+      // Plaintext of a forged packet must not linger.
+      pt.fill(0);
+      return null;
     }
-    buf.set(pt, off + 4);
-    return true;
+    return pt;
   }
 }
 
@@ -139,12 +147,19 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   }
 
   open(buf: Uint8Array, off: number, len: number, seq: number): boolean {
+    const body = this.openDetached(buf, off, len, seq);
+    if (!body) return false;
+    buf.set(body, off + 4);
+    return true;
+  }
+
+  /** update() returns a fresh Buffer anyway: handing it over spares the copy back. */
+  openDetached(buf: Uint8Array, off: number, len: number, seq: number): Uint8Array | null {
     const mc = createCipheriv('chacha20', this.#mainKey, this.#setSeq(seq));
     const polyKey = mc.update(ZERO64);
     this.#poly.mac(polyKey.subarray(0, 32), buf, off, 4 + len, this.#tag, 0);
     polyKey.fill(0);
-    if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return false;
-    buf.set(mc.update(buf.subarray(off + 4, off + 4 + len)), off + 4);
-    return true;
+    if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return null;
+    return mc.update(buf.subarray(off + 4, off + 4 + len));
   }
 }

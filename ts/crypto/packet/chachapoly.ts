@@ -18,6 +18,8 @@ export interface ChaChaPolyCore {
   length(buf: Uint8Array, off: number, seq: number): number;
   /** Verifies the tag in constant time, then decrypts the body in place (length bytes stay encrypted). */
   open(buf: Uint8Array, off: number, len: number, seq: number): boolean;
+  /** Optional: like open, but returns the decrypted body in a buffer of its own (buf untouched), or null on a bad tag. */
+  openDetached?(buf: Uint8Array, off: number, len: number, seq: number): Uint8Array | null;
 }
 
 export class ChaChaPolySealer implements PacketSealer {
@@ -56,18 +58,27 @@ export class ChaChaPolyOpener implements PacketOpener {
     this.#core = core;
   }
 
-  openPackets(buf: Uint8Array, start: number, end: number, seq: number, maxPacketLength: number, spans: Uint32Array): number {
+  openPackets(buf: Uint8Array, start: number, end: number, seq: number, maxPacketLength: number, spans: Uint32Array, bodies?: (Uint8Array | undefined)[]): number {
     checkOpenArgs(buf, start, end, spans);
     const max = spans.length >>> 1;
+    const core = this.#core;
+    const detached = bodies !== undefined && core.openDetached !== undefined;
     let pos = start;
     let n = 0;
     let s = seq >>> 0;
     while (n < max && end - pos >= 4) {
-      const len = this.#core.length(buf, pos, s);
+      const len = core.length(buf, pos, s);
       checkIncomingLength(len, 8, false, maxPacketLength);
       if (end - pos < 4 + len + 16) break;
-      if (!this.#core.open(buf, pos, len, s)) throw new IntegrityError();
-      checkPadding(buf, pos + 4, len);
+      if (detached) {
+        const body = core.openDetached!(buf, pos, len, s);
+        if (!body) throw new IntegrityError();
+        checkPadding(body, 0, len);
+        bodies[n] = body;
+      } else {
+        if (!core.open(buf, pos, len, s)) throw new IntegrityError();
+        checkPadding(buf, pos + 4, len);
+      }
       spans[2 * n] = pos + 4;
       spans[2 * n + 1] = len;
       n++;

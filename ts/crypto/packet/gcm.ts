@@ -15,6 +15,12 @@ export interface GcmPrimitive {
   seal(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): void;
   /** Verifies the tag, then decrypts in place. Returns false (buf untouched) on a mismatch. */
   open(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean;
+  /**
+   * Optional: verifies the tag and returns the plaintext in a buffer of its
+   * own (buf untouched), or null on a mismatch. For primitives that make a
+   * fresh buffer anyway, this spares the copy back into `buf`.
+   */
+  openDetached?(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): Uint8Array | null;
 }
 
 /** The RFC 5647 nonce: fixed || invocation counter, incremented per packet. */
@@ -70,9 +76,10 @@ export class GcmOpener implements PacketOpener {
     this.#nonce = new GcmNonce(iv);
   }
 
-  openPackets(buf: Uint8Array, start: number, end: number, _seq: number, maxPacketLength: number, spans: Uint32Array): number {
+  openPackets(buf: Uint8Array, start: number, end: number, _seq: number, maxPacketLength: number, spans: Uint32Array, bodies?: (Uint8Array | undefined)[]): number {
     checkOpenArgs(buf, start, end, spans);
     const max = spans.length >>> 1;
+    const detached = bodies !== undefined && this.#impl.openDetached !== undefined;
     let pos = start;
     let n = 0;
     while (n < max && end - pos >= 4) {
@@ -81,9 +88,17 @@ export class GcmOpener implements PacketOpener {
       if (end - pos < 4 + len + 16) break;
       // The counter only moves on success, so a forged packet does not
       // desynchronise the nonce for the genuine one.
-      if (!this.#impl.open(this.#nonce.bytes, buf, pos, len)) throw new IntegrityError();
-      this.#nonce.next();
-      checkPadding(buf, pos + 4, len);
+      if (detached) {
+        const body = this.#impl.openDetached!(this.#nonce.bytes, buf, pos, len);
+        if (!body) throw new IntegrityError();
+        this.#nonce.next();
+        checkPadding(body, 0, len);
+        bodies[n] = body;
+      } else {
+        if (!this.#impl.open(this.#nonce.bytes, buf, pos, len)) throw new IntegrityError();
+        this.#nonce.next();
+        checkPadding(buf, pos + 4, len);
+      }
       spans[2 * n] = pos + 4;
       spans[2 * n + 1] = len;
       n++;
