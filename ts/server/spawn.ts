@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 import type { SpawnOptions } from './options.js';
 import type { SSHServerProcess } from './process.js';
 
@@ -23,6 +24,22 @@ function findScript(): string | null {
 }
 
 const SIGNALS = new Set(['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2']);
+
+/**
+ * Copies a child's output into the channel with backpressure, like pipe(),
+ * but drops what arrives once the channel can no longer take it: the client
+ * may close the channel while the command is still writing, and a write
+ * after end would otherwise surface as an uncaught stream error.
+ */
+function forward(src: Readable, dst: Writable): void {
+  src.on('data', (chunk: Buffer) => {
+    if (dst.writableEnded || dst.destroyed) return;
+    if (!dst.write(chunk)) {
+      src.pause();
+      dst.once('drain', () => src.resume());
+    }
+  });
+}
 
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -62,8 +79,8 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
   const ch = proc.channel;
   child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
   ch.pipe(child.stdin);
-  child.stdout.pipe(ch, { end: false });
-  child.stderr.pipe(proc.stderr, { end: false });
+  forward(child.stdout, ch);
+  forward(child.stderr, proc.stderr);
   let stdoutDone = false;
   let stderrDone = false;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -96,5 +113,8 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
   // The client went away: hang up, as sshd does.
   ch.once('channelClosed', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    // Nothing will drain a paused copy any more: let the output flow (and be dropped).
+    child.stdout.resume();
+    child.stderr.resume();
   });
 }
