@@ -22,10 +22,11 @@
  */
 import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelException, ProtocolError } from '../errors.js';
-import { MSG, SSHWriter } from '../wire/index.js';
+import { MSG } from '../wire/index.js';
 import { EXTENDED_DATA_STDERR, MAX_MAX_PACKET, MAX_WINDOW } from './constants.js';
+import { channelIdMessage, channelRequestMessage } from './messages.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
-import { bounded, deferred, type Deferred, type WaitOptions } from './wait.js';
+import { bounded, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -310,13 +311,7 @@ export class Channel extends Duplex {
     if (this.#closeSent || this.#finished) {
       return Promise.reject(new ChannelException(`cannot send ${type}: channel ${this.localId} is closed`));
     }
-    const payload = new SSHWriter(32 + type.length + data.length)
-      .byte(MSG.CHANNEL_REQUEST)
-      .uint32(this.remoteId)
-      .string(type)
-      .boolean(wantReply)
-      .raw(data)
-      .toBytes();
+    const payload = channelRequestMessage(this.remoteId, type, wantReply, data);
     let waiter: ReplyWaiter | null = null;
     if (wantReply) {
       waiter = { d: deferred<boolean>(), abandoned: false };
@@ -337,7 +332,7 @@ export class Channel extends Duplex {
     if (!waiter) return Promise.resolve(true);
     const w = waiter;
     const timeout = opts?.timeout ?? this.host.requestTimeout;
-    return bounded(w.d.promise, { signal: opts?.signal, timeout }, `channel request ${type}`, () => {
+    return guarded(w.d, { signal: opts?.signal, timeout }, `channel request ${type}`, () => {
       // The reply still comes and must be matched to this slot; just ignore it.
       w.abandoned = true;
     });
@@ -375,7 +370,7 @@ export class Channel extends Duplex {
       this.#finalDone = true;
       if (!this.#closeSent && !this.#finished && !this.#eofSent) {
         this.#eofSent = true;
-        this.#sendOrdered(new SSHWriter(8).byte(MSG.CHANNEL_EOF).uint32(this.remoteId).toBytes());
+        this.#sendOrdered(channelIdMessage(MSG.CHANNEL_EOF, this.remoteId));
       }
       if (this.#closeAfterFinal) this.#sendCloseOrdered();
       else if (this.closeOnEof && this.#eofReceived) this.#sendCloseOrdered();
@@ -464,7 +459,7 @@ export class Channel extends Duplex {
   #sendClose(): void {
     if (this.#closeSent || this.#finished) return;
     this.#closeSent = true;
-    this.host.send(new SSHWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(this.remoteId).toBytes());
+    this.host.send(channelIdMessage(MSG.CHANNEL_CLOSE, this.remoteId));
     this.#dropQueue();
     if (this.#closeReceived) this.#finish(null);
   }
@@ -674,10 +669,7 @@ export class Channel extends Duplex {
 
   #reply(ok: boolean): void {
     if (this.#closeSent || this.#finished) return;
-    const p = Buffer.allocUnsafe(5);
-    p[0] = ok ? MSG.CHANNEL_SUCCESS : MSG.CHANNEL_FAILURE;
-    p.writeUInt32BE(this.remoteId, 1);
-    this.host.send(p);
+    this.host.send(channelIdMessage(ok ? MSG.CHANNEL_SUCCESS : MSG.CHANNEL_FAILURE, this.remoteId));
   }
 
   _handleReply(ok: boolean): void {

@@ -30,9 +30,10 @@ import {
   OPEN_FAILURE_NAMES,
 } from './constants.js';
 import { IncomingChannelRequest, type AcceptOptions, type IncomingOpenHost } from './incoming.js';
+import { channelOpenMessage, openConfirmationMessage } from './messages.js';
 import { SessionChannel } from './session.js';
 import type { ConnectionTransport } from './transport.js';
-import { abortReason, bounded, deferred, type Deferred, type WaitOptions } from './wait.js';
+import { abortReason, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
 export interface ConnectionOptions {
   role: 'client' | 'server';
@@ -182,21 +183,14 @@ export class Connection extends EventEmitter {
     const maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     const id = this.#allocId();
     const pending: PendingOpen = { type, d: deferred<Channel>(), abandoned: false, window, maxPacket };
-    const payload = new SSHWriter(32 + type.length + extraData.length)
-      .byte(MSG.CHANNEL_OPEN)
-      .string(type)
-      .uint32(id)
-      .uint32(window)
-      .uint32(maxPacket)
-      .raw(extraData)
-      .toBytes();
+    const payload = channelOpenMessage(type, id, window, maxPacket, extraData);
     try {
       this.transport.send(payload);
     } catch (err) {
       return Promise.reject(err);
     }
     this.#opening.set(id, pending);
-    return bounded(pending.d.promise, { signal: opts?.signal, timeout: opts?.timeout ?? this.requestTimeout }, `opening ${type} channel`, () => {
+    return guarded(pending.d, { signal: opts?.signal, timeout: opts?.timeout ?? this.requestTimeout }, `opening ${type} channel`, () => {
       pending.abandoned = true;
     });
   }
@@ -218,7 +212,7 @@ export class Connection extends EventEmitter {
     if (!wantReply) return Promise.resolve({ ok: true, data: EMPTY });
     const w: GlobalWaiter = { d: deferred(), abandoned: false };
     this.#globalWaiters.push(w);
-    return bounded(w.d.promise, { signal: opts?.signal, timeout: opts?.timeout ?? this.requestTimeout }, `global request ${name}`, () => {
+    return guarded(w.d, { signal: opts?.signal, timeout: opts?.timeout ?? this.requestTimeout }, `global request ${name}`, () => {
       w.abandoned = true;
     });
   }
@@ -396,9 +390,7 @@ export class Connection extends EventEmitter {
     const id = this.#allocId();
     const ch = this.#makeChannel(req.type, id, req.remoteId, window, maxPacket, req.remoteWindow, req.remoteMaxPacket);
     if (opts.onRequest) ch.onRequest(opts.onRequest);
-    this.transport.send(
-      new SSHWriter(24).byte(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(req.remoteId).uint32(id).uint32(window).uint32(maxPacket).toBytes(),
-    );
+    this.transport.send(openConfirmationMessage(req.remoteId, id, window, maxPacket));
     this.#debug(`accepted ${req.type} channel ${id} (peer ${req.remoteId})`);
     return ch;
   }

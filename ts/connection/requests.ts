@@ -6,6 +6,7 @@
 import { ProtocolError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { LIMITS } from './constants.js';
+import { sshString } from './messages.js';
 import { decodeTerminalModes } from './modes.js';
 
 /** How a process ended by a signal (`exit-signal`). `name` has no "SIG" prefix. */
@@ -127,7 +128,7 @@ export function encodeExitSignal(sig: ExitSignal): Uint8Array {
 
 /** Body of a single-string request (`exec`, `subsystem`, `signal`). */
 export function encodeString(s: string | Uint8Array): Uint8Array {
-  return new SSHWriter(16 + s.length * 3).string(s).toBytes();
+  return sshString(s);
 }
 
 /** Extra data of `direct-tcpip` and `forwarded-tcpip` opens (RFC 4254 sections 7.1 and 7.2). */

@@ -5,6 +5,7 @@
  */
 import { ChannelException, SSHException } from '../errors.js';
 import { SSHWriter } from '../wire/index.js';
+import { sshStringPair } from './messages.js';
 import { Channel } from './channel.js';
 import { encodeTerminalModes } from './modes.js';
 import { encodeExitSignal, encodePtyRequest, encodeString } from './requests.js';
@@ -79,7 +80,7 @@ export class SessionChannel extends Channel {
 
   /** Sets an environment variable; resolves false when the server refuses (OpenSSH needs AcceptEnv). */
   setEnv(name: string, value: string, opts?: WaitOptions): Promise<boolean> {
-    return this.request('env', new SSHWriter(32 + name.length + value.length * 3).string(name).string(value).toBytes(), true, opts);
+    return this.request('env', sshStringPair(name, value), true, opts);
   }
 
   /** Tells the server the terminal changed size (no reply). */

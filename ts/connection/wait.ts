@@ -32,30 +32,105 @@ export interface Deferred<T> {
   settled: boolean;
 }
 
+function noop(): void {}
+
+/**
+ * A class rather than closures: channel opens and requests make one per
+ * command, and methods cost nothing per instance.
+ */
+class DeferredImpl<T> implements Deferred<T> {
+  readonly promise: Promise<T>;
+  settled = false;
+  /** The guard bounding this wait, cleared when it settles. */
+  guard: WaitGuard | null = null;
+  #res!: (v: T) => void;
+  #rej!: (e: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<T>((a, b) => {
+      this.#res = a;
+      this.#rej = b;
+    });
+    this.promise.catch(noop);
+  }
+
+  resolve(v: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.guard?.clear();
+    this.#res(v);
+  }
+
+  reject(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.guard?.clear();
+    this.#rej(e);
+  }
+}
+
 /** A promise with its resolvers; a rejection nobody awaits is not reported as unhandled. */
 export function deferred<T>(): Deferred<T> {
-  let res!: (v: T) => void;
-  let rej!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => {
-    res = a;
-    rej = b;
-  });
-  promise.catch(() => {});
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve(v) {
-      if (d.settled) return;
-      d.settled = true;
-      res(v);
-    },
-    reject(e) {
-      if (d.settled) return;
-      d.settled = true;
-      rej(e);
-    },
-  };
-  return d;
+  return new DeferredImpl<T>();
+}
+
+/** The timer and abort listener of one `guarded` wait (an EventListener object: no closure per wait). */
+class WaitGuard {
+  timer: NodeJS.Timeout | null = null;
+  constructor(
+    readonly d: DeferredImpl<unknown>,
+    readonly signal: AbortSignal | undefined,
+    readonly timeout: number,
+    readonly what: string,
+    readonly onGiveUp: (() => void) | undefined,
+  ) {}
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.onGiveUp?.();
+    this.d.reject(abortReason(this.signal!));
+  }
+
+  expire(): void {
+    this.timer = null;
+    this.onGiveUp?.();
+    this.d.reject(new TimeoutError(`${this.what}: no answer within ${this.timeout} ms`));
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.signal?.removeEventListener('abort', this);
+  }
+}
+
+function expireGuard(g: WaitGuard): void {
+  g.expire();
+}
+
+/**
+ * Like `bounded(d.promise, ...)` for a deferred this layer owns, without a
+ * second promise: the timeout or abort rejects `d` itself (after
+ * `onGiveUp`), and settling `d` clears them. A late resolve is then ignored,
+ * as `onGiveUp` arranges for whatever the wait held.
+ */
+export function guarded<T>(d: Deferred<T>, opts: WaitOptions | undefined, what: string, onGiveUp?: () => void): Promise<T> {
+  const signal = opts?.signal;
+  const timeout = opts?.timeout ?? 0;
+  if ((!signal && !(timeout > 0)) || d.settled) return d.promise;
+  if (!(d instanceof DeferredImpl)) return bounded(d.promise, opts, what, onGiveUp);
+  const g = new WaitGuard(d as DeferredImpl<unknown>, signal, timeout, what, onGiveUp);
+  if (signal?.aborted) {
+    g.handleEvent();
+    return d.promise;
+  }
+  d.guard = g;
+  if (timeout > 0) {
+    g.timer = setTimeout(expireGuard, timeout, g);
+    g.timer.unref?.();
+  }
+  signal?.addEventListener('abort', g, { once: true });
+  return d.promise;
 }
 
 /**

@@ -4,7 +4,10 @@
  * Openers keep no offset between calls (only a decrypted first block of a
  * partial packet), so moving unconsumed bytes elsewhere is safe.
  *
- * Payloads leave without a copy when they are large: the buffer is a slab
+ * Where the opener decrypts into buffers of its own (node:crypto AES-GCM and
+ * ChaCha20, see PacketOpener's `bodies`), payloads are views of those and
+ * the receive buffer is simply reused. Otherwise payloads leave without a
+ * copy when they are large: the buffer is a slab
  * whose opened bytes are never written again once a payload view into them
  * has been handed out (the region is "frozen"); when the slab fills, the
  * still-unopened tail moves to a fresh slab and the old one lives on only
@@ -17,7 +20,8 @@ import type { PacketOpener } from '../crypto/types.js';
 const SLAB_SIZE = 256 * 1024;
 /**
  * Payloads of at least this many bytes are handed out as views into the
- * slab: a kept one pins at most SLAB_SIZE / VIEW_MIN = 16 times its size.
+ * slab: a kept one pins SLAB_SIZE / VIEW_MIN = 16 times its size at most
+ * (more only when one huge packet made a bigger slab).
  * Below it, a copy is cheaper than the slab churn it would cause.
  */
 const VIEW_MIN = 16 * 1024;
@@ -90,6 +94,7 @@ export class ReceiveBuffer {
     const buf = this.buf;
     if (len >= VIEW_MIN) {
       if (to > this.#frozenEnd) this.#frozenEnd = to;
+      // A view object per packet (no bytes copied): upper layers take Buffers.
       return Buffer.from(buf.buffer, buf.byteOffset + from, len);
     }
     // allocUnsafe takes small sizes from node's shared pool and skips the zero fill.
@@ -142,6 +147,7 @@ export function openPackets(
     const detached = bodies[i];
     let payload: Buffer;
     if (detached) {
+      // A view object per packet (no bytes copied): upper layers take Buffers.
       payload = Buffer.from(detached.buffer, detached.byteOffset + 1, len - 1 - detached[0]!);
     } else {
       payload = rx.take(bodyOff + 1, bodyOff + len - buf[bodyOff]!);

@@ -71,6 +71,7 @@ export class NativeGcm implements GcmPrimitive {
     this.#key = createSecretKey(key);
   }
   seal(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): void {
+    // A context per packet: node cannot restart a GCM context with a new nonce.
     const c = createCipheriv(this.algorithm as 'aes-128-gcm', this.#key, nonce, { authTagLength: 16 });
     c.setAAD(buf.subarray(off, off + 4));
     const ct = c.update(buf.subarray(off + 4, off + 4 + len));
@@ -86,6 +87,7 @@ export class NativeGcm implements GcmPrimitive {
   }
   /** update() returns a fresh Buffer anyway: handing it over spares the copy back. */
   openDetached(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): Uint8Array | null {
+    // A context per packet (no nonce restart in node); its output buffer becomes the payload's home.
     const d = createDecipheriv(this.algorithm as 'aes-128-gcm', this.#key, nonce, { authTagLength: 16 });
     d.setAAD(buf.subarray(off, off + 4));
     d.setAuthTag(buf.subarray(off + 4 + len, off + 4 + len + 16));
@@ -130,6 +132,7 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   }
 
   seal(buf: Uint8Array, off: number, len: number, seq: number): void {
+    // Two contexts per packet: node cannot reset a ChaCha20 context to a new nonce and counter 0.
     const iv = this.#setSeq(seq);
     const lc = createCipheriv('chacha20', this.#lengthKey, iv);
     buf.set(lc.update(buf.subarray(off, off + 4)), off);
