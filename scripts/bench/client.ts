@@ -29,11 +29,11 @@
  * `--prof=DIR` writes a V8 CPU profile of each sshwire worker into DIR.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // ─────────────────────────── shared ───────────────────────────
 
@@ -53,6 +53,10 @@ interface Job {
   /** For bulk: the file and its size. */
   file: string;
   size: number;
+  /** Seconds of untimed warm-up before seq and conc (JIT, caches). */
+  warmup: number;
+  /** sshwire only: the module to import `connect` from (a bundle of ts/client.ts; unset: the sources through tsx). */
+  module?: string;
   /** sshwire only: channel window and largest packet offered (unset: the library's defaults). */
   window?: number;
   maxPacketSize?: number;
@@ -78,7 +82,7 @@ function outcome(count: number, seconds: number, cpu: number, perSecond = count 
 // ─────────────────────────── sshwire worker ───────────────────────────
 
 async function sshwireWorker(job: Job): Promise<Outcome> {
-  const { connect } = await import('../../ts/client.js');
+  const { connect } = (await import(job.module ?? '../../ts/client.js')) as typeof import('../../ts/client.js');
   const opts = {
     host: HOST,
     port: job.port,
@@ -107,7 +111,10 @@ async function sshwireWorker(job: Job): Promise<Outcome> {
   const conn = await connect(opts);
   try {
     if (job.test === 'seq') {
-      for (let i = 0; i < 20; i++) await conn.run('true');
+      await timeBox(job.warmup, 10, async () => {
+        await conn.run('true');
+        return 1;
+      });
       return await timeBox(job.seconds, 10, async () => {
         await conn.run('true');
         return 1;
@@ -118,7 +125,7 @@ async function sshwireWorker(job: Job): Promise<Outcome> {
         await Promise.all(Array.from({ length: job.concurrency }, () => conn.run('true')));
         return job.concurrency;
       };
-      await round();
+      await timeBox(job.warmup, 1, round);
       return await timeBox(job.seconds, 1, round);
     }
     await conn.run('true');
@@ -215,7 +222,10 @@ async function ssh2Worker(job: Job): Promise<Outcome> {
   const c = await open();
   try {
     if (job.test === 'seq') {
-      for (let i = 0; i < 5; i++) await exec(c, 'true');
+      await timeBox(job.warmup, 5, async () => {
+        await exec(c, 'true');
+        return 1;
+      });
       return await timeBox(job.seconds, 10, async () => {
         await exec(c, 'true');
         return 1;
@@ -226,7 +236,7 @@ async function ssh2Worker(job: Job): Promise<Outcome> {
         await Promise.all(Array.from({ length: job.concurrency }, () => exec(c, 'true')));
         return job.concurrency;
       };
-      await round();
+      await timeBox(job.warmup, 1, round);
       return await timeBox(job.seconds, 1, round);
     }
     await exec(c, 'true');
@@ -292,15 +302,14 @@ async def main():
             async def one():
                 await conn.run('true')
                 return 1
-            for _ in range(20):
-                await one()
+            await time_box(job['warmup'], 10, one)
             return await time_box(job['seconds'], 10, one)
         if test == 'conc':
             k = job['concurrency']
             async def rnd():
                 await asyncio.gather(*[conn.run('true') for _ in range(k)])
                 return k
-            await rnd()
+            await time_box(job['warmup'], 1, rnd)
             return await time_box(job['seconds'], 1, rnd)
         await conn.run('true')
         cpu0 = time.process_time()
@@ -379,7 +388,7 @@ async function opensshJob(job: Job, dir: string): Promise<Outcome> {
     await run('ssh', [...opts, '-o', 'ControlMaster=yes', '-o', `ControlPath=${ctl}`, '-o', 'ControlPersist=yes', '-f', '-N', target]);
     try {
       const mux = [...opts, '-o', 'ControlMaster=no', '-o', `ControlPath=${ctl}`, target, 'true'];
-      for (let i = 0; i < 5; i++) await run('ssh', mux);
+      await opensshTimeBox(job.warmup, 5, () => run('ssh', mux));
       return await opensshTimeBox(job.seconds, 10, () => run('ssh', mux));
     } finally {
       await run('ssh', [...opts, '-o', `ControlPath=${ctl}`, '-O', 'exit', target]).catch(() => {});
@@ -406,6 +415,40 @@ function makeFile(path: string, size: number): void {
 }
 
 const here = fileURLToPath(import.meta.url);
+const repo = join(dirname(here), '..', '..');
+
+/**
+ * Bundles ts/client.ts with esbuild (tsx's own dependency) the way the
+ * published build is made: plain JS, no `__name` helpers. Running from the
+ * sources through tsx costs measurably more per call (tsx keeps function
+ * names with a defineProperty per closure). The bundle sits in the bench's
+ * temp dir next to links to wasm/ and node_modules/, so the wasm core and
+ * the dependencies resolve as from the repo. Returns null (sources through
+ * tsx) when esbuild is not available.
+ */
+function bundleSshwire(dir: string): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const esbuild = require('esbuild') as { buildSync(o: object): unknown };
+    const out = join(dir, 'sshwire-client.mjs');
+    esbuild.buildSync({
+      entryPoints: [join(repo, 'ts', 'client.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: out,
+      logLevel: 'error',
+    });
+    symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    return out;
+  } catch (err) {
+    process.stdout.write(`(could not bundle with esbuild, running sshwire from the sources through tsx: ${(err as Error).message})\n`);
+    return null;
+  }
+}
 
 /** Runs one job in a fresh process of the peer's kind and returns its Outcome. */
 async function runWorker(peer: Peer, job: Job, dir: string, profDir: string | null): Promise<Outcome> {
@@ -482,11 +525,17 @@ async function coordinator(argv: string[]): Promise<void> {
   };
   try {
     if (only.includes('bulk')) makeFile(file, size);
-    const base: Job = { test: 'seq', port: sshd.port, key, cipher: ciphers[0]!, seconds, concurrency, file, size };
+    const warmup = Number(opt('warmup') ?? (quick ? 0.5 : 1));
+    const base: Job = { test: 'seq', port: sshd.port, key, cipher: ciphers[0]!, seconds, warmup, concurrency, file, size };
+    if (!argv.includes('--tsx')) {
+      const bundle = bundleSshwire(dir);
+      if (bundle) base.module = pathToFileURL(bundle).href;
+    }
     if (opt('window')) base.window = Number(opt('window'));
     if (opt('max-packet')) base.maxPacketSize = Number(opt('max-packet'));
     process.stdout.write(
-      `client benchmark: sshd ${sshd.port}, ${runs} runs, ${seconds} s per time box, bulk ${size / 1024 / 1024} MiB, peers ${peers.join(' ')}\n`,
+      `client benchmark: sshd ${sshd.port}, ${runs} runs, ${seconds} s per time box (${warmup} s warm-up), bulk ${size / 1024 / 1024} MiB, ` +
+        `peers ${peers.join(' ')}, sshwire from ${base.module ? 'an esbuild bundle' : 'the sources (tsx)'}\n`,
     );
     // OpenSSH's connection setup (ssh host true), taken out of its bulk figures.
     const setup: number[] = [];
