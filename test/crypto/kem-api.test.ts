@@ -15,8 +15,8 @@ describe('KEM availability', () => {
     expect(support.mlkem768.native.available).toBe(false);
   });
 
-  it('picks wasm by default and honours an explicit backend', () => {
-    expect(createKem('mlkem768')!.backend).toBe('wasm');
+  it('picks wasm by default (js for ML-KEM when SSHWIRE_BACKEND=js) and honours an explicit backend', () => {
+    expect(createKem('mlkem768')!.backend).toBe(process.env.SSHWIRE_BACKEND === 'js' ? 'js' : 'wasm');
     expect(createKem('sntrup761')!.backend).toBe('wasm');
     expect(createKem('mlkem768', 'js')!.backend).toBe('js');
     expect(createKem('sntrup761', 'js')).toBeNull();

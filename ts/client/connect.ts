@@ -76,6 +76,8 @@ export interface ConnectOptions {
   onBanner?: BannerHandler;
   /** Diagnostic lines (never secrets). */
   debug?: (message: string) => void;
+  /** Also hexdump every packet to `debug` / NODE_DEBUG=sshwire (Paramiko's set_hexdump); user-auth requests are withheld. */
+  hexdump?: boolean;
   /** Receive window per channel. */
   window?: number;
   /** Largest channel data packet accepted. */
@@ -204,6 +206,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
       ...(options.rekeySeconds !== undefined ? { rekeySeconds: options.rekeySeconds } : {}),
       ...(options.debug ? { debug: options.debug } : {}),
+      ...(options.hexdump ? { hexdump: true } : {}),
     },
     auth: {
       ...(options.password !== undefined ? { password: options.password } : {}),

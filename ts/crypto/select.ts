@@ -15,6 +15,7 @@ import { NATIVE_CIPHER } from './native/packet.js';
 import { EC_CURVES, type EcCurve } from './keyblob.js';
 import { wasmCore, wasmUnavailableReason } from './wasm/instance.js';
 import { chachapolyBinding } from './wasm/chachapoly.js';
+import { mlkem768Wasm, sntrup761Wasm, wasmKemDetail } from './kem/wasm.js';
 
 /** One way to serve a primitive. `impl` is the id tests and factories use. */
 export interface Candidate {
@@ -86,7 +87,7 @@ const table = new Map<string, Candidate[]>();
 
 for (const name of cipherNames()) {
   if (name === 'none') {
-    table.set(name, BACKENDS.map((b) => c('none', b, true, 'no cryptography')));
+    table.set(name, BACKENDS.map((b) => c('none', b, available[b].available, 'no cryptography')));
     continue;
   }
   if (name === 'chacha20-poly1305@openssh.com') {
@@ -112,7 +113,7 @@ for (const name of cipherNames()) {
 
 for (const name of macNames()) {
   if (name === 'none') {
-    table.set(name, BACKENDS.map((b) => c('none', b, true, 'no MAC')));
+    table.set(name, BACKENDS.map((b) => c('none', b, available[b].available, 'no MAC')));
     continue;
   }
   const hash = name.includes('sha1') ? 'sha1' : name.includes('512') ? 'sha512' : 'sha256';
@@ -157,6 +158,22 @@ for (const alg of ['rsa-sha2-256', 'rsa-sha2-512', 'ssh-rsa']) {
   const ok = alg !== 'ssh-rsa' || (!fips && nodeHashes.has('sha1'));
   table.set(alg, [c('native', 'native', ok, ok ? 'OpenSSL RSA PKCS#1 v1.5' : 'FIPS mode refuses SHA-1 signatures'), c('js', 'js', true, 'bigint RSA PKCS#1 v1.5')]);
 }
+
+// Post-quantum KEMs (wire names of ts/crypto/kem): rust-core first, as it
+// is the only implementation of sntrup761; @noble/post-quantum serves
+// ML-KEM-768 when wasm cannot (or when SSHWIRE_BACKEND=js asks for it).
+const wasmMlkem = mlkem768Wasm() !== null;
+const wasmSntrup = sntrup761Wasm() !== null;
+table.set('mlkem768', [
+  c('wasm', 'wasm', wasmMlkem, wasmMlkem ? 'rust-core ML-KEM-768' : `wasm unavailable: ${wasmKemDetail('mlkem768')}`),
+  c('native', 'native', false, 'node:crypto has no ML-KEM on this Node version'),
+  c('js', 'js', true, '@noble/post-quantum ml_kem768'),
+]);
+table.set('sntrup761', [
+  c('wasm', 'wasm', wasmSntrup, wasmSntrup ? 'rust-core sntrup761' : `wasm unavailable: ${wasmKemDetail('sntrup761')}`),
+  c('native', 'native', false, 'node:crypto has no NTRU Prime'),
+  c('js', 'js', false, 'no pure-JS sntrup761'),
+]);
 
 // --- choosing --------------------------------------------------------------
 

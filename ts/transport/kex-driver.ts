@@ -193,9 +193,11 @@ export class KexDriver {
       `negotiated: kex ${neg.kex}, host key ${neg.hostKey}, cipher ${neg.cipherCS} / ${neg.cipherSC}, MAC ${neg.macCS} / ${neg.macSC}, compression ${neg.compressionCS} / ${neg.compressionSC}${k.initial ? `, strict kex ${neg.strictKex ? 'on' : 'off'}` : ''}`,
     );
     if (peer.firstKexPacketFollows) {
-      // RFC 4253 7.1: the guess was right only if the peer's first kex and
-      // host key algorithms are the ones negotiated.
-      k.ignoreGuess = peer.kex[0] !== neg.kex || peer.serverHostKey[0] !== neg.hostKey;
+      // RFC 4253 7.1: the guess was wrong when the two sides' preferred
+      // (first) kex or host key algorithms differ, even if the peer's first
+      // choice is what gets negotiated: the peer then sees the mismatch too
+      // and sends its real first kex packet again (OpenSSH's proposals_match).
+      k.ignoreGuess = peer.kex[0] !== k.ourLists.kex[0] || peer.serverHostKey[0] !== k.ourLists.serverHostKey[0];
       if (k.ignoreGuess) h.debug('peer guessed the kex wrong; its next kex packet is ignored');
     }
     const spec = KEX_METHODS[neg.kex]!;

@@ -14,6 +14,7 @@ import type { BackendName, Kem } from '../types.js';
 import { mlkem768Js } from './noble.js';
 import { KEM_SIZES, KEM_TITLES, MLKEM_MESSAGE_LENGTH, MLKEM_SEED_LENGTH, isKemName, type KemName, type MlKem768Core, type Sntrup761Core } from './params.js';
 import { mlkem768Wasm, sntrup761Wasm, wasmKemDetail } from './wasm.js';
+import { chosenImpl } from '../select.js';
 
 export { KEM_NAMES, KEM_SIZES, isKemName } from './params.js';
 export type { KemName, KemSizes, MlKem768Core, Sntrup761Core } from './params.js';
@@ -112,8 +113,9 @@ function instantiate(name: KemName, backend: BackendName): KemInstance | null {
 }
 
 /**
- * The KEM `name` on `backend`, or on the best available backend when none
- * is given. Returns null when that backend (or, without one, every backend)
+ * The KEM `name` on `backend`, or, when none is given, on the backend
+ * getBackendInfo() reports for it (SSHWIRE_BACKEND honoured where it can
+ * serve). Returns null when that backend (or, without one, every backend)
  * cannot serve it; throws CryptoError for an unknown name or backend.
  */
 export function createKem(name: KemName, backend?: BackendName): KemInstance | null {
@@ -122,7 +124,10 @@ export function createKem(name: KemName, backend?: BackendName): KemInstance | n
     if (!PREFERENCE.includes(backend)) throw new CryptoError(`unknown crypto backend ${JSON.stringify(backend)}`);
     return instantiate(name, backend);
   }
-  for (const b of PREFERENCE) {
+  // The load-time choice (select.ts) first: it honours SSHWIRE_BACKEND and is what getBackendInfo() reports.
+  const chosen = chosenImpl(name) as BackendName | undefined;
+  const order = chosen ? [chosen, ...PREFERENCE.filter((b) => b !== chosen)] : PREFERENCE;
+  for (const b of order) {
     const kem = instantiate(name, b);
     if (kem) return kem;
   }
