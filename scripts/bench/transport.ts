@@ -29,9 +29,10 @@ import { join } from 'node:path';
 import { canServeCipher } from '../../ts/crypto/index.js';
 import { canServeKex, DEFAULT_KEX } from '../../ts/transport/algorithms.js';
 import { Transport } from '../../ts/transport/index.js';
+import { connectTcp } from '../../ts/client/socket.js';
 import { MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { closeBoth, transportPair } from '../../test/helpers/pair.js';
-import { connectTo, startSshd, type Sshd } from '../../test/helpers/sshd.js';
+import { startSshd, type Sshd } from '../../test/helpers/sshd.js';
 import { authenticate, authorizedKeyLine } from '../../test/helpers/userauth.js';
 
 const MiB = 1024 * 1024;
@@ -145,7 +146,8 @@ const PAIR_CIPHERS: [string, string | undefined][] = [
 async function ourClientCat(port: number, cipher: string, file: string, expectBytes: number): Promise<Rate> {
   const start = process.hrtime.bigint();
   const cpu0 = cpuSeconds();
-  const socket = await connectTo(port);
+  // The client's own TCP path (reused-buffer reads feeding the transport, ts/transport/socket-feed.ts).
+  const socket = await connectTcp('127.0.0.1', port);
   const t = new Transport(socket, { role: 'client', verifyHostKey: () => true, algorithms: { cipher: [cipher] } });
   await t.ready;
   await authenticate(t);

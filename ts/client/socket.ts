@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { NoValidConnectionsError, SSHException, TimeoutError } from '../errors.js';
 import { abortError } from '../auth/inbox.js';
+import { SocketFeed, tagSocketFeed } from '../transport/socket-feed.js';
 
 export interface TcpOptions {
   /** Milliseconds for each address's connect; 0 = no limit of its own. */
@@ -16,7 +17,10 @@ export interface TcpOptions {
 
 function connectOne(address: string, port: number, opts: TcpOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: address, port });
+    // Reads go into one reused buffer that the transport consumes directly (no Buffer per read).
+    const feed = new SocketFeed();
+    const s = net.connect({ host: address, port, onread: feed.onread });
+    tagSocketFeed(s, feed);
     let timer: NodeJS.Timeout | null = null;
     const cleanup = (): void => {
       if (timer) clearTimeout(timer);

@@ -40,6 +40,7 @@ import { MAX_PAYLOAD, PacketWriter } from './outbound.js';
 import { Pings } from './ping.js';
 import { MAX_PACKET_LENGTH, ReceivePump, type PeerVersion } from './receive-pump.js';
 import { SendQueue } from './send-queue.js';
+import { socketFeedOf } from './socket-feed.js';
 import { ServiceRequests, serveServiceRequest, type ServiceHooks } from './services.js';
 
 export { MAX_PACKET_LENGTH } from './receive-pump.js';
@@ -189,7 +190,10 @@ export class Transport extends EventEmitter {
 
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    socket.on('data', this.#receive.onData);
+    // A socket made with our reused-buffer onread hook feeds the pump directly (socket-feed.ts).
+    const feed = socketFeedOf(socket);
+    if (feed) feed.attach(this.#receive.onData);
+    else socket.on('data', this.#receive.onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onSocketClose);
     socket.on('error', this.#onSocketError);
@@ -435,6 +439,7 @@ export class Transport extends EventEmitter {
 
     const socket = this.#socket;
     socket.off('data', this.#receive.onData);
+    socketFeedOf(socket)?.detach();
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onSocketClose);
     socket.off('drain', this.#send.onDrain);

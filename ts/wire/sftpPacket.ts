@@ -18,18 +18,39 @@ import { readAttrs, writeAttrs, type FileAttrs } from './sftpAttrs.js';
 export const DEFAULT_MAX_PACKET = 256 * 1024 + 1024;
 
 /**
+ * A large packet that arrived over several chunks, handed over without
+ * reassembly: `head` holds its first min(PARTS_HEAD, length) bytes (a copy,
+ * so type, request id and a DATA length are always in one buffer), `rest`
+ * views of the remaining bytes in order (kept chunks are never reused by the
+ * framer). Together they are the whole body.
+ */
+export type PartsHandler = (head: Buffer, rest: Buffer[]) => void;
+
+/** Bytes of a split packet copied into its head. */
+export const PARTS_HEAD = 64;
+/** Packets at least this long that span chunks go to a PartsHandler (when given) instead of being copied. */
+const PARTS_MIN = 64 * 1024;
+
+/**
  * Splits a byte stream into SFTP packets. `onPacket` receives the body (type
  * byte first, no length); the body is a view valid only during the call
- * unless the caller keeps it (it is never reused by the framer).
+ * unless the caller keeps it (it is never reused by the framer). With
+ * `onParts`, a large packet spanning chunks is delivered in pieces (see
+ * PartsHandler) rather than copied into one buffer.
  */
 export class SFTPFramer {
   #maxPacket: number;
   /** Up to 4 bytes of a length prefix that arrived split. */
   #lenBuf = Buffer.alloc(4);
   #lenHave = 0;
-  /** A packet body being assembled across chunks. */
+  /** A packet body being assembled across chunks (copy mode). */
   #body: Buffer | null = null;
   #bodyHave = 0;
+  /** A packet being collected as pieces (parts mode): its head, the views after it, and progress. */
+  #head: Buffer | null = null;
+  #parts: Buffer[] = [];
+  #partsLen = 0;
+  #partsHave = 0;
 
   constructor(maxPacket = DEFAULT_MAX_PACKET) {
     this.#maxPacket = maxPacket;
@@ -46,14 +67,18 @@ export class SFTPFramer {
 
   /** True when no partial packet is buffered. */
   get idle(): boolean {
-    return this.#lenHave === 0 && this.#body === null;
+    return this.#lenHave === 0 && this.#body === null && this.#head === null;
   }
 
   /** Feeds one chunk; throws ProtocolError on an oversized or empty packet. */
-  push(chunk: Buffer, onPacket: (body: Buffer) => void): void {
+  push(chunk: Buffer, onPacket: (body: Buffer) => void, onParts?: PartsHandler): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
+      if (this.#head !== null) {
+        pos = this.#collect(chunk, pos, onParts ?? ((head, rest) => onPacket(Buffer.concat([head, ...rest]))));
+        continue;
+      }
       if (this.#body !== null) {
         const want = this.#body.length - this.#bodyHave;
         const take = Math.min(want, end - pos);
@@ -84,11 +109,41 @@ export class SFTPFramer {
         const body = chunk.subarray(pos, pos + len);
         pos += len;
         onPacket(body);
+      } else if (onParts !== undefined && len >= PARTS_MIN) {
+        this.#head = Buffer.allocUnsafe(PARTS_HEAD);
+        this.#parts = [];
+        this.#partsLen = len;
+        this.#partsHave = 0;
       } else {
         this.#body = Buffer.allocUnsafe(len);
         this.#bodyHave = 0;
       }
     }
+  }
+
+  /** Parts mode: takes what `chunk` holds of the current packet from `pos`; returns the new position. */
+  #collect(chunk: Buffer, pos: number, onParts: PartsHandler): number {
+    const head = this.#head!;
+    let take = Math.min(this.#partsLen - this.#partsHave, chunk.length - pos);
+    if (this.#partsHave < PARTS_HEAD) {
+      const h = Math.min(PARTS_HEAD - this.#partsHave, take);
+      chunk.copy(head, this.#partsHave, pos, pos + h);
+      this.#partsHave += h;
+      pos += h;
+      take -= h;
+    }
+    if (take > 0) {
+      this.#parts.push(chunk.subarray(pos, pos + take));
+      this.#partsHave += take;
+      pos += take;
+    }
+    if (this.#partsHave === this.#partsLen) {
+      const rest = this.#parts;
+      this.#head = null;
+      this.#parts = [];
+      onParts(head, rest);
+    }
+    return pos;
   }
 }
 

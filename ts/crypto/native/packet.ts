@@ -8,7 +8,8 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type Cip
 import type { StreamCipher, PacketMac } from '../packet/classic.js';
 import type { GcmPrimitive } from '../packet/gcm.js';
 import type { ChaChaPolyCore, Poly1305Fn } from '../packet/chachapoly.js';
-import { constantTimeEqualAt, readU32, writeU32 } from '../util.js';
+import { ChaChaLengthKey } from '../packet/chacha-length.js';
+import { constantTimeEqualAt, writeU32 } from '../util.js';
 
 /** OpenSSL cipher names for the SSH wire names the native backend serves. */
 export const NATIVE_CIPHER: Readonly<Record<string, string>> = {
@@ -114,14 +115,15 @@ const ZERO64 = new Uint8Array(64);
  */
 export class NativeChaChaPolyCore implements ChaChaPolyCore {
   readonly #mainKey: KeyObject;
-  readonly #lengthKey: KeyObject;
+  /** K_1: one keystream word per packet, cheaper in JS than a node cipher context. */
+  readonly #lengthKey: ChaChaLengthKey;
   readonly #iv = Buffer.alloc(16);
   readonly #tag = new Uint8Array(16);
   readonly #poly: Poly1305Fn;
 
   constructor(key: Uint8Array, poly: Poly1305Fn) {
     this.#mainKey = createSecretKey(key.subarray(0, 32));
-    this.#lengthKey = createSecretKey(key.subarray(32, 64));
+    this.#lengthKey = new ChaChaLengthKey(key.subarray(32, 64));
     this.#poly = poly;
   }
 
@@ -132,10 +134,9 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   }
 
   seal(buf: Uint8Array, off: number, len: number, seq: number): void {
-    // Two contexts per packet: node cannot reset a ChaCha20 context to a new nonce and counter 0.
+    // A context per packet: node cannot reset a ChaCha20 context to a new nonce and counter 0.
     const iv = this.#setSeq(seq);
-    const lc = createCipheriv('chacha20', this.#lengthKey, iv);
-    buf.set(lc.update(buf.subarray(off, off + 4)), off);
+    this.#lengthKey.encrypt(buf, off, seq);
     const mc = createCipheriv('chacha20', this.#mainKey, iv);
     // Block 0 of the main stream is the Poly1305 key; the body starts at block 1.
     const polyKey = mc.update(ZERO64);
@@ -145,8 +146,7 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   }
 
   length(buf: Uint8Array, off: number, seq: number): number {
-    const lc = createCipheriv('chacha20', this.#lengthKey, this.#setSeq(seq));
-    return readU32(lc.update(buf.subarray(off, off + 4)), 0);
+    return this.#lengthKey.decrypt(buf, off, seq);
   }
 
   open(buf: Uint8Array, off: number, len: number, seq: number): boolean {

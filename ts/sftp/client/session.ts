@@ -16,7 +16,13 @@ import { FXP, FX, EXT } from '../../wire/sftpConstants.js';
 import { DEFAULT_MAX_PACKET, SFTPFramer, decodeVersion, encodeInit, encodePacket, readStatus } from '../../wire/sftpPacket.js';
 
 /** Called with the reply body (type byte first, id at 1..4), or an error. */
-export type ReplyCallback = (err: Error | null, type: number, body: Buffer) => void;
+/**
+ * A reply (or the session's error). For a request made with `{ parts: true }`
+ * a large reply may come split: `body` is then its first bytes (at least the
+ * type, id and, for DATA, the data length; see PARTS_HEAD) and `rest` views
+ * of the remaining bytes in order, with no copy made to join them.
+ */
+export type ReplyCallback = (err: Error | null, type: number, body: Buffer, rest?: Buffer[]) => void;
 
 /** What `limits@openssh.com` told us, or our defaults. 0 means "no limit given". */
 export interface SFTPLimits {
@@ -52,6 +58,8 @@ export class SFTPSession {
   readonly writable: Writable;
   #framer = new SFTPFramer(DEFAULT_MAX_PACKET);
   #pending = new Map<number, ReplyCallback>();
+  /** Requests whose callbacks take a split reply (ReplyCallback's `rest`). */
+  #takesParts = new Set<number>();
   #nextId = 1;
   #error: Error | null = null;
   #closed = false;
@@ -190,7 +198,7 @@ export class SFTPSession {
    * written back to back); `cb` gets the reply. Returns the id. Never throws:
    * a dead session calls `cb` with its error on the next tick.
    */
-  request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback): number {
+  request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback, opts?: { parts?: boolean }): number {
     const id = this.#nextId;
     this.#nextId = (this.#nextId + 1) >>> 0 || 1;
     if (this.#error) {
@@ -199,6 +207,7 @@ export class SFTPSession {
       return id;
     }
     this.#pending.set(id, cb);
+    if (opts?.parts === true) this.#takesParts.add(id);
     const pkt = build(id);
     this.#send(Array.isArray(pkt) ? pkt : [pkt]);
     return id;
@@ -209,6 +218,7 @@ export class SFTPSession {
    * (e.g. to close a handle an aborted OPEN still produced).
    */
   abandon(id: number, onLate?: ReplyCallback): void {
+    this.#takesParts.delete(id);
     if (this.#pending.has(id)) this.#pending.set(id, onLate ?? noop);
   }
 
@@ -288,7 +298,7 @@ export class SFTPSession {
     // its pipeline) leave in one writev per received chunk.
     this.writable.cork();
     try {
-      this.#framer.push(chunk, this.#dispatch);
+      this.#framer.push(chunk, this.#dispatch, this.#dispatchParts);
     } catch (err) {
       this.#fail(err instanceof Error ? err : new ProtocolError(String(err)));
     } finally {
@@ -310,7 +320,22 @@ export class SFTPSession {
     const cb = this.#pending.get(id);
     if (cb === undefined) throw new ProtocolError(`SFTP: reply for unknown request id ${id}`);
     this.#pending.delete(id);
+    this.#takesParts.delete(id);
     cb(null, type, body);
+  };
+
+  /** A large reply that came in pieces: handed on as such when its request takes parts, else joined. */
+  #dispatchParts = (head: Buffer, rest: Buffer[]): void => {
+    if (this.#closed) return;
+    const id = head.readUInt32BE(1);
+    if (this.#readyHandler || head[0] === FXP.VERSION || !this.#takesParts.has(id)) {
+      this.#dispatch(Buffer.concat([head, ...rest]));
+      return;
+    }
+    const cb = this.#pending.get(id)!;
+    this.#pending.delete(id);
+    this.#takesParts.delete(id);
+    cb(null, head[0]!, head, rest);
   };
 
   #checkStall(): void {
@@ -336,6 +361,7 @@ export class SFTPSession {
     this.writable.on('error', noop);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#takesParts.clear();
     for (const cb of pending) cb(err, 0, EMPTY);
     for (const f of this.#drainWaiters.splice(0)) f(err);
     for (const f of this.#closeWaiters.splice(0)) f();

@@ -5,8 +5,9 @@
  * - A short DATA reply re-requests the remainder (servers may return less
  *   than asked for any reason; only a STATUS EOF means end of file).
  * - EOF is the lowest offset that answered EOF; nothing past it is asked for.
- * - DATA bodies are kept as views into the received packet: the only copy of
- *   the data between the stream and the sink is the framer's reassembly.
+ * - DATA bodies are kept as views into the received packets: a reply that
+ *   spans several channel chunks arrives in pieces (the session's split
+ *   replies), so no copy of the data is made between the stream and the sink.
  * - The sink is called in order, so whatever it has accepted is always a
  *   contiguous prefix: a failure leaves a destination whose good length is
  *   exactly `delivered`.
@@ -49,7 +50,7 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
     let nextOffset = opts.start;
     let inflight = 0;
     /** Arrived pieces keyed by their offset, waiting for the sink. */
-    const ready = new Map<number, Buffer>();
+    const ready = new Map<number, Buffer[]>();
     let buffered = 0;
     let deliverOffset = opts.start;
     let sinking = false;
@@ -91,27 +92,30 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       inflight++;
       const id = session.request(
         (rid) => encodeRead(rid, handle, offset, length),
-        (err, type, body) => {
+        (err, type, body, rest) => {
           ids.delete(id);
           inflight--;
           if (failed) return;
           if (err) return fail(err);
           try {
-            onReply(offset, length, type, body);
+            onReply(offset, length, type, body, rest);
           } catch (e) {
             return fail(e as Error);
           }
           pump();
         },
+        { parts: true },
       );
       ids.add(id);
     };
 
-    const onReply = (offset: number, length: number, type: number, body: Buffer): void => {
+    const onReply = (offset: number, length: number, type: number, body: Buffer, rest: Buffer[] | undefined): void => {
       if (type === FXP.DATA) {
         if (body.length < 9) throw new ProtocolError('SFTP DATA: truncated');
         const n = body.readUInt32BE(5);
-        if (n > length || n !== body.length - 9) throw new ProtocolError(`SFTP DATA: ${n} bytes in reply to a read of ${length}`);
+        let total = body.length;
+        if (rest) for (const r of rest) total += r.length;
+        if (n > length || n !== total - 9) throw new ProtocolError(`SFTP DATA: ${n} bytes in reply to a read of ${length}`);
         if (n === 0) {
           // A zero-length DATA is not EOF, but a server doing it forever would
           // spin us: treat it as the end, as OpenSSH's client does.
@@ -119,14 +123,16 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
           return;
         }
         if (offset >= eof) return; // past an EOF already seen: the file changed under us
-        ready.set(offset, body.subarray(9));
+        const pieces = [body.subarray(9)];
+        if (rest) for (const r of rest) pieces.push(r);
+        ready.set(offset, pieces);
         buffered += n;
         // Short read: ask again for the rest of this range.
         if (n < length && offset + n < eof) send(offset + n, length - n);
         return;
       }
       if (type === FXP.STATUS) {
-        const r = new SSHReader(body, 'SFTP READ');
+        const r = new SSHReader(rest ? Buffer.concat([body, ...rest]) : body, 'SFTP READ');
         r.byte();
         r.uint32();
         const st = readStatus(r);
@@ -173,14 +179,17 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       let length = 0;
       let consumed = 0;
       let o = deliverOffset;
-      for (let piece = ready.get(o); piece !== undefined; piece = ready.get(o)) {
+      for (let pieces = ready.get(o); pieces !== undefined; pieces = ready.get(o)) {
         ready.delete(o);
-        consumed += piece.length;
-        // Bytes past an EOF seen later (the file shrank) are dropped, not delivered.
-        const take = Math.max(0, Math.min(piece.length, eof - o));
-        if (take > 0) batch.push(take === piece.length ? piece : piece.subarray(0, take));
-        length += take;
-        o += piece.length;
+        for (const piece of pieces) {
+          if (piece.length === 0) continue;
+          consumed += piece.length;
+          // Bytes past an EOF seen later (the file shrank) are dropped, not delivered.
+          const take = Math.max(0, Math.min(piece.length, eof - o));
+          if (take > 0) batch.push(take === piece.length ? piece : piece.subarray(0, take));
+          length += take;
+          o += piece.length;
+        }
       }
       if (consumed === 0) return;
       if (length === 0) {
