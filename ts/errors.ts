@@ -199,7 +199,7 @@ export class ProcessError extends SSHException {
     details: {
       command: string | null;
       exitStatus: number | null;
-      exitSignal?: { name: string; coreDumped: boolean; message: string; lang?: string };
+      exitSignal?: ProcessError['exitSignal'];
       returncode: number | null;
       stdout: string | Buffer;
       stderr: string | Buffer;

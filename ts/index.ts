@@ -62,35 +62,8 @@ export {
   type WriteStreamOptions,
 } from './sftp/index.js';
 
-// Server: listen(), the ServerInterface policy, server processes, SFTP server.
-export {
-  listen,
-  SSHServer,
-  SSHServerConnection,
-  SSHServerProcess,
-  SFTPServerSession,
-  LocalFilesystem,
-  OPEN_SUCCEEDED,
-  OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
-  OPEN_FAILED_CONNECT_FAILED,
-  OPEN_FAILED_UNKNOWN_CHANNEL_TYPE,
-  OPEN_FAILED_RESOURCE_SHORTAGE,
-  type ListenOptions,
-  type HostKeyInput,
-  type SpawnOptions,
-  type ServerInterface,
-  type HostPort,
-  type ServerPty,
-  type ServerProcessFactory,
-  type SubsystemHandler,
-  type SubsystemHandlerInstance,
-  type SFTPServerInterface,
-  type SFTPHandle,
-  type SFTPResult,
-  type SFTPStatVFSInfo,
-  type LocalFilesystemOptions,
-  type SFTPServerSessionOptions,
-} from './server.js';
+// Server: listen(), the ServerInterface policy, server processes, SFTP server (the whole of server.ts).
+export * from './server.js';
 
 // Keys (needed by server users: host keys, authorized keys). Added by the server engineer.
 export { PrivateKey, PKey, PublicKey } from './keys/index.js';

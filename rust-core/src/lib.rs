@@ -7,6 +7,7 @@
 
 // Shared plumbing.
 pub mod codes;
+mod ffi_util;
 pub mod heap;
 pub mod lanes;
 pub mod mem;
@@ -16,6 +17,8 @@ mod panic;
 pub mod chacha20;
 pub mod chachapoly;
 pub mod poly1305;
+// UMAC-64/128 (RFC 4418) for the umac-*@openssh.com MACs, with its AES-128.
+pub mod umac;
 
 // Post-quantum KEMs; their exports live in `mlkem::ffi` and `sntrup761::ffi`.
 pub mod mlkem;
@@ -25,6 +28,7 @@ pub mod sntrup761;
 pub mod abi_chachapoly;
 pub mod abi_mem;
 pub mod abi_raw;
+pub mod abi_umac;
 
 #[cfg(test)]
 mod tests;

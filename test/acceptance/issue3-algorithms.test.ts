@@ -44,12 +44,12 @@ const ISSUE = {
   compression: ['none', 'zlib@openssh.com', 'zlib'],
 };
 
-/** OpenSSH 10.0's defaults (myproposal.h), minus what sshwire does not implement (certificates, sk-*, umac). */
+/** OpenSSH 10.0's defaults (myproposal.h), minus what sshwire does not implement (certificates, sk-*). */
 const OPENSSH10 = {
   kex: ['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512', 'diffie-hellman-group14-sha256'],
   hostKey: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'],
   cipher: ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'],
-  mac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha1-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1'],
+  mac: ['umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha1-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1'],
 };
 
 const sshQ = (what: string) => new Set(execFileSync('ssh', ['-Q', what], { encoding: 'utf8' }).trim().split('\n'));
@@ -192,7 +192,7 @@ describe('algorithms / disabledAlgorithms', () => {
   });
 
   it('disabledAlgorithms removes names from the defaults; negotiation moves to the next one', async () => {
-    const disabledAlgorithms = { kex: ['mlkem768x25519-sha256'], cipher: ['chacha20-poly1305@openssh.com'], mac: ['hmac-sha2-256-etm@openssh.com'], serverHostKey: ['ssh-ed25519'] };
+    const disabledAlgorithms = { kex: ['mlkem768x25519-sha256'], cipher: ['chacha20-poly1305@openssh.com'], mac: ['umac-64-etm@openssh.com'], serverHostKey: ['ssh-ed25519'] };
     const k = await clientKexInit({ disabledAlgorithms });
     expect(k.kex[0]).toBe('sntrup761x25519-sha512');
     expect(k.cipherCS).toEqual(OPENSSH10.cipher.slice(1));

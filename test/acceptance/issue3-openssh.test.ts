@@ -8,7 +8,6 @@
  * - EXT_INFO `server-sig-algs` (and `ping@openssh.com` when announced) from sshd.
  * - A negotiation failure names both sides' lists.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -20,7 +19,8 @@ import { NegotiationError, ProtocolError } from '../../ts/errors.js';
 import { Transport } from '../../ts/transport/index.js';
 import { MSG } from '../../ts/wire/index.js';
 import { plainPacket } from '../helpers/raw.js';
-import { connectTo, startSshd, type Sshd } from '../helpers/sshd.js';
+import { makeKey } from '../auth/system.js';
+import { connectTo, rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 64 * MiB;
@@ -32,21 +32,15 @@ let conn: SSHClientConnection;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sshwire-acc3-'));
-  const key = join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
+  const key = makeKey(dir, 'id_ed25519', 'ed25519');
   // Memory-backed, so disk speed plays no part.
   const shm = mkdtempSync('/dev/shm/sshwire-acc3-');
   dataFile = join(shm, 'data.bin');
   const data = randomBytes(SIZE);
   writeFileSync(dataFile, data);
   dataHash = createHash('sha256').update(data).digest('hex');
-  sshd = await startSshd({
-    authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()],
-    config: ['RekeyLimit 1M'],
-    // At DEBUG levels sshd's session children write their log into the session's stderr.
-    overrides: ['LogLevel ERROR'],
-  });
-  conn = await connect({ host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: key, knownHosts: null, agent: false, lookForKeys: false, config: false });
+  sshd = await startSshdTrusting(key, { config: ['RekeyLimit 1M'] });
+  conn = await connect(rootLogin(sshd, key));
 }, 60_000);
 
 afterAll(async () => {

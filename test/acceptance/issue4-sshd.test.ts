@@ -28,7 +28,7 @@ import {
 import { SSHWriter } from '../../ts/wire/index.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
-import { connectTo, startSshd, type Sshd } from '../helpers/sshd.js';
+import { connectTo, rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const PASS = 'legacy pass';
 let tmp: { dir: string; cleanup: () => void };
@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 function opts(extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return { host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: keys.main!, knownHosts: null, agent: false, lookForKeys: false, config: false, ...extra };
+  return rootLogin(sshd, keys.main!, extra);
 }
 
 function waitFor(get: () => string, re: RegExp, ms = 10_000): Promise<void> {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, SFTPError, SFTPTransferError, type ConnectOptions, type SFTPClient, type SSHClientConnection } from '../../ts/index.js';
 import { FX, FXP, PART_SUFFIX } from '../../ts/sftp/index.js';
 import { createUser, makeKey } from '../auth/system.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { patternBytes, removeDir, scratchDir, sha256 } from '../sftp/helpers.js';
 
 const KiB = 1024;
@@ -36,11 +36,7 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   key = makeKey(dir, 'id_ed25519', 'ed25519');
   dropUser = createUser(USER, 'unused-password-1');
-  sshd = await startSshd({
-    authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()],
-    config: ['Subsystem sftp internal-sftp'],
-    overrides: ['LogLevel ERROR'],
-  });
+  sshd = await startSshdTrusting(key, { config: ['Subsystem sftp internal-sftp'] });
   // The test user must be able to read the shared authorized_keys file.
   chmodSync(sshd.dir, 0o755);
   chmodSync(join(sshd.dir, 'authorized_keys'), 0o644);
@@ -57,18 +53,7 @@ afterAll(async () => {
 });
 
 function opts(extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return {
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: 'root',
-    privateKey: key,
-    knownHosts: null,
-    agent: false,
-    lookForKeys: false,
-    config: false,
-    algorithms: { cipher: ['aes128-gcm@openssh.com'] },
-    ...extra,
-  };
+  return rootLogin(sshd, key, { algorithms: { cipher: ['aes128-gcm@openssh.com'] }, ...extra });
 }
 
 interface WireLog {

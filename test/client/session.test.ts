@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, SSHClient, type ConnectOptions } from '../../ts/client.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let sshd: Sshd;
@@ -20,13 +20,7 @@ let key: string;
 beforeAll(async () => {
   tmp = makeTempDir('sshwire-client-session-');
   key = makeKey(tmp.dir, 'id_ecdsa', 'ecdsa', { bits: 256 });
-  sshd = await startSshd({
-    authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()],
-    config: ['AcceptEnv SSHWIRE_*', 'Subsystem sftp internal-sftp'],
-    // sshd -e logs to its stderr, which the session child shares with the
-    // remote command: keep debug lines out of the commands' stderr.
-    overrides: ['LogLevel ERROR'],
-  });
+  sshd = await startSshdTrusting(key, { config: ['AcceptEnv SSHWIRE_*', 'Subsystem sftp internal-sftp'] });
 }, 60_000);
 
 afterAll(async () => {
@@ -35,7 +29,7 @@ afterAll(async () => {
 });
 
 function opts(extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return { host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: key, knownHosts: null, agent: false, lookForKeys: false, config: false, ...extra };
+  return rootLogin(sshd, key, extra);
 }
 
 function collect(stream: Readable): Promise<string> {

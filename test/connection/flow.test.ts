@@ -35,12 +35,20 @@ function writeRandom(w: Channel, total: number, chunkSize = MiB): Promise<string
 }
 
 /** Watches every payload a transport sends (the connection calls transport.send per message). */
-function spySends(t: { send(p: Uint8Array): void }, onSend: (p: Uint8Array) => void): void {
+function spySends(t: { send(p: Uint8Array): void; sendGathered?(parts: readonly Uint8Array[], onCopied: (() => void) | null): void }, onSend: (p: Uint8Array) => void): void {
   const orig = t.send.bind(t);
   t.send = (p: Uint8Array) => {
     onSend(p);
     orig(p);
   };
+  // Bulk channel data goes through the gathered path (header + views).
+  const gathered = t.sendGathered?.bind(t);
+  if (gathered) {
+    t.sendGathered = (parts, onCopied) => {
+      onSend(Buffer.concat(parts));
+      gathered(parts, onCopied);
+    };
+  }
 }
 
 describe('bulk data', () => {

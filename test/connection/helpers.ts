@@ -3,9 +3,9 @@
  * over our own transports on 127.0.0.1, and a tiny in-process "sshd" that
  * runs a few fake commands on session channels.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Connection, type ConnectionOptions, type SessionChannel } from '../../ts/connection/index.js';
+import { Connection, type Channel, type ConnectionOptions, type SessionChannel } from '../../ts/connection/index.js';
 import type { Transport } from '../../ts/transport/index.js';
 import { transportPair } from '../helpers/pair.js';
 
@@ -180,4 +180,26 @@ export async function until(cond: () => boolean, ms = 10_000, what = 'condition'
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Writes `total` random bytes into `w` honouring backpressure, then EOF; resolves with their sha256. */
+export function writeRandom(w: Channel, total: number, chunkSize = 1024 * 1024): Promise<string> {
+  const h = createHash('sha256');
+  let sent = 0;
+  return new Promise((resolve) => {
+    const go = (): void => {
+      while (sent < total) {
+        const chunk = randomBytes(Math.min(chunkSize, total - sent));
+        sent += chunk.length;
+        h.update(chunk);
+        if (!w.write(chunk)) {
+          w.once('drain', go);
+          return;
+        }
+      }
+      w.end();
+      resolve(h.digest('hex'));
+    };
+    go();
+  });
 }

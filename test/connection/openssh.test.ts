@@ -3,16 +3,15 @@
  * exit status or signal, a pty, 100 MiB through a remote `cat` in both directions,
  * 200 sessions at once on one connection, a pty, a paused reader.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type SSHClientConnection } from '../../ts/client.js';
-import { execProcess, runCommand, type Channel, type Connection } from '../../ts/connection/index.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { sha256Of } from './helpers.js';
+import { execProcess, runCommand, type Connection } from '../../ts/connection/index.js';
+import { makeKey } from '../auth/system.js';
+import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+import { sha256Of, writeRandom } from './helpers.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -22,23 +21,9 @@ let conn: Connection;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sshwire-conn-'));
-  const key = join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
-  sshd = await startSshd({ authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()], config: ['MaxSessions 256'],
-    // At DEBUG levels sshd's session children log into the session's stderr.
-    overrides: ['LogLevel ERROR'],
-  });
-  client = await connect({
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: 'root',
-    privateKey: key,
-    knownHosts: null,
-    agent: false,
-    lookForKeys: false,
-    config: false,
-    readyTimeout: 20_000,
-  });
+  const key = makeKey(dir, 'id_ed25519', 'ed25519');
+  sshd = await startSshdTrusting(key, { config: ['MaxSessions 256'] });
+  client = await connect(rootLogin(sshd, key, { readyTimeout: 20_000 }));
   conn = client.connection;
 }, 60_000);
 
@@ -48,28 +33,6 @@ afterAll(async () => {
   await sshd?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Writes `total` random bytes honouring backpressure, then EOF; resolves with their sha256. */
-function writeRandom(w: Channel, total: number): Promise<string> {
-  const h = createHash('sha256');
-  let sent = 0;
-  return new Promise((resolve) => {
-    const go = (): void => {
-      while (sent < total) {
-        const chunk = randomBytes(Math.min(MiB, total - sent));
-        sent += chunk.length;
-        h.update(chunk);
-        if (!w.write(chunk)) {
-          w.once('drain', go);
-          return;
-        }
-      }
-      w.end();
-      resolve(h.digest('hex'));
-    };
-    go();
-  });
-}
 
 describe('against OpenSSH sshd', () => {
   it('exec: stdout and stderr apart, exit status', async () => {

@@ -60,7 +60,9 @@ describe('backend selection', () => {
 
   it('a primitive no backend serves is absent (canServe* false)', async () => {
     const sel = await loadWith(undefined);
-    expect(sel.chosenImpl('umac-128@openssh.com')).toBeUndefined();
+    expect(sel.chosenImpl('hmac-md5')).toBeUndefined();
+    // UMAC has only the wasm implementation: unserved exactly when wasm cannot serve it.
+    expect(sel.candidatesFor('umac-128@openssh.com').filter((c) => c.ok).map((c) => c.backend)).toEqual(sel.backendInfo().available.wasm.available ? ['wasm'] : []);
     expect(sel.candidatesFor('3des-cbc').find((c) => c.backend === 'js')!.ok).toBe(false);
   });
 });

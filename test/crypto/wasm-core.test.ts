@@ -10,22 +10,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import sodium from 'libsodium-wrappers-sumo';
 import { wasmCore, wasmUnavailableReason, type CoreInstance } from '../../ts/crypto/wasm/instance.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 let core: CoreInstance;
 const fn = (name: string) => core.fn(name);
-
-/** Deterministic xorshift32 so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 function randomBytes(next: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -103,7 +91,7 @@ beforeAll(async () => {
 
 describe('rust-core raw primitives vs libsodium', () => {
   it('sw_chacha20_djb matches crypto_stream_chacha20_xor_ic', () => {
-    const next = rng(1);
+    const next = xorshift32(1);
     for (const len of [0, 1, 63, 64, 65, 255, 256, 257, 1000, 4096, 35000]) {
       const key = randomBytes(next, 32);
       const nonce = randomBytes(next, 8);
@@ -118,7 +106,7 @@ describe('rust-core raw primitives vs libsodium', () => {
   });
 
   it('sw_chacha20 (RFC 8439) matches crypto_stream_chacha20_ietf_xor_ic', () => {
-    const next = rng(2);
+    const next = xorshift32(2);
     for (const len of [0, 1, 64, 200, 256, 777, 8192, 33333]) {
       const key = randomBytes(next, 32);
       const nonce = randomBytes(next, 12);
@@ -139,7 +127,7 @@ describe('rust-core raw primitives vs libsodium', () => {
   });
 
   it('sw_poly1305 matches crypto_onetimeauth', () => {
-    const next = rng(3);
+    const next = xorshift32(3);
     for (const len of [0, 1, 15, 16, 17, 31, 32, 33, 100, 1024, 34999]) {
       const key = randomBytes(next, 32);
       const msg = randomBytes(next, len);
@@ -154,7 +142,7 @@ describe('rust-core raw primitives vs libsodium', () => {
 
 describe('chacha20-poly1305@openssh.com vs a libsodium composition', () => {
   it('seal matches, open round-trips, length peek works, for random lengths and sequence numbers', () => {
-    const next = rng(4);
+    const next = xorshift32(4);
     const seqs = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
     for (let i = 0; i < 48; i++) {
       const key = randomBytes(next, 64);
@@ -175,7 +163,7 @@ describe('chacha20-poly1305@openssh.com vs a libsodium composition', () => {
   });
 
   it('open refuses tampering in constant-time order: memory is left unchanged', () => {
-    const next = rng(5);
+    const next = xorshift32(5);
     const key = randomBytes(next, 64);
     const body = randomBytes(next, 300);
     const ctx = newContext(key);
@@ -192,7 +180,7 @@ describe('chacha20-poly1305@openssh.com vs a libsodium composition', () => {
   });
 
   it('batch seal/open across the sequence-number wrap, with spans', () => {
-    const next = rng(6);
+    const next = xorshift32(6);
     const key = randomBytes(next, 64);
     const ctx = newContext(key);
     const bodies = [8, 32768, 16, 1000, 64, 8, 35000].map((n) => randomBytes(next, n - (n % 8)));
@@ -223,7 +211,7 @@ describe('chacha20-poly1305@openssh.com vs a libsodium composition', () => {
   });
 
   it('batch open stops at the first bad packet and reports how many were opened', () => {
-    const next = rng(7);
+    const next = xorshift32(7);
     const key = randomBytes(next, 64);
     const ctx = newContext(key);
     const spans = fn('sw_alloc')(64);

@@ -8,19 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { SSHException } from '../../ts/errors.js';
 import { Transport } from '../../ts/transport/index.js';
 import { allHostKeys } from './pair.js';
+import { xorshift32 } from './prng.js';
 import { kexInitPayload, plainPacket } from './raw.js';
 
-/** A deterministic PRNG (xorshift32) so failures can be replayed by seed. */
+/** A deterministic PRNG in [0, 1) (xorshift32) so failures can be replayed by seed. */
 export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** Builds one hostile input: sometimes a valid KEXINIT first, then random or mutated packets. */

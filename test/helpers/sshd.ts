@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectOptions } from '../../ts/client.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -135,6 +136,29 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       if (!process.env.SSHWIRE_KEEP_SSHD) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts sshd with the client key `key` (a private key path; `.pub` beside
+ * it) authorized for every user, and `LogLevel ERROR` first: sshd -e logs
+ * to its stderr, which session children share with remote commands, so
+ * debug lines would land in the commands' stderr.
+ */
+export function startSshdTrusting(key: string, opts: SshdOptions = {}): Promise<Sshd> {
+  return startSshd({
+    ...opts,
+    authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim(), ...(opts.authorizedKeys ?? [])],
+    overrides: ['LogLevel ERROR', ...(opts.overrides ?? [])],
+  });
+}
+
+/**
+ * connect() options for root on `sshd` with `key` alone: no known_hosts
+ * check, agent, ~/.ssh keys or ssh_config, so nothing of the machine's
+ * own setup takes part.
+ */
+export function rootLogin(sshd: Sshd, key: string, extra: Partial<ConnectOptions> = {}): ConnectOptions {
+  return { host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: key, knownHosts: null, agent: false, lookForKeys: false, config: false, ...extra };
 }
 
 /** Connects a TCP socket to 127.0.0.1:port. */

@@ -28,17 +28,10 @@ export async function authenticate(t: Transport, user = 'root'): Promise<void> {
   await t.requestService('ssh-userauth');
   const key = testUserKey();
   const alg = key.signatureAlgorithms[0]!;
-  const signed = new SSHWriter(512)
-    .string(t.sessionId!)
-    .byte(MSG.USERAUTH_REQUEST)
-    .string(user)
-    .string('ssh-connection')
-    .string('publickey')
-    .boolean(true)
-    .string(alg)
-    .string(key.publicKeyBlob)
-    .toBytes();
-  const sig = await key.sign(alg, signed);
+  // RFC 4252 section 7: the signature covers the session id, then the request up to the signature.
+  const request = (w: SSHWriter): SSHWriter =>
+    w.byte(MSG.USERAUTH_REQUEST).string(user).string('ssh-connection').string('publickey').boolean(true).string(alg).string(key.publicKeyBlob);
+  const sig = await key.sign(alg, request(new SSHWriter(512).string(t.sessionId!)).toBytes());
   const sigBlob = new SSHWriter(128).string(alg).string(sig).toBytes();
   const done = new Promise<void>((resolve, reject) => {
     const off = t.onMessage((type, payload) => {
@@ -54,17 +47,6 @@ export async function authenticate(t: Transport, user = 'root'): Promise<void> {
     });
     t.closed.then((e) => reject(e ?? new Error('closed')));
   });
-  t.send(
-    new SSHWriter(512)
-      .byte(MSG.USERAUTH_REQUEST)
-      .string(user)
-      .string('ssh-connection')
-      .string('publickey')
-      .boolean(true)
-      .string(alg)
-      .string(key.publicKeyBlob)
-      .string(sigBlob)
-      .toBytes(),
-  );
+  t.send(request(new SSHWriter(512)).string(sigBlob).toBytes());
   await done;
 }

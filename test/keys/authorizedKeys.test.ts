@@ -105,6 +105,12 @@ describe('patterns', () => {
     expect(matchPattern('a'.repeat(5000), '*a*a*a*a*a*b')).toBe(false); // no blow-up
   });
 
+  it('a * in the pattern stays a wildcard where the text holds a * too (OpenSSH match_pattern)', () => {
+    expect(matchPattern('*', '*?')).toBe(true);
+    expect(matchPattern('*ba', '*a')).toBe(true);
+    expect(matchPattern('*b', '*a')).toBe(false);
+  });
+
   it('addresses: CIDR, wildcards, negation, IPv6 and mapped IPv4', () => {
     expect(matchAddressList('10.1.2.3', ['10.0.0.0/8'])).toBe(1);
     expect(matchAddressList('11.1.2.3', ['10.0.0.0/8'])).toBe(0);

@@ -53,6 +53,16 @@ describe('OpenSSH ssh against the sshwire server', () => {
     expect(res.stdout.length).toBe(2 + 5_000_000);
   });
 
+  it('moves bulk data both ways under each UMAC MAC (aes128-ctr)', async () => {
+    const input = 'u'.repeat(1_500_000);
+    for (const mac of ['umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com']) {
+      const res = await ssh(fx, r, ['cat; head -c 700000 /dev/zero | tr "\\0" v'], { input, extra: ['-c', 'aes128-ctr', '-m', mac] });
+      expect(res.code, mac).toBe(0);
+      expect(res.stdout.length, mac).toBe(input.length + 700_000);
+      expect(res.stdout === input + 'v'.repeat(700_000), mac).toBe(true);
+    }
+  }, 60_000);
+
   it('works with delayed compression (zlib@openssh.com, ssh -C)', async () => {
     const res = await ssh(fx, r, ['head -c 200000 /dev/zero | tr "\\0" z; echo; exit 3'], { extra: ['-C'] });
     expect(res.code).toBe(3);
@@ -85,13 +95,14 @@ describe('OpenSSH ssh against the sshwire server', () => {
     const defaults = opensshDefaults();
     const served = buildAlgorithmLists(undefined, undefined);
 
-    it('serves all of them except the UMAC family', () => {
+    it('serves all of them, the UMAC family included', () => {
       const missing = [
         ...defaults.ciphers.filter((c) => !served.cipher.includes(c)),
         ...defaults.macs.filter((m) => !served.mac.includes(m)),
         ...defaults.kexalgorithms.filter((k) => !served.kex.includes(k)),
       ];
-      expect(missing.every((m) => m.startsWith('umac-'))).toBe(true);
+      expect(missing).toEqual([]);
+      expect(defaults.macs.filter((m) => m.startsWith('umac-')).length).toBe(4);
       expect(defaults.kexalgorithms).toContain('sntrup761x25519-sha512@openssh.com');
     });
 

@@ -4,13 +4,13 @@
  * our SFTPClient on it, with both AEAD ciphers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type ConnectOptions } from '../../ts/client.js';
+import { connect } from '../../ts/client.js';
 import { SFTPError, SFTPTransferError } from '../../ts/errors.js';
 import { openSftp, FX, PART_SUFFIX } from '../../ts/sftp/index.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { makeKey } from '../auth/system.js';
+import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { patternBytes, removeDir, scratchDir, sha256 } from './helpers.js';
 
 let sshd: Sshd;
@@ -19,13 +19,8 @@ let key: string;
 
 beforeAll(async () => {
   dir = scratchDir();
-  key = join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'pipe' });
-  sshd = await startSshd({
-    authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()],
-    config: ['Subsystem sftp internal-sftp'],
-    overrides: ['LogLevel ERROR'],
-  });
+  key = makeKey(dir, 'id_ed25519', 'ed25519');
+  sshd = await startSshdTrusting(key, { config: ['Subsystem sftp internal-sftp'] });
 }, 60_000);
 
 afterAll(async () => {
@@ -33,17 +28,8 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-function opts(cipher: string): ConnectOptions {
-  return {
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: 'root',
-    privateKey: key,
-    knownHosts: null,
-    agent: false,
-    config: false,
-    algorithms: { cipher: [cipher] },
-  } as ConnectOptions;
+function opts(cipher: string) {
+  return rootLogin(sshd, key, { algorithms: { cipher: [cipher] } });
 }
 
 describe.each(['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'])('through sshd with %s', (cipher) => {

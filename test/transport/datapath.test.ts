@@ -12,13 +12,7 @@ import type { DirectionKeys } from '../../ts/crypto/types.js';
 import { ReceiveBuffer, openPackets, type OpenedPacket } from '../../ts/transport/inbound.js';
 import { PacketWriter } from '../../ts/transport/outbound.js';
 import { MAX_PACKET_LENGTH } from '../../ts/transport/index.js';
-import { prng } from '../helpers/fuzz.js';
-
-/** Reproducible 32-bit integers from the fuzz helper's xorshift PRNG. */
-function intPrng(seed: number): () => number {
-  const next = prng(seed);
-  return () => Math.floor(next() * 2 ** 32);
-}
+import { xorshift32 } from '../helpers/prng.js';
 
 function keysFor(cipher: string, mac = 'none'): DirectionKeys {
   const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
@@ -39,7 +33,7 @@ const CASES: [string, string?][] = [['chacha20-poly1305@openssh.com'], ['aes128-
 describe('packet data path (writer -> chunks -> receive buffer)', () => {
   for (const [cipher, mac] of CASES) {
     it(`${cipher}${mac ? ` + ${mac}` : ''}: every kept payload survives later input, sizes from 1 byte to 200 KiB`, () => {
-      const rand = intPrng(0x5eed + cipher.length);
+      const rand = xorshift32(0x5eed + cipher.length);
       const writer = new PacketWriter(createSealer(keysFor(cipher, mac)));
       const opener = createOpener(keysFor(cipher, mac));
       const sizes: number[] = [];

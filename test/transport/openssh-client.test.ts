@@ -61,6 +61,8 @@ describe('our client against OpenSSH sshd', () => {
   for (const comp of ['zlib@openssh.com', 'none']) cases.push({ label: `compression ${comp}`, algorithms: { compression: [comp] }, check: (n) => expect(n.compressionCS).toBe(comp) });
 
   it(`completes ${cases.length} handshakes, each algorithm forced alone (kex, SERVICE_ACCEPT, strict kex)`, async () => {
+    // sshd 9.2 serves the UMAC family: each must be among the forced cases.
+    for (const m of ['umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com']) expect(cases.map((c) => c.label)).toContain(`mac ${m}`);
     const results = await mapLimit(cases, 4, async (c) => {
       try {
         const n = await handshake(c.algorithms);

@@ -5,22 +5,14 @@
  * algorithm each, which the server either supports or not.
  */
 import type { Signer } from '../crypto/types.js';
+import { DEFAULT_HOST_KEY } from '../transport/algorithms.js';
 
-/** Signature algorithms sent by default: everything but SHA-1 `ssh-rsa`, as OpenSSH 8.8+. */
-export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-ed25519-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-  'rsa-sha2-512-cert-v01@openssh.com',
-  'rsa-sha2-256-cert-v01@openssh.com',
-];
+/**
+ * Signature algorithms sent by default: everything but SHA-1 `ssh-rsa`, as
+ * OpenSSH 8.8+. As in OpenSSH, the same plain algorithms as host keys, then
+ * each one's certificate form.
+ */
+export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = [...DEFAULT_HOST_KEY, ...DEFAULT_HOST_KEY.map((a) => `${a}-cert-v01@openssh.com`)];
 
 const RSA_FAMILY = new Set(['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512']);
 

@@ -6,29 +6,55 @@ import { basename } from 'node:path';
 import { statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { connect } from '../client.js';
+import type { SFTPClient } from '../sftp/index.js';
 import { connectOptions, type ClientFlags } from './connectArgs.js';
-import { parseTarget } from './target.js';
+import { parseTarget, type Target } from './target.js';
 
-function bar(label: string, quiet: boolean): { update(d: number, t: number): void; stop(): void } {
-  if (quiet || !process.stderr.isTTY) return { update() {}, stop() {} };
+/**
+ * Runs `transfer` with a progress bar named `label` on stderr (none when
+ * quiet or not a terminal); the bar is stopped however the transfer ends.
+ */
+async function withBar(label: string, quiet: boolean, transfer: (onProgress: (done: number, total: number) => void) => Promise<unknown>): Promise<void> {
+  if (quiet || !process.stderr.isTTY) {
+    await transfer(() => {});
+    return;
+  }
   const b = new cliProgress.SingleBar(
     { format: `${label} [{bar}] {percentage}% | {value}/{total} bytes | {speed} MB/s | ETA {eta}s`, hideCursor: true, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   const t0 = Date.now();
   let started = false;
-  return {
-    update(d, t) {
+  try {
+    await transfer((d, t) => {
       const speed = ((d / 1e6) / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(1);
       if (!started) {
         b.start(t, d, { speed });
         started = true;
       } else b.update(d, { speed });
-    },
-    stop() {
-      if (started) b.stop();
-    },
-  };
+    });
+  } finally {
+    if (started) b.stop();
+  }
+}
+
+/**
+ * Connects to `target`, opens SFTP and runs `work` on it; the SFTP session
+ * and the connection are closed however `work` ends.
+ */
+async function withSftp(target: Target, flags: ClientFlags, work: (sftp: SFTPClient) => Promise<void>): Promise<void> {
+  const conn = await connect(connectOptions(target, flags));
+  try {
+    const sftp = await conn.sftp();
+    try {
+      await work(sftp);
+    } finally {
+      await sftp.close();
+    }
+  } finally {
+    conn.close();
+    await conn.closed;
+  }
 }
 
 export interface TransferFlags extends ClientFlags {
@@ -38,49 +64,28 @@ export interface TransferFlags extends ClientFlags {
 /** Downloads `source` ([user@]host:path) to `local`. */
 export async function get(source: string, local: string, flags: TransferFlags): Promise<void> {
   const target = parseTarget(source, true);
-  const conn = await connect(connectOptions(target, flags));
-  try {
-    const sftp = await conn.sftp();
+  const remote = target.path!;
+  await withSftp(target, flags, async (sftp) => {
     let dest = local;
     try {
-      if (statSync(local).isDirectory()) dest = `${local}/${basename(target.path!)}`;
+      if (statSync(local).isDirectory()) dest = `${local}/${basename(remote)}`;
     } catch {
       // A new file name.
     }
-    const b = bar(basename(target.path!), flags.quiet === true);
-    try {
-      await sftp.get(target.path!, dest, { onProgress: (d, t) => b.update(d, t) });
-    } finally {
-      b.stop();
-      await sftp.close();
-    }
-  } finally {
-    conn.close();
-    await conn.closed;
-  }
+    await withBar(basename(remote), flags.quiet === true, (onProgress) => sftp.get(remote, dest, { onProgress }));
+  });
 }
 
 /** Uploads `local` to `dest` ([user@]host:path; a directory keeps the file name). */
 export async function put(local: string, dest: string, flags: TransferFlags): Promise<void> {
   const target = parseTarget(dest, true);
-  const conn = await connect(connectOptions(target, flags));
-  try {
-    const sftp = await conn.sftp();
+  await withSftp(target, flags, async (sftp) => {
     let remote = target.path!;
     try {
       if ((await sftp.stat(remote)).isDirectory()) remote = `${remote.replace(/\/+$/, '')}/${basename(local)}`;
     } catch {
       // Not there yet: the path names the new file.
     }
-    const b = bar(basename(local), flags.quiet === true);
-    try {
-      await sftp.put(local, remote, { onProgress: (d, t) => b.update(d, t) });
-    } finally {
-      b.stop();
-      await sftp.close();
-    }
-  } finally {
-    conn.close();
-    await conn.closed;
-  }
+    await withBar(basename(local), flags.quiet === true, (onProgress) => sftp.put(local, remote, { onProgress }));
+  });
 }

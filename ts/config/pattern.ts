@@ -2,35 +2,10 @@
  * OpenSSH wildcard patterns (ssh_config(5) PATTERNS): `*` matches any run of
  * characters, `?` exactly one; everything else literally.
  */
+import { matchPattern } from '../keys/hostPatterns.js';
 
-/**
- * Match `text` against one wildcard pattern (case-sensitive). Uses the
- * classic greedy-star-with-backtrack walk, so time is O(len(text) * len(pattern))
- * at worst and there is no recursion to blow the stack on hostile input.
- */
-export function matchPattern(text: string, pattern: string): boolean {
-  let t = 0;
-  let p = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    const pc = pattern[p];
-    if (pc === '*') {
-      starP = p++;
-      starT = t;
-    } else if (pc !== undefined && (pc === '?' || pc === text[t])) {
-      p++;
-      t++;
-    } else if (starP >= 0) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
-}
+/** One wildcard pattern, case-sensitive: the same matcher known_hosts and authorized_keys use. */
+export { matchPattern };
 
 /**
  * Match against a comma-separated pattern-list where entries may be negated
@@ -41,17 +16,9 @@ export function matchPattern(text: string, pattern: string): boolean {
  * @param lowercasePatterns lowercase each pattern first (hostname matching).
  */
 export function matchPatternList(text: string, list: string, lowercasePatterns = false): boolean {
-  let positive = false;
-  for (const raw of list.split(',')) {
-    const negated = raw.startsWith('!');
-    let pattern = negated ? raw.slice(1) : raw;
-    if (lowercasePatterns) pattern = pattern.toLowerCase();
-    if (matchPattern(text, pattern)) {
-      if (negated) return false;
-      positive = true;
-    }
-  }
-  return positive;
+  const entries = list.split(',');
+  // Lowercasing leaves a leading `!` as it is.
+  return matchHostPatterns(text, lowercasePatterns ? entries.map((e) => e.toLowerCase()) : entries);
 }
 
 /**

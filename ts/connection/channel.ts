@@ -28,9 +28,17 @@ import { channelIdMessage, channelRequestMessage } from './messages.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
 import { bounded, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
+/** Data packets at least this large are handed to the transport as parts (ChannelHost.sendGathered) rather than copied here. */
+const GATHER_MIN = 4096;
+
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   send(payload: Uint8Array): void;
+  /**
+   * Optional: send a payload as parts the transport copies once into its
+   * sealed batch; `onCopied` runs when the parts are no longer referenced.
+   */
+  sendGathered?: ((parts: readonly Uint8Array[], onCopied: (() => void) | null) => void) | undefined;
   /** The channel has something to send: put it in the send rotation. */
   schedule(ch: Channel): void;
   /** CLOSE went both ways: forget the channel id. */
@@ -507,7 +515,12 @@ export class Channel extends Duplex {
     }
     if (n > limit) n = limit;
     const hdr = ext === 0 ? 9 : 13;
-    const payload = Buffer.allocUnsafe(hdr + n);
+    const gather = n >= GATHER_MIN ? this.host.sendGathered : undefined;
+    // Gathered: the header and views of the queued data go to the transport,
+    // which copies them once into its batch; the writes' callbacks wait until
+    // then, since a writer may reuse its buffer once called back.
+    const payload = Buffer.allocUnsafe(gather ? hdr : hdr + n);
+    const parts: Uint8Array[] | null = gather ? [payload] : null;
     payload[0] = ext === 0 ? MSG.CHANNEL_DATA : MSG.CHANNEL_EXTENDED_DATA;
     payload.writeUInt32BE(this.remoteId, 1);
     if (ext === 0) {
@@ -524,7 +537,9 @@ export class Channel extends Duplex {
       const data = e.data!;
       const avail = data.length - e.off;
       const take = avail <= left ? avail : left;
-      payload.set(take === data.length ? data : data.subarray(e.off, e.off + take), pos);
+      const piece = take === data.length ? data : data.subarray(e.off, e.off + take);
+      if (parts) parts.push(piece);
+      else payload.set(piece, pos);
       pos += take;
       left -= take;
       e.off += take;
@@ -535,7 +550,13 @@ export class Channel extends Duplex {
     }
     this.#remoteWindow -= n;
     this.#queuedBytes -= n;
-    this.host.send(payload);
+    if (gather) {
+      const cbs = done;
+      done = null;
+      gather(parts!, cbs ? () => cbs.forEach((cb) => cb()) : null);
+    } else {
+      this.host.send(payload);
+    }
     this.#compact();
     if (done) for (const cb of done) cb();
     return this.#queueHead < this.#queue.length && !this.#closeSent && (this.#queue[this.#queueHead]!.data === null || this.#remoteWindow > 0);

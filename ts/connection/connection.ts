@@ -126,6 +126,7 @@ export class Connection extends EventEmitter {
     this.#debug = sink ? (m) => sink(`connection: ${m}`) : () => {};
     this.#host = {
       send: (p) => this.transport.send(p),
+      sendGathered: typeof transport.sendGathered === 'function' ? (parts, onCopied) => this.transport.sendGathered!(parts, onCopied) : undefined,
       schedule: (ch) => this.#schedule(ch),
       release: (ch) => this.#release(ch),
       debug: this.#debug,

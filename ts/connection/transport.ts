@@ -11,6 +11,11 @@ export interface ConnectionTransport {
   /** True while the socket's write buffer is full; 'drain' is emitted when it empties. */
   readonly needsDrain: boolean;
   send(payload: Uint8Array): void;
+  /**
+   * Optional: send a payload given as parts, copied once by the transport;
+   * `onCopied` runs when the parts may be reused (Transport.sendGathered).
+   */
+  sendGathered?(parts: readonly Uint8Array[], onCopied: (() => void) | null): void;
   onMessage(handler: MessageHandler): () => void;
   disconnect(reason?: number, description?: string): void;
   on(event: 'drain', listener: () => void): unknown;

@@ -47,6 +47,11 @@ function mac(name: string, keyLength: number, length: number, etm: boolean): Mac
 const MACS: ReadonlyMap<string, MacInfo> = new Map(
   [
     mac('none', 0, 0, false),
+    // UMAC (RFC 4418, OpenSSH's umac.c): 16-byte AES-128 key, 8- or 16-byte tag.
+    mac('umac-64-etm@openssh.com', 16, 8, true),
+    mac('umac-128-etm@openssh.com', 16, 16, true),
+    mac('umac-64@openssh.com', 16, 8, false),
+    mac('umac-128@openssh.com', 16, 16, false),
     mac('hmac-sha2-256-etm@openssh.com', 32, 32, true),
     mac('hmac-sha2-512-etm@openssh.com', 64, 64, true),
     mac('hmac-sha1-etm@openssh.com', 20, 20, true),
@@ -55,6 +60,11 @@ const MACS: ReadonlyMap<string, MacInfo> = new Map(
     mac('hmac-sha1', 20, 20, false),
   ].map((m) => [m.name, m]),
 );
+
+/** True for the UMAC family (not an HMAC: no entry in MAC_HASH). */
+export function isUmac(name: string): boolean {
+  return name.startsWith('umac-');
+}
 
 /** The hash behind each HMAC. */
 export const MAC_HASH: Readonly<Record<string, 'sha1' | 'sha256' | 'sha512'>> = {

@@ -5,7 +5,7 @@
  */
 import { CryptoError } from '../errors.js';
 import type { DirectionKeys, Hash, HashName, KeyAgreement, PacketOpener, PacketSealer, PrivateKeyMaterial, SignatureVerifier, Signer } from './types.js';
-import { MAC_HASH, cipherInfo, macInfo } from './algorithms.js';
+import { MAC_HASH, cipherInfo, isUmac, macInfo } from './algorithms.js';
 import { ClassicOpener, ClassicSealer, type PacketMac, type StreamCipher } from './packet/classic.js';
 import { GcmOpener, GcmSealer, type GcmPrimitive } from './packet/gcm.js';
 import { CHACHAPOLY, ChaChaPolyOpener, ChaChaPolySealer, type ChaChaPolyCore } from './packet/chachapoly.js';
@@ -13,6 +13,7 @@ import { NoneOpener, NoneSealer } from './packet/none.js';
 import { NATIVE_CIPHER, NativeChaChaPolyCore, NativeGcm, NativeHmac, NativeStreamCipher } from './native/packet.js';
 import { JsCbc, JsChaChaPolyCore, JsCtr, JsGcm, JsHmac, jsPoly1305 } from './js/packet.js';
 import { WasmChaChaPolyOpener, WasmChaChaPolySealer, wasmPoly1305 } from './wasm/chachapoly.js';
+import { WasmUmac } from './wasm/umac.js';
 import { nativeCreateHash, nativeHmac } from './native/hash.js';
 import { jsCreateHash, jsHmac } from './js/hash.js';
 import { nativeEcdh, nativeFfdh, nativeX25519 } from './native/kex.js';
@@ -70,6 +71,10 @@ function streamCipher(impl: string, name: string, key: Uint8Array, iv: Uint8Arra
 function packetMac(impl: string, name: string, key: Uint8Array): PacketMac {
   if (name === 'none') return nullMac;
   const length = macInfo(name)!.length;
+  if (isUmac(name)) {
+    if (impl === 'wasm') return new WasmUmac(key, length);
+    throw unserved(`${name} with the ${impl} implementation`);
+  }
   if (impl === 'native') return new NativeHmac(MAC_HASH[name]!, key, length);
   if (impl === 'js') return new JsHmac(MAC_HASH[name]!, key, length);
   throw unserved(`${name} with the ${impl} implementation`);

@@ -10,11 +10,12 @@
  */
 import { createCipheriv, generateKeyPairSync, getCiphers, getCurves, getFips, getHashes, sign } from 'node:crypto';
 import type { BackendInfo, BackendName, PrimitiveChoice } from './types.js';
-import { cipherNames, macNames } from './algorithms.js';
+import { cipherNames, isUmac, macNames } from './algorithms.js';
 import { NATIVE_CIPHER } from './native/packet.js';
 import { EC_CURVES, type EcCurve } from './keyblob.js';
 import { wasmCore, wasmUnavailableReason } from './wasm/instance.js';
 import { chachapolyBinding } from './wasm/chachapoly.js';
+import { umacBinding } from './wasm/umac.js';
 import { mlkem768Wasm, sntrup761Wasm, wasmKemDetail } from './kem/wasm.js';
 
 /** One way to serve a primitive. `impl` is the id tests and factories use. */
@@ -63,6 +64,7 @@ const nativeEd25519 = attempt(() => sign(null, Buffer.alloc(1), generateKeyPairS
 const wasm = wasmCore();
 const wasmChacha = chachapolyBinding() !== null;
 const wasmPoly = wasmChacha && typeof wasm?.exports['sw_poly1305'] === 'function';
+const wasmUmac = umacBinding() !== null;
 
 const available: BackendInfo['available'] = {
   wasm: {
@@ -114,6 +116,15 @@ for (const name of cipherNames()) {
 for (const name of macNames()) {
   if (name === 'none') {
     table.set(name, BACKENDS.map((b) => c('none', b, available[b].available, 'no MAC')));
+    continue;
+  }
+  if (isUmac(name)) {
+    // Only rust-core implements UMAC; without wasm these MACs are not offered.
+    table.set(name, [
+      c('wasm', 'wasm', wasmUmac, wasmUmac ? 'rust-core UMAC (RFC 4418)' : `wasm unavailable: ${wasm ? 'UMAC exports missing' : wasmUnavailableReason()}`),
+      c('native', 'native', false, 'node:crypto has no UMAC'),
+      c('js', 'js', false, 'no pure-JS UMAC'),
+    ]);
     continue;
   }
   const hash = name.includes('sha1') ? 'sha1' : name.includes('512') ? 'sha512' : 'sha256';

@@ -5,19 +5,26 @@
  */
 import { BlockList, isIP } from 'node:net';
 
-/** Glob match with `*` (any run) and `?` (any one character), iterative so no pattern can blow the stack. */
+/**
+ * Glob match (case-sensitive) with `*` (any run) and `?` (any one
+ * character); everything else literally. A `*` in the pattern is always a
+ * wildcard, even where the text holds a `*` too, as OpenSSH's match_pattern.
+ * Greedy star with backtracking: O(len(s) * len(pattern)) at worst and no
+ * recursion, so no pattern can blow the stack. ssh_config matching uses it too.
+ */
 export function matchPattern(s: string, pattern: string): boolean {
   let si = 0;
   let pi = 0;
   let star = -1;
   let mark = 0;
   while (si < s.length) {
-    if (pi < pattern.length && (pattern[pi] === '?' || pattern[pi] === s[si])) {
-      si++;
-      pi++;
-    } else if (pi < pattern.length && pattern[pi] === '*') {
+    const pc = pattern[pi];
+    if (pc === '*') {
       star = pi++;
       mark = si;
+    } else if (pc !== undefined && (pc === '?' || pc === s[si])) {
+      si++;
+      pi++;
     } else if (star >= 0) {
       pi = star + 1;
       si = ++mark;
@@ -25,7 +32,7 @@ export function matchPattern(s: string, pattern: string): boolean {
       return false;
     }
   }
-  while (pi < pattern.length && pattern[pi] === '*') pi++;
+  while (pattern[pi] === '*') pi++;
   return pi === pattern.length;
 }
 

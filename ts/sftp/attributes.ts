@@ -43,15 +43,11 @@ export class SFTPAttributes {
 
   /** From a local `fs.Stats` (Paramiko's `from_stat`), e.g. for the server side. */
   static fromStat(st: Stats, filename = ''): SFTPAttributes {
-    const s = new SFTPAttributes();
-    s.st_size = st.size;
-    s.st_uid = st.uid;
-    s.st_gid = st.gid;
-    s.st_mode = st.mode;
-    s.st_atime = Math.floor(st.atimeMs / 1000);
-    s.st_mtime = Math.floor(st.mtimeMs / 1000);
-    s.filename = filename;
-    return s;
+    const seconds = (ms: number): number => Math.floor(ms / 1000);
+    return SFTPAttributes.fromFileAttrs(
+      { size: st.size, uid: st.uid, gid: st.gid, permissions: st.mode, atime: seconds(st.atimeMs), mtime: seconds(st.mtimeMs) },
+      filename,
+    );
   }
 
   /** To the wire structure: only the fields that are set. */

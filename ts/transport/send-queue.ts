@@ -5,6 +5,7 @@
  * one sealed batch and one socket write (PacketWriter), or sooner once
  * FLUSH_BYTES are queued, so large transfers stream in 256 KiB writes.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { asSSHError } from './closing.js';
 import type { PacketWriter } from './outbound.js';
@@ -13,6 +14,13 @@ import type { PacketWriter } from './outbound.js';
 const FLUSH_BYTES = 256 * 1024;
 /** Held (during key exchange) payload bytes beyond which `needsDrain` turns true. */
 const HOLD_LIMIT = 1024 * 1024;
+
+/** A gathered payload held during a key exchange (see PacketWriter.enqueueGathered). */
+interface HeldParts {
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
+  readonly onCopied: (() => void) | null;
+}
 
 /** What the send queue needs from the transport. */
 export interface SendQueueHooks {
@@ -34,17 +42,26 @@ export class SendQueue {
   readonly #socket: Duplex;
   readonly #hooks: SendQueueHooks;
   #flushScheduled = false;
-  #held: Uint8Array[] = [];
+  #held: Array<Uint8Array | HeldParts> = [];
   #heldBytes = 0;
   /** socket.write() returned false and 'drain' has not come yet. */
   #socketFull = false;
   /** Held traffic during a key exchange passed HOLD_LIMIT. */
   #holdFull = false;
+  /**
+   * Batch buffers go back to the writer when their write completes. Only a
+   * plain TCP socket is known to keep no reference after the write callback
+   * (node hands the bytes to the kernel, or keeps them until the write
+   * completes, then calls back); any other Duplex may pass chunks on by
+   * reference, so its batches are never reused.
+   */
+  readonly #reuseBatches: boolean;
 
   constructor(socket: Duplex, writer: PacketWriter, hooks: SendQueueHooks) {
     this.#socket = socket;
     this.writer = writer;
     this.#hooks = hooks;
+    this.#reuseBatches = socket instanceof Socket && socket.constructor === Socket;
   }
 
   /** True when the socket's write buffer is full or too much is held during a key exchange. */
@@ -62,6 +79,28 @@ export class SendQueue {
       return;
     }
     this.writer.enqueue(payload);
+    this.#afterEnqueue();
+  }
+
+  /**
+   * Queues an ordinary message given as parts (PacketWriter.enqueueGathered),
+   * copied once into the batch at flush time; `onCopied` runs once the parts
+   * are no longer referenced (after that flush, or when closing).
+   */
+  queueGathered(parts: readonly Uint8Array[], onCopied: (() => void) | null): void {
+    if (this.#hooks.closing()) {
+      if (onCopied) process.nextTick(onCopied);
+      return;
+    }
+    if (this.holding) {
+      let length = 0;
+      for (const p of parts) length += p.length;
+      this.#held.push({ parts, length, onCopied });
+      this.#heldBytes += length;
+      if (this.#heldBytes > HOLD_LIMIT) this.#holdFull = true;
+      return;
+    }
+    this.writer.enqueueGathered(parts, onCopied);
     this.#afterEnqueue();
   }
 
@@ -95,15 +134,27 @@ export class SendQueue {
       this.#hooks.fail(asSSHError(err));
       return;
     }
-    if (buf) this.writeRaw(buf);
+    if (buf) this.writeBatch(buf);
     this.#hooks.afterFlush();
+    // Last: these may queue more and flush again from inside.
+    this.writer.runCopied();
   }
 
-  /** Writes bytes as they are (identification line, sealed batches). */
+  /** Writes bytes as they are (identification line). */
   writeRaw(buf: Uint8Array): void {
     this.bytesSent += buf.length;
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
     if (!this.#socket.write(buf)) this.#socketFull = true;
+  }
+
+  /** Writes a sealed batch from `writer.build()`; its buffer is reused once the socket is done with it. */
+  writeBatch(buf: Uint8Array): void {
+    if (!this.#reuseBatches) return this.writeRaw(buf);
+    this.bytesSent += buf.length;
+    if (this.#socket.destroyed || this.#socket.writableEnded) return;
+    const writer = this.writer;
+    // On an error the write may not have finished with the buffer: it is then simply dropped.
+    if (!this.#socket.write(buf, (err) => err == null && writer.recycle(buf))) this.#socketFull = true;
   }
 
   /** The socket's 'drain' listener. */
@@ -126,7 +177,8 @@ export class SendQueue {
     while (i < held.length && !this.holding && !this.#hooks.closing()) {
       const m = held[i++]!;
       this.#heldBytes -= m.length;
-      this.writer.enqueue(m);
+      if (m instanceof Uint8Array) this.writer.enqueue(m);
+      else this.writer.enqueueGathered(m.parts, m.onCopied);
       if (this.writer.queuedBytes >= FLUSH_BYTES) this.flush();
     }
     // Anything not released waits, ahead of whatever was held meanwhile.
@@ -141,8 +193,12 @@ export class SendQueue {
     }
   }
 
-  /** Closing: held messages are dropped. */
+  /** Closing: held and queued messages are dropped (their parts released). */
   dropHeld(): void {
+    const held = this.#held;
     this.#held = [];
+    this.#heldBytes = 0;
+    for (const m of held) if (!(m instanceof Uint8Array) && m.onCopied) process.nextTick(m.onCopied);
+    this.writer.discard();
   }
 }

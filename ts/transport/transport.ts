@@ -264,6 +264,30 @@ export class Transport extends EventEmitter {
   }
 
   /**
+   * @internal Like `send`, for bulk data: the payload is the concatenation of
+   * `parts` (the first non-empty), copied once straight into the sealed
+   * batch instead of being joined first. The transport keeps the references
+   * until then; `onCopied` runs once they are no longer used (after the
+   * flush that copied them, or when the transport closes), so the caller may
+   * reuse the memory only from then on.
+   */
+  sendGathered(parts: readonly Uint8Array[], onCopied: (() => void) | null): void {
+    if (this.#closing) {
+      if (onCopied) process.nextTick(onCopied);
+      return;
+    }
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (parts.length === 0 || parts[0]!.length === 0) {
+      throw new SSHException('sendGathered() needs a non-empty first part', { code: 'ERR_SSH_BAD_ARGUMENT' });
+    }
+    if (length > MAX_PAYLOAD) {
+      throw new SSHException(`payload of ${length} bytes exceeds the maximum of ${MAX_PAYLOAD}`, { code: 'ERR_SSH_PAYLOAD_TOO_LARGE' });
+    }
+    this.#send.queueGathered(parts, onCopied);
+  }
+
+  /**
    * Registers a handler for every message number >= 50 (except the replies
    * to our own keepalives and PING/PONG, which the transport consumes), and
    * also UNIMPLEMENTED (3), SERVICE_ACCEPT (6) and EXT_INFO (7). Returns a
@@ -424,7 +448,7 @@ export class Transport extends EventEmitter {
         const w = this.#send.writer;
         w.enqueue(disconnectPayload(disconnect.reason, disconnect.description));
         const buf = w.build();
-        if (buf) this.#send.writeRaw(buf);
+        if (buf) this.#send.writeBatch(buf);
       } catch {
         // Best effort: the connection is going away regardless.
       }

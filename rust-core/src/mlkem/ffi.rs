@@ -7,22 +7,7 @@
 use super::{decaps, encaps, keypair, wipe, CT_LEN, DK_LEN, EK_LEN, SEED_LEN, SS_LEN};
 
 use crate::codes::BAD_ARGUMENT as ERR_ARG;
-
-/// Copies `N` bytes from a caller pointer.
-///
-/// # Safety
-/// `p` must be valid for `N` bytes of reads.
-unsafe fn load<const N: usize>(p: *const u8) -> [u8; N] {
-    let mut out = [0u8; N];
-    core::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N);
-    out
-}
-
-/// # Safety
-/// `p` must be valid for `src.len()` bytes of writes.
-unsafe fn store(p: *mut u8, src: &[u8]) {
-    core::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len());
-}
+use crate::ffi_util::{load, store, store_if_ok};
 
 /// Key pair from the 64-byte seed d || z: writes ek (1184) and dk (2400).
 ///
@@ -58,14 +43,7 @@ pub unsafe extern "C" fn sw_mlkem768_encaps(ek_ptr: *const u8, m_ptr: *const u8,
     let mut m: [u8; 32] = load(m_ptr);
     let mut ct = [0u8; CT_LEN];
     let mut ss = [0u8; SS_LEN];
-    let rc = match encaps(&ek, &m, &mut ct, &mut ss) {
-        Ok(()) => {
-            store(ct_out, &ct);
-            store(ss_out, &ss);
-            0
-        }
-        Err(_) => ERR_ARG,
-    };
+    let rc = store_if_ok(encaps(&ek, &m, &mut ct, &mut ss).map_err(|_| ERR_ARG), &[(ct_out, &ct), (ss_out, &ss)]);
     wipe(&mut m);
     wipe(&mut ss);
     rc
@@ -85,13 +63,7 @@ pub unsafe extern "C" fn sw_mlkem768_decaps(dk_ptr: *const u8, ct_ptr: *const u8
     let mut dk: [u8; DK_LEN] = load(dk_ptr);
     let ct: [u8; CT_LEN] = load(ct_ptr);
     let mut ss = [0u8; SS_LEN];
-    let rc = match decaps(&dk, &ct, &mut ss) {
-        Ok(()) => {
-            store(ss_out, &ss);
-            0
-        }
-        Err(_) => ERR_ARG,
-    };
+    let rc = store_if_ok(decaps(&dk, &ct, &mut ss).map_err(|_| ERR_ARG), &[(ss_out, &ss)]);
     wipe(&mut dk);
     wipe(&mut ss);
     rc

@@ -9,16 +9,7 @@
 use super::{dec, enc, keypair, wipe_u8, Error, CT_LEN, ENC_RAND_LEN, KEYPAIR_RAND_LEN, PK_LEN, SK_LEN, SS_LEN};
 
 use crate::codes::{BAD_ARGUMENT as ERR_ARG, NO_MEMORY as ERR_MORE};
-
-unsafe fn load<const N: usize>(p: *const u8) -> [u8; N] {
-    let mut out = [0u8; N];
-    core::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N);
-    out
-}
-
-unsafe fn store(p: *mut u8, src: &[u8]) {
-    core::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len());
-}
+use crate::ffi_util::{load, store, store_if_ok};
 
 /// Minimum random bytes `sw_sntrup761_keypair` consumes (6279).
 #[no_mangle]
@@ -44,15 +35,11 @@ pub unsafe extern "C" fn sw_sntrup761_keypair(rand_ptr: *const u8, rand_len: i32
     let rand = core::slice::from_raw_parts(rand_ptr, rand_len as usize);
     let mut pk = [0u8; PK_LEN];
     let mut sk = [0u8; SK_LEN];
-    let rc = match keypair(rand, &mut pk, &mut sk) {
-        Ok(()) => {
-            store(pk_out, &pk);
-            store(sk_out, &sk);
-            0
-        }
-        Err(Error::NeedMoreRandomness) => ERR_MORE,
-        Err(Error::ShortRandomness) => ERR_ARG,
-    };
+    let result = keypair(rand, &mut pk, &mut sk).map_err(|e| match e {
+        Error::NeedMoreRandomness => ERR_MORE,
+        Error::ShortRandomness => ERR_ARG,
+    });
+    let rc = store_if_ok(result, &[(pk_out, &pk), (sk_out, &sk)]);
     wipe_u8(&mut sk);
     rc
 }
@@ -71,14 +58,7 @@ pub unsafe extern "C" fn sw_sntrup761_enc(pk_ptr: *const u8, rand_ptr: *const u8
     let rand = core::slice::from_raw_parts(rand_ptr, rand_len as usize);
     let mut ct = [0u8; CT_LEN];
     let mut ss = [0u8; SS_LEN];
-    let rc = match enc(&pk, rand, &mut ct, &mut ss) {
-        Ok(()) => {
-            store(ct_out, &ct);
-            store(ss_out, &ss);
-            0
-        }
-        Err(_) => ERR_ARG,
-    };
+    let rc = store_if_ok(enc(&pk, rand, &mut ct, &mut ss).map_err(|_| ERR_ARG), &[(ct_out, &ct), (ss_out, &ss)]);
     wipe_u8(&mut ss);
     rc
 }

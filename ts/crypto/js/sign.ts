@@ -2,7 +2,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { CryptoError } from '../../errors.js';
 import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
-import { EC_CURVES, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, publicKeyBlobOf, rsaHashOf, signatureAlgorithmsFor, type EcCurve, type ParsedPublicKey } from '../keyblob.js';
+import { EC_CURVES, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, rsaHashOf, type ParsedPublicKey } from '../keyblob.js';
+import { ecCurveOf, signerFor } from '../signer.js';
 import { JS_CURVES } from './kex.js';
 import { rsaSign, rsaVerify } from './rsa.js';
 import { randomBytes } from '../random.js';
@@ -38,34 +39,16 @@ export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
   };
 }
 
-function curveOf(type: string): EcCurve {
-  return type.slice('ecdsa-sha2-'.length) as EcCurve;
-}
-
 export function jsSigner(m: PrivateKeyMaterial): Signer {
-  const blob = publicKeyBlobOf(m);
-  const algorithms = signatureAlgorithmsFor(m.type);
-  let signRaw: (algorithm: string, data: Uint8Array) => Uint8Array;
   if (m.type === 'ssh-ed25519') {
     if (m.seed.length !== 32 || m.publicKey.length !== 32) throw new CryptoError('ssh-ed25519 key material has the wrong size');
-    signRaw = (_alg, data) => ed25519.sign(data, m.seed);
-  } else if (m.type === 'ssh-rsa') {
-    signRaw = (alg, data) => rsaSign(m, rsaHashOf(alg)!, data);
-  } else {
-    const curve = curveOf(m.type);
-    const d = fixedWidth(m.d, EC_CURVES[curve].fieldBytes);
-    if (!d) throw new CryptoError(`${m.type} key material has the wrong size`);
-    signRaw = (_alg, data) => ecdsaSigToSsh(JS_CURVES[curve].sign(data, d, { prehash: true, lowS: false }));
+    return signerFor(m, (_alg, data) => ed25519.sign(data, m.seed));
   }
-  return {
-    keyType: m.type,
-    publicKeyBlob: blob,
-    signatureAlgorithms: algorithms,
-    sign(algorithm, data) {
-      if (!algorithms.includes(algorithm)) throw new CryptoError(`a ${m.type} key cannot make ${algorithm} signatures`);
-      return signRaw(algorithm, data);
-    },
-  };
+  if (m.type === 'ssh-rsa') return signerFor(m, (alg, data) => rsaSign(m, rsaHashOf(alg)!, data));
+  const curve = ecCurveOf(m.type);
+  const d = fixedWidth(m.d, EC_CURVES[curve].fieldBytes);
+  if (!d) throw new CryptoError(`${m.type} key material has the wrong size`);
+  return signerFor(m, (_alg, data) => ecdsaSigToSsh(JS_CURVES[curve].sign(data, d, { prehash: true, lowS: false })));
 }
 
 /** Ed25519 and ECDSA key generation (RSA generation is native only). */
@@ -74,7 +57,7 @@ export function jsGenerate(type: 'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-
     const seed = randomBytes(32);
     return { type, seed, publicKey: ed25519.getPublicKey(seed) };
   }
-  const c = JS_CURVES[curveOf(type)];
+  const c = JS_CURVES[ecCurveOf(type)];
   const d = c.utils.randomSecretKey();
   return { type, d, q: c.getPublicKey(d, false) };
 }

@@ -41,66 +41,55 @@ function sntrupCore(backend: BackendName): Sntrup761Core | null {
   return backend === 'wasm' ? sntrup761Wasm() : null;
 }
 
-function mlkemKem(core: MlKem768Core, backend: BackendName): KemInstance {
-  const sizes = KEM_SIZES.mlkem768;
+/** Runs `use` on `length` fresh random bytes, then wipes them: they seed secret keys and shared secrets. */
+function withRandom<T>(length: number, use: (random: Uint8Array) => T): T {
+  const random = randomBytes(length);
+  try {
+    return use(random);
+  } finally {
+    random.fill(0);
+  }
+}
+
+/** The `Kem` shell common to both KEMs: sizes from KEM_SIZES, decapsulation straight from the core. */
+function kemInstance(
+  name: KemName,
+  backend: BackendName,
+  core: Pick<MlKem768Core | Sntrup761Core, 'decapsulate'>,
+  randomized: Pick<KemInstance, 'keypair' | 'encapsulate'>,
+): KemInstance {
+  const sizes = KEM_SIZES[name];
   return {
-    name: 'mlkem768',
+    name,
     backend,
     publicKeyLength: sizes.publicKeyLength,
     ciphertextLength: sizes.ciphertextLength,
-    keypair() {
-      const seed = randomBytes(MLKEM_SEED_LENGTH);
-      try {
-        return core.keypairFromSeed(seed);
-      } finally {
-        seed.fill(0);
-      }
-    },
-    encapsulate(publicKey: Uint8Array) {
-      const m = randomBytes(MLKEM_MESSAGE_LENGTH);
-      try {
-        return core.encapsulateWith(publicKey, m);
-      } finally {
-        m.fill(0);
-      }
-    },
+    keypair: randomized.keypair,
+    encapsulate: randomized.encapsulate,
     decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array) {
       return core.decapsulate(ciphertext, secretKey);
     },
   };
 }
 
+function mlkemKem(core: MlKem768Core, backend: BackendName): KemInstance {
+  return kemInstance('mlkem768', backend, core, {
+    keypair: () => withRandom(MLKEM_SEED_LENGTH, (seed) => core.keypairFromSeed(seed)),
+    encapsulate: (publicKey) => withRandom(MLKEM_MESSAGE_LENGTH, (m) => core.encapsulateWith(publicKey, m)),
+  });
+}
+
 function sntrupKem(core: Sntrup761Core, backend: BackendName): KemInstance {
-  const sizes = KEM_SIZES.sntrup761;
-  return {
-    name: 'sntrup761',
-    backend,
-    publicKeyLength: sizes.publicKeyLength,
-    ciphertextLength: sizes.ciphertextLength,
+  return kemInstance('sntrup761', backend, core, {
     keypair() {
       for (let i = 0; i < SNTRUP_KEYGEN_TRIES; i++) {
-        const random = randomBytes(core.keypairRandomLength);
-        try {
-          const pair = core.keypairFromRandom(random);
-          if (pair) return pair;
-        } finally {
-          random.fill(0);
-        }
+        const pair = withRandom(core.keypairRandomLength, (random) => core.keypairFromRandom(random));
+        if (pair) return pair;
       }
       throw new CryptoError(`sntrup761 key generation drew ${SNTRUP_KEYGEN_TRIES} non-invertible polynomials in a row; the random source is suspect`);
     },
-    encapsulate(publicKey: Uint8Array) {
-      const random = randomBytes(core.encapsulateRandomLength);
-      try {
-        return core.encapsulateWith(publicKey, random);
-      } finally {
-        random.fill(0);
-      }
-    },
-    decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array) {
-      return core.decapsulate(ciphertext, secretKey);
-    },
-  };
+    encapsulate: (publicKey) => withRandom(core.encapsulateRandomLength, (random) => core.encapsulateWith(publicKey, random)),
+  });
 }
 
 function instantiate(name: KemName, backend: BackendName): KemInstance | null {

@@ -189,26 +189,24 @@ class WasmSntrup761 implements Sntrup761Core {
   }
 }
 
-let mlkem: { core: MlKem768Core | null; reason: string } | undefined;
-let sntrup: { core: Sntrup761Core | null; reason: string } | undefined;
+/** A wasm KEM core, or why there is none. */
+type Loaded<T> = { core: T | null; reason: string };
 
-function loadMlkem(): { core: MlKem768Core | null; reason: string } {
-  if (mlkem) return mlkem;
-  const core = wasmCore();
-  if (!core) return (mlkem = { core: null, reason: wasmUnavailableReason() });
-  const missing = hasExports(core, MLKEM_EXPORTS);
-  if (missing) return (mlkem = { core: null, reason: missing });
-  return (mlkem = { core: new WasmMlKem768(core), reason: 'rust-core ML-KEM-768' });
+/** Builds the core on first use (when rust-core loads and has every export in `exports`) and remembers the outcome. */
+function loadOnce<T>(exports: readonly string[], make: (core: CoreInstance) => T, title: string): () => Loaded<T> {
+  let loaded: Loaded<T> | undefined;
+  return () => {
+    if (loaded) return loaded;
+    const core = wasmCore();
+    if (!core) return (loaded = { core: null, reason: wasmUnavailableReason() });
+    const missing = hasExports(core, exports);
+    if (missing) return (loaded = { core: null, reason: missing });
+    return (loaded = { core: make(core), reason: title });
+  };
 }
 
-function loadSntrup(): { core: Sntrup761Core | null; reason: string } {
-  if (sntrup) return sntrup;
-  const core = wasmCore();
-  if (!core) return (sntrup = { core: null, reason: wasmUnavailableReason() });
-  const missing = hasExports(core, SNTRUP_EXPORTS);
-  if (missing) return (sntrup = { core: null, reason: missing });
-  return (sntrup = { core: new WasmSntrup761(core), reason: 'rust-core sntrup761' });
-}
+const loadMlkem = loadOnce<MlKem768Core>(MLKEM_EXPORTS, (core) => new WasmMlKem768(core), 'rust-core ML-KEM-768');
+const loadSntrup = loadOnce<Sntrup761Core>(SNTRUP_EXPORTS, (core) => new WasmSntrup761(core), 'rust-core sntrup761');
 
 /** The wasm ML-KEM-768, or null when rust-core is unavailable. */
 export function mlkem768Wasm(): MlKem768Core | null {

@@ -2,7 +2,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
-import { EC_CURVES, b64u, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, publicKeyBlobOf, rsaHashOf, signatureAlgorithmsFor, type EcCurve, type ParsedPublicKey } from '../keyblob.js';
+import { EC_CURVES, b64u, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, rsaHashOf, type ParsedPublicKey } from '../keyblob.js';
+import { ecCurveOf, signerFor } from '../signer.js';
 import { bigIntToBytes, bytesToBigInt, stripLeadingZeros } from '../util.js';
 
 function fromB64u(s: string | undefined): Uint8Array {
@@ -84,7 +85,7 @@ function privateKeyObject(m: PrivateKeyMaterial): KeyObject {
     case 'ssh-rsa':
       return createPrivateKey({ key: rsaPrivateJwk(m), format: 'jwk' });
     default: {
-      const info = EC_CURVES[m.type.slice('ecdsa-sha2-'.length) as EcCurve];
+      const info = EC_CURVES[ecCurveOf(m.type)];
       const fb = info.fieldBytes;
       const d = fixedWidth(m.d, fb);
       if (!d || m.q.length !== 1 + 2 * fb) throw new CryptoError(`${m.type} key material has the wrong size`);
@@ -104,20 +105,12 @@ export function nativeSigner(m: PrivateKeyMaterial): Signer {
     if (err instanceof CryptoError) throw err;
     throw new CryptoError(`${m.type} private key rejected: ${(err as Error).message}`, { cause: err });
   }
-  const blob = publicKeyBlobOf(m);
-  const algorithms = signatureAlgorithmsFor(m.type);
-  return {
-    keyType: m.type,
-    publicKeyBlob: blob,
-    signatureAlgorithms: algorithms,
-    sign(algorithm, data) {
-      if (!algorithms.includes(algorithm)) throw new CryptoError(`a ${m.type} key cannot make ${algorithm} signatures`);
-      if (m.type === 'ssh-ed25519') return new Uint8Array(nodeSign(null, data, keyObject));
-      if (m.type === 'ssh-rsa') return new Uint8Array(nodeSign(rsaHashOf(algorithm)!, data, keyObject));
-      const info = EC_CURVES[m.type.slice('ecdsa-sha2-'.length) as EcCurve];
-      return ecdsaSigToSsh(new Uint8Array(nodeSign(info.hash, data, { key: keyObject, dsaEncoding: 'ieee-p1363' })));
-    },
-  };
+  return signerFor(m, (algorithm, data) => {
+    if (m.type === 'ssh-ed25519') return new Uint8Array(nodeSign(null, data, keyObject));
+    if (m.type === 'ssh-rsa') return new Uint8Array(nodeSign(rsaHashOf(algorithm)!, data, keyObject));
+    const info = EC_CURVES[ecCurveOf(m.type)];
+    return ecdsaSigToSsh(new Uint8Array(nodeSign(info.hash, data, { key: keyObject, dsaEncoding: 'ieee-p1363' })));
+  });
 }
 
 export function nativeGenerate(type: PrivateKeyMaterial['type'], rsaBits: number): PrivateKeyMaterial {
@@ -129,7 +122,7 @@ export function nativeGenerate(type: PrivateKeyMaterial['type'], rsaBits: number
     const jwk = generateKeyPairSync('rsa', { modulusLength: rsaBits, publicExponent: 65537 }).privateKey.export({ format: 'jwk' });
     return { type, n: fromB64u(jwk.n), e: fromB64u(jwk.e), d: fromB64u(jwk.d), p: fromB64u(jwk.p), q: fromB64u(jwk.q), iqmp: fromB64u(jwk.qi) };
   }
-  const info = EC_CURVES[type.slice('ecdsa-sha2-'.length) as EcCurve];
+  const info = EC_CURVES[ecCurveOf(type)];
   const jwk = generateKeyPairSync('ec', { namedCurve: info.openssl }).privateKey.export({ format: 'jwk' });
   const q = new Uint8Array(1 + 2 * info.fieldBytes);
   q[0] = 4;

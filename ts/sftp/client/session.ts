@@ -24,6 +24,19 @@ import { DEFAULT_MAX_PACKET, SFTPFramer, decodeVersion, encodeInit, encodePacket
  */
 export type ReplyCallback = (err: Error | null, type: number, body: Buffer, rest?: Buffer[]) => void;
 
+/** Options of `SFTPSession.request`. */
+export interface RequestOptions {
+  /** The callback takes a split reply (ReplyCallback's `rest`). */
+  parts?: boolean;
+  /**
+   * Called once the stream has finished with the request's bytes (its write
+   * callback; for an SSH channel, once they are copied into a sealed packet),
+   * so the caller may reuse the buffers it passed. Not called when the write
+   * fails.
+   */
+  onWritten?: () => void;
+}
+
 /** What `limits@openssh.com` told us, or our defaults. 0 means "no limit given". */
 export interface SFTPLimits {
   maxPacketLength: number;
@@ -198,7 +211,7 @@ export class SFTPSession {
    * written back to back); `cb` gets the reply. Returns the id. Never throws:
    * a dead session calls `cb` with its error on the next tick.
    */
-  request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback, opts?: { parts?: boolean }): number {
+  request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback, opts?: RequestOptions): number {
     const id = this.#nextId;
     this.#nextId = (this.#nextId + 1) >>> 0 || 1;
     if (this.#error) {
@@ -209,7 +222,7 @@ export class SFTPSession {
     this.#pending.set(id, cb);
     if (opts?.parts === true) this.#takesParts.add(id);
     const pkt = build(id);
-    this.#send(Array.isArray(pkt) ? pkt : [pkt]);
+    this.#send(Array.isArray(pkt) ? pkt : [pkt], opts?.onWritten);
     return id;
   }
 
@@ -282,13 +295,17 @@ export class SFTPSession {
     this.#fail(new SFTPError('SFTP session closed', FX.NO_CONNECTION));
   }
 
-  #send(chunks: Buffer[]): void {
+  #send(chunks: Buffer[], onWritten?: () => void): void {
+    // The stream calls back once it is done with a chunk; only a clean finish counts.
+    const cb = onWritten ? (err?: Error | null) => err == null && onWritten() : undefined;
     if (chunks.length === 1) {
-      this.writable.write(chunks[0]);
+      this.writable.write(chunks[0], cb);
       return;
     }
     this.writable.cork();
-    for (const c of chunks) this.writable.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.writable.write(chunks[i]);
+    this.writable.write(chunks[last], cb);
     this.writable.uncork();
   }
 

@@ -34,14 +34,25 @@ export class HandleQueue {
         } catch (err) {
           p = Promise.reject(err);
         }
-        p.then(resolve, reject).finally(() => {
-          this.#running--;
-          this.#next();
-        });
+        p.then(
+          (v) => {
+            resolve(v);
+            this.#done();
+          },
+          (err: unknown) => {
+            reject(err);
+            this.#done();
+          },
+        );
       };
       if (this.#head === this.#waiting.length && this.#joins(kind)) start();
       else this.#waiting.push({ kind, start });
     });
+  }
+
+  #done(): void {
+    this.#running--;
+    this.#next();
   }
 
   #joins(kind: HandleOpKind): boolean {

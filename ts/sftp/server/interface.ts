@@ -32,11 +32,21 @@ export interface SFTPStatVFSInfo {
 /**
  * An open file or directory (Paramiko's SFTPHandle). `read` returns at most
  * `length` bytes; an empty result (or SSH_FX_EOF) means end of file. `write`
- * must write everything or fail.
+ * and `writev` must write everything or fail. Pipelined WRITEs on a handle
+ * with only `write` may overlap (calls at distinct offsets run at once); on
+ * a handle with `writev` they come one call at a time, in the order the
+ * client sent them.
  */
 export interface SFTPHandle {
   read?(offset: number, length: number): SFTPResult<Uint8Array>;
   write?(offset: number, data: Uint8Array): SFTPResult<void>;
+  /**
+   * Optional vectored write: `parts`, in order, written contiguously from
+   * `offset`, all or fail. When present the server uses it instead of
+   * `write`, and coalesces the client's pipelined WRITEs at consecutive
+   * offsets into one call. The parts stay valid after the call returns.
+   */
+  writev?(offset: number, parts: readonly Uint8Array[]): SFTPResult<void>;
   stat?(): SFTPResult<SFTPAttributes>;
   chattr?(attrs: SFTPAttributes): SFTPResult<void>;
   /** `fsync@openssh.com`. */

@@ -7,11 +7,17 @@
  * Pipelining: requests start as they arrive and replies go out as they
  * complete. Path operations (open, stat, rename, ...) run one after another
  * in arrival order, so a client that pipelines dependent operations sees
- * them in order; reads and writes on handles overlap (see HandleQueue).
- * At most `maxInFlight` requests run at once and nothing new starts while
- * the reply stream is backed up: the stream is paused, the channel stops
- * crediting its window, and the client has to wait. A malformed packet
- * length ends the session with a ProtocolError.
+ * them in order; reads and writes on handles overlap (see HandleQueue), and
+ * a handle with `writev` gets contiguous WRITEs coalesced (WriteBatcher).
+ * At most `maxInFlight` requests (and MAX_INFLIGHT_BYTES of their data) run
+ * at once and nothing new starts while the reply stream is backed up: the
+ * stream is paused, the channel stops crediting its window, and the client
+ * has to wait. A malformed packet length ends the session with a ProtocolError.
+ *
+ * Bulk data is not copied: a WRITE's data reaches the handle as views of the
+ * channel's chunks (RequestFramer), and replies made in one tick leave as one
+ * channel write (the stream is corked until the next tick), so a batch of
+ * WRITE completions costs one SSH packet rather than one each.
  */
 import { constants as fsc } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -29,13 +35,14 @@ import {
   encodeStatus,
   encodeVersion,
   lossyUtf8,
-  SFTPFramer,
   type SFTPNameEntry,
 } from '../../wire/sftpPacket.js';
 import { SFTPAttributes } from '../attributes.js';
 import { HandleQueue } from './handleQueue.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
-import { statusOf } from './status.js';
+import { RequestFramer } from './requestFramer.js';
+import { okStatus, statusOf } from './status.js';
+import { WriteBatcher } from './writeBatcher.js';
 
 /** Largest read or write we serve, advertised in limits@openssh.com. */
 export const SFTP_MAX_IO = 256 * 1024;
@@ -45,9 +52,17 @@ const READDIR_BATCH = 100;
 const COPY_CHUNK = 64 * 1024;
 /** Bytes of replies waiting to go out before we stop starting new requests. */
 const REPLY_BACKLOG = 1024 * 1024;
+/**
+ * Bytes of WRITE data and READ lengths in running requests before we stop
+ * starting new ones: 64 of OpenSSH's 32 KiB requests fit, and 255 KiB ones
+ * (sftp -B) cannot pin more than this per session.
+ */
+const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+/** Longest handle we accept in a request (ours are 4 bytes). */
+const MAX_HANDLE = 256;
 
 export interface SFTPServerSessionOptions {
-  /** Requests processed at once; more wait in the channel (flow control). Default 32. */
+  /** Requests processed at once; more wait in the channel (flow control). Default 64, as many as OpenSSH's sftp keeps outstanding. */
   maxInFlight?: number;
   /** Open handles per session. Default 1024. */
   maxHandles?: number;
@@ -70,6 +85,13 @@ interface OpenHandle {
   pos: number;
   queue: HandleQueue;
   closing: boolean;
+  /** Coalesces WRITEs, for handles with `writev`. */
+  writer: WriteBatcher | null;
+}
+
+/** A WRITE that could not be parsed: answered with SSH_FX_BAD_MESSAGE, like any malformed body. */
+function badWrite(why: string): ProtocolError {
+  return new ProtocolError(`SFTP WRITE: ${why}`);
 }
 
 const OPS: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(FXP).map(([k, v]) => [v, k]));
@@ -95,6 +117,13 @@ function openFlags(pflags: number): number {
   return f;
 }
 
+/** The handle's writev as a VectorWriter: a status result becomes a failure. */
+function vectorWriter(handle: SFTPHandle): (offset: number, parts: Uint8Array[]) => Promise<void> {
+  return async (offset, parts) => {
+    unwrap(await handle.writev!(offset, parts));
+  };
+}
+
 function safeOffset(r: SSHReader): number {
   const v = r.uint64();
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FailStatus(FX.FAILURE, 'offset beyond 2^53');
@@ -110,7 +139,7 @@ export class SFTPServerSession {
   readonly done: Promise<Error | null>;
   readonly #stream: Duplex;
   readonly #fs: SFTPServerInterface;
-  readonly #framer = new SFTPFramer(SFTP_MAX_PACKET);
+  readonly #framer = new RequestFramer(SFTP_MAX_PACKET);
   readonly #maxInFlight: number;
   readonly #maxHandles: number;
   readonly #username: string;
@@ -119,7 +148,9 @@ export class SFTPServerSession {
   #nextHandle = 1;
   #initialized = false;
   #inFlight = 0;
+  #inFlightBytes = 0;
   #paused = false;
+  #corked = false;
   #pathChain: Promise<void> = Promise.resolve();
   #ended = false;
   #finished = false;
@@ -129,7 +160,7 @@ export class SFTPServerSession {
   constructor(stream: Duplex, fs: SFTPServerInterface, opts: SFTPServerSessionOptions = {}) {
     this.#stream = stream;
     this.#fs = fs;
-    this.#maxInFlight = opts.maxInFlight ?? 32;
+    this.#maxInFlight = opts.maxInFlight ?? 64;
     this.#maxHandles = opts.maxHandles ?? 1024;
     this.#username = opts.username ?? '';
     const sink = opts.debug;
@@ -147,7 +178,7 @@ export class SFTPServerSession {
   readonly #onData = (chunk: Buffer): void => {
     if (this.#ended) return;
     try {
-      this.#framer.push(chunk, this.#onPacket);
+      this.#framer.push(chunk, this.#onRequest);
     } catch (err) {
       const e = err instanceof SSHException ? err : new ProtocolError(`SFTP: ${(err as Error)?.message ?? String(err)}`);
       this.#debug(`closing session: ${e.message}`);
@@ -155,21 +186,37 @@ export class SFTPServerSession {
     }
   };
 
-  readonly #onPacket = (body: Buffer): void => {
+  /** One request: `head` is the whole body, or its start with `rest` the views after it (RequestFramer). */
+  readonly #onRequest = (head: Buffer, rest: Buffer[] | null): void => {
     if (this.#ended) return;
-    const type = body[0]!;
+    const type = head[0]!;
     if (!this.#initialized) {
       if (type !== FXP.INIT) throw new ProtocolError(`SFTP: expected INIT, got packet type ${type}`);
       this.#initialized = true;
       void this.#start();
       return;
     }
-    if (body.length < 5) throw new ProtocolError(`SFTP: packet type ${type} too short for a request id`);
-    const id = body.readUInt32BE(1);
+    if (head.length < 5) throw new ProtocolError(`SFTP: packet type ${type} too short for a request id`);
+    const id = head.readUInt32BE(1);
+    let bytes = 0;
+    let run: Promise<void>;
+    if (type === FXP.WRITE) {
+      bytes = head.length;
+      if (rest) for (let i = 0; i < rest.length; i++) bytes += rest[i]!.length;
+      run = this.#write(id, head, rest);
+    } else {
+      // Only WRITEs are big; anything else split over chunks is joined (rare, and short).
+      const body = rest ? Buffer.concat([head, ...rest]) : head;
+      if (type === FXP.READ && body.length >= 13) bytes = Math.min(SFTP_MAX_IO, body.readUInt32BE(body.length - 4));
+      run = this.#handle(type, id, body);
+    }
     this.#inFlight++;
+    this.#inFlightBytes += bytes;
     this.#checkPause();
-    this.#handle(type, id, body).finally(() => {
+    // #handle and #write never reject: failures become STATUS replies.
+    void run.then(() => {
       this.#inFlight--;
+      this.#inFlightBytes -= bytes;
       this.#maybeResume();
       if (this.#inFlight === 0) this.#idle?.();
     });
@@ -199,7 +246,7 @@ export class SFTPServerSession {
 
   #checkPause(): void {
     if (this.#paused) return;
-    if (this.#inFlight >= this.#maxInFlight || this.#stream.writableLength > REPLY_BACKLOG) {
+    if (this.#inFlight >= this.#maxInFlight || this.#inFlightBytes > MAX_INFLIGHT_BYTES || this.#stream.writableLength > REPLY_BACKLOG) {
       this.#paused = true;
       this.#stream.pause();
     }
@@ -207,7 +254,7 @@ export class SFTPServerSession {
 
   readonly #maybeResume = (): void => {
     if (!this.#paused || this.#ended) return;
-    if (this.#inFlight < this.#maxInFlight && this.#stream.writableLength <= REPLY_BACKLOG) {
+    if (this.#inFlight < this.#maxInFlight && this.#inFlightBytes <= MAX_INFLIGHT_BYTES && this.#stream.writableLength <= REPLY_BACKLOG) {
       this.#paused = false;
       this.#stream.resume();
     }
@@ -215,8 +262,20 @@ export class SFTPServerSession {
 
   #send(buf: Uint8Array): void {
     if (this.#finished || this.#stream.destroyed || this.#stream.writableEnded) return;
+    if (!this.#corked) {
+      // Replies made in this tick (a batch of WRITEs completing together)
+      // reach the channel as one write, hence one SSH packet.
+      this.#corked = true;
+      this.#stream.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#stream.write(buf);
   }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#stream.uncork();
+  };
 
   // ─────────────────────────── dispatch ───────────────────────────
 
@@ -225,17 +284,82 @@ export class SFTPServerSession {
     try {
       await this.#dispatch(type, id, r);
     } catch (err) {
-      if (err instanceof FailStatus) {
-        this.#send(encodeStatus(id, err.code, err.message));
-      } else if (err instanceof ProtocolError) {
-        // A malformed request body: answer it, the stream itself is still in sync.
-        this.#debug(`bad request ${OPS[type] ?? type}: ${err.message}`);
-        this.#send(encodeStatus(id, FX.BAD_MESSAGE, 'Bad message'));
-      } else {
-        const s = statusOf(err);
-        this.#send(encodeStatus(id, s.code, s.message));
-      }
+      this.#fail(type, id, err);
     }
+  }
+
+  /** Answers a failed request with the matching STATUS. */
+  #fail(type: number, id: number, err: unknown): void {
+    if (err instanceof FailStatus) {
+      this.#send(encodeStatus(id, err.code, err.message));
+    } else if (err instanceof ProtocolError) {
+      // A malformed request body: answer it, the stream itself is still in sync.
+      this.#debug(`bad request ${OPS[type] ?? type}: ${err.message}`);
+      this.#send(encodeStatus(id, FX.BAD_MESSAGE, 'Bad message'));
+    } else {
+      const s = statusOf(err);
+      this.#send(encodeStatus(id, s.code, s.message));
+    }
+  }
+
+  /**
+   * SSH_FXP_WRITE, parsed straight from the head (the header always fits in
+   * it, see REQUEST_HEAD) with the data left as views. Checks and statuses
+   * are those of the general path: a truncated or oversized field is
+   * BAD_MESSAGE, an unknown handle FAILURE.
+   */
+  #write(id: number, head: Buffer, rest: Buffer[] | null): Promise<void> {
+    let h: OpenHandle;
+    let offset: number;
+    let length: number;
+    let parts: Buffer[];
+    try {
+      let p = 5;
+      if (head.length < p + 4) throw badWrite('truncated handle');
+      const hlen = head.readUInt32BE(p);
+      p += 4;
+      if (hlen > MAX_HANDLE) throw badWrite(`handle of ${hlen} bytes exceeds limit ${MAX_HANDLE}`);
+      if (head.length < p + hlen) throw badWrite('truncated handle');
+      const found = hlen === 4 ? this.#handles.get(head.readUInt32BE(p)) : undefined;
+      if (!found || found.closing) throw new FailStatus(FX.FAILURE, 'Invalid handle');
+      h = found;
+      p += hlen;
+      if (head.length < p + 12) throw badWrite('truncated offset or length');
+      const hi = head.readUInt32BE(p);
+      if (hi > 0x1fffff) throw new FailStatus(FX.FAILURE, 'offset beyond 2^53');
+      offset = hi * 0x100000000 + head.readUInt32BE(p + 4);
+      length = head.readUInt32BE(p + 8);
+      p += 12;
+      if (length > SFTP_MAX_IO) throw badWrite(`data of ${length} bytes exceeds limit ${SFTP_MAX_IO}`);
+      // The data: the head's tail, then views of the rest, exactly `length` bytes.
+      const first = head.subarray(p, Math.min(head.length, p + length));
+      parts = first.length > 0 ? [first] : [];
+      let got = first.length;
+      if (rest) {
+        for (let i = 0; i < rest.length && got < length; i++) {
+          const v = rest[i]!;
+          const take = Math.min(v.length, length - got);
+          parts.push(take === v.length ? v : v.subarray(0, take));
+          got += take;
+        }
+      }
+      if (got < length) throw badWrite(`truncated data (need ${length} bytes, ${got} left)`);
+    } catch (err) {
+      this.#fail(FXP.WRITE, id, err);
+      return Promise.resolve();
+    }
+    const writer = h.writer;
+    const run = writer
+      ? h.queue.run('write', () => writer.write(offset, parts, length))
+      : h.queue.run('write', async () => {
+          const fh = h.handle;
+          if (!fh?.write) throw new FailStatus(fh ? FX.OP_UNSUPPORTED : FX.FAILURE, 'not writable');
+          unwrap(await fh.write(offset, parts.length === 1 ? parts[0]! : Buffer.concat(parts, length)));
+        });
+    return run.then(
+      () => this.#send(okStatus(id)),
+      (err: unknown) => this.#fail(FXP.WRITE, id, err),
+    );
   }
 
   /** Path operations: one at a time, in arrival order. */
@@ -270,7 +394,7 @@ export class SFTPServerSession {
   }
 
   #ok(id: number): void {
-    this.#send(encodeStatus(id, FX.OK, 'Success'));
+    this.#send(okStatus(id));
   }
 
   #addHandle(h: OpenHandle): Buffer {
@@ -298,7 +422,8 @@ export class SFTPServerSession {
         return this.#ordered(async () => {
           if (this.#handles.size >= this.#maxHandles) throw new FailStatus(FX.FAILURE, 'too many open handles');
           const handle = unwrap(await this.#need('open')(path, openFlags(pflags), attrs));
-          const hb = this.#addHandle({ handle, entries: null, pos: 0, queue: new HandleQueue(), closing: false });
+          const writer = typeof handle.writev === 'function' ? new WriteBatcher(vectorWriter(handle)) : null;
+          const hb = this.#addHandle({ handle, entries: null, pos: 0, queue: new HandleQueue(), closing: false, writer });
           this.#send(encodeHandle(id, hb));
         });
       }
@@ -307,7 +432,7 @@ export class SFTPServerSession {
         return this.#ordered(async () => {
           if (this.#handles.size >= this.#maxHandles) throw new FailStatus(FX.FAILURE, 'too many open handles');
           const entries = unwrap(await this.#need('listFolder')(path));
-          const hb = this.#addHandle({ handle: null, entries: [...entries], pos: 0, queue: new HandleQueue(), closing: false });
+          const hb = this.#addHandle({ handle: null, entries: [...entries], pos: 0, queue: new HandleQueue(), closing: false, writer: null });
           this.#send(encodeHandle(id, hb));
         });
       }
@@ -343,17 +468,6 @@ export class SFTPServerSession {
           const d = data.length > length ? data.subarray(0, length) : data;
           this.#send(encodeDataHeader(id, d.length));
           this.#send(d);
-        });
-      }
-      case FXP.WRITE: {
-        const { h } = this.#lookup(r);
-        const offset = safeOffset(r);
-        const data = r.string(SFTP_MAX_IO);
-        return h.queue.run('write', async () => {
-          const fh = h.handle;
-          if (!fh?.write) throw new FailStatus(fh ? FX.OP_UNSUPPORTED : FX.FAILURE, 'not writable');
-          unwrap(await fh.write(offset, data));
-          this.#ok(id);
         });
       }
       case FXP.FSTAT: {

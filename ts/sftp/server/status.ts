@@ -34,3 +34,18 @@ export function statusOf(err: unknown): { code: number; message: string } {
 export function sftpFail(code: number, message?: string, path?: string): SFTPError {
   return new SFTPError(message ?? `SFTP status ${code}`, code, path);
 }
+
+/** SSH_FXP_STATUS OK ("Success", language "en") with the id zeroed: what encodeStatus(id, FX.OK, 'Success') makes. */
+const OK_TEMPLATE = Buffer.from('0000001a650000000000000000000000075375636365737300000002656e', 'hex');
+
+/**
+ * The STATUS OK reply for request `id`, copied from a template: the reply to
+ * every WRITE, so it skips the general encoder. Small enough that Node
+ * serves it from its shared allocation pool.
+ */
+export function okStatus(id: number): Buffer {
+  const b = Buffer.allocUnsafe(OK_TEMPLATE.length);
+  OK_TEMPLATE.copy(b, 0);
+  b.writeUInt32BE(id, 5);
+  return b;
+}

@@ -158,13 +158,25 @@ export async function getFile(client: SFTPClient, remote: string, local: string,
   }
 }
 
-/** Reads a local file ahead of the sender, in blocks of several chunks, one read always in flight. */
-function fileSource(fh: FileHandle, start: number, end: number, block: number, hash: Hash | null, path: string): ChunkSource {
+/** A file source and the hook through which the sender gives its buffers back. */
+interface FileSource {
+  source: ChunkSource;
+  release: (buf: Buffer) => void;
+}
+
+/**
+ * Reads a local file ahead of the sender, in blocks of several chunks, one
+ * read always in flight. Full-size blocks come from a free list the sender
+ * refills (`release`, once a block's WRITEs are written), so a long upload
+ * reuses a handful of buffers instead of allocating one per block.
+ */
+function fileSource(fh: FileHandle, start: number, end: number, block: number, hash: Hash | null, path: string): FileSource {
   let pos = start;
+  const free: Buffer[] = [];
   const readAt = async (at: number): Promise<Buffer | null> => {
     if (at >= end) return null;
     const want = Math.min(block, end - at);
-    const buf = Buffer.allocUnsafe(want);
+    const buf = want === block ? (free.pop() ?? Buffer.allocUnsafeSlow(block)) : Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
       const { bytesRead } = await fh.read(buf, got, want - got, at + got);
@@ -174,7 +186,7 @@ function fileSource(fh: FileHandle, start: number, end: number, block: number, h
     return buf;
   };
   let ahead: Promise<Buffer | null> | null = null;
-  return async () => {
+  const source = async (): Promise<Buffer | null> => {
     const cur = ahead ?? readAt(pos);
     const b = await cur;
     if (b === null) return null;
@@ -184,7 +196,14 @@ function fileSource(fh: FileHandle, start: number, end: number, block: number, h
     ahead.catch(() => {});
     return b;
   };
+  const release = (buf: Buffer): void => {
+    if (buf.length === block && free.length < MAX_FREE_BLOCKS) free.push(buf);
+  };
+  return { source, release };
 }
+
+/** Spare read blocks a file source keeps (more are only needed while more are in flight). */
+const MAX_FREE_BLOCKS = 16;
 
 export async function putFile(client: SFTPClient, local: string, remote: string, opts: PutOptions): Promise<SFTPAttributes> {
   const { signal } = opts;
@@ -225,7 +244,9 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
   try {
     opts.onProgress?.(start, total);
     const block = Math.max(chunkSize, Math.min(chunkSize * 8, 4 * 1024 * 1024));
-    sent = await pipelinedWrite(client.session, handle, fileSource(fh, start, total, block, hash, local), {
+    const src = fileSource(fh, start, total, block, hash, local);
+    sent = await pipelinedWrite(client.session, handle, src.source, {
+      release: src.release,
       start,
       chunkSize,
       concurrency,

@@ -4,6 +4,12 @@
  * view (no copy), batched into one writev per refill. Acknowledgements may
  * come back in any order; `acked` is the contiguous acknowledged prefix, the
  * only byte count a failure may claim is on the server.
+ *
+ * A source may lend its buffers (`release`): each one goes back once the
+ * stream has finished with every WRITE cut from it (the write callbacks; on
+ * an SSH channel that is when the bytes were copied into a sealed packet),
+ * so a file upload can cycle a few read buffers instead of allocating one
+ * per block.
  */
 import { ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
 import { encodeWriteHeader, readStatus } from '../../wire/sftpPacket.js';
@@ -24,12 +30,26 @@ export interface PipelinedWriteOptions {
   path?: string;
   /** Called as the acknowledged prefix grows (bytes since `start`). */
   onAcked?: (acked: number) => void;
+  /**
+   * Gives back a buffer the source returned, once nothing refers to it any
+   * more; never called for a buffer whose writes did not all complete.
+   */
+  release?: (buf: Buffer) => void;
 }
 
 interface Slot {
   offset: number;
   length: number;
   done: boolean;
+}
+
+/** A source buffer on loan: released when all of it was handed out and every piece written. */
+interface Loan {
+  buf: Buffer;
+  /** Pieces handed to the stream whose write has not completed. */
+  writing: number;
+  /** Every byte has been cut into pieces. */
+  handedOut: boolean;
 }
 
 /**
@@ -50,6 +70,9 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
     let reading = false;
     /** Data read from the source but not yet sent. */
     let pending: Buffer | null = null;
+    /** The loan `pending` belongs to (only with `release`). */
+    let loan: Loan | null = null;
+    const release = opts.release;
     let failed: Error | null = null;
     let finished = false;
     const ids = new Set<number>();
@@ -97,20 +120,32 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       pump();
     };
 
+    const written = (l: Loan): void => {
+      if (--l.writing === 0 && l.handedOut && !failed) release!(l.buf);
+    };
+
     const sendOne = (data: Buffer): void => {
       const slot: Slot = { offset, length: data.length, done: false };
       slots.push(slot);
       inflight++;
       const at = offset;
       offset += data.length;
+      const l = loan;
+      if (l) l.writing++;
       const id = session.request(
         (rid) => [encodeWriteHeader(rid, handle, at, data.length), data],
         (err, type, body) => {
           ids.delete(id);
           onReply(slot, err, type, body);
         },
+        l ? { onWritten: () => written(l) } : undefined,
       );
       ids.add(id);
+    };
+
+    const take = (b: Buffer): void => {
+      pending = b;
+      if (release) loan = { buf: b, writing: 0, handedOut: false };
     };
 
     let drainWait = false;
@@ -142,7 +177,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
                 (b) => {
                   reading = false;
                   if (b === null) sourceDone = true;
-                  else if (b.length > 0) pending = b;
+                  else if (b.length > 0) take(b);
                   pump();
                 },
                 (e) => {
@@ -157,12 +192,19 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
               break;
             }
             if (next.length === 0) continue;
-            pending = next;
+            take(next);
           }
-          const take = Math.min(chunkSize, pending.length);
-          const piece = take === pending.length ? pending : pending.subarray(0, take);
-          pending = take === pending.length ? null : pending.subarray(take);
+          const cur = pending as Buffer;
+          const whole = cur.length <= chunkSize;
+          const piece = whole ? cur : cur.subarray(0, chunkSize);
+          pending = whole ? null : cur.subarray(chunkSize);
           sendOne(piece);
+          if (whole && loan) {
+            const l = loan;
+            loan = null;
+            l.handedOut = true;
+            if (l.writing === 0 && !failed) release!(l.buf);
+          }
           if (session.needsDrain) return waitDrain();
         }
       });

@@ -10,7 +10,7 @@ import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
 import type { SFTPAttributes } from '../attributes.js';
 import type { SFTPClient } from '../client/client.js';
-import { getFile, putFile, type TransferOptions } from './fileTransfer.js';
+import { getFile, putFile, type GetOptions, type PutOptions, type TransferOptions } from './fileTransfer.js';
 
 export interface TreeOptions extends TransferOptions {
   /** Files transferred at once. Default 4. */
@@ -59,6 +59,41 @@ function treeProgress(total: number, cb?: (t: number, total: number) => void): (
   };
 }
 
+/**
+ * Moves the walked files `fileConcurrency` at a time with the per-file options
+ * taken from `opts`, one progress stream over the whole tree; `transfer` moves
+ * one file and returns the bytes it counts for.
+ */
+async function transferFiles(
+  files: Entry[],
+  opts: TreeOptions,
+  transfer: (f: Entry, fileOpts: GetOptions & PutOptions) => Promise<number>,
+): Promise<{ files: number; bytes: number }> {
+  const { signal } = opts;
+  const total = files.reduce((s, f) => s + f.size, 0);
+  const progress = treeProgress(total, opts.onProgress);
+  let bytes = 0;
+  await pool(
+    files,
+    Math.max(1, opts.fileConcurrency ?? 4),
+    async (f) => {
+      // Await first, then add: `bytes += await …` would read `bytes` before the wait and lose other runners' counts.
+      const n = await transfer(f, {
+        concurrency: opts.concurrency,
+        chunkSize: opts.chunkSize,
+        signal,
+        preserve: opts.preserve,
+        verify: opts.verify,
+        resume: opts.resume,
+        onProgress: progress(f.rel),
+      });
+      bytes += n;
+    },
+    signal,
+  );
+  return { files: files.length, bytes };
+}
+
 export async function getDir(client: SFTPClient, remoteDir: string, localDir: string, opts: TreeOptions): Promise<{ files: number; bytes: number }> {
   const { signal } = opts;
   const files: Entry[] = [];
@@ -91,27 +126,7 @@ export async function getDir(client: SFTPClient, remoteDir: string, localDir: st
   if (!top.isDirectory()) throw new SFTPError(`getDir ${JSON.stringify(remoteDir)}: not a directory`, FX.FAILURE, remoteDir);
   await walk('');
   for (const d of dirs) await mkdir(localJoin(localDir, ...d.split('/')), { recursive: true });
-  const total = files.reduce((s, f) => s + f.size, 0);
-  const progress = treeProgress(total, opts.onProgress);
-  let bytes = 0;
-  await pool(
-    files,
-    Math.max(1, opts.fileConcurrency ?? 4),
-    async (f) => {
-      const n = await getFile(client, `${remoteDir}/${f.rel}`, localJoin(localDir, ...f.rel.split('/')), {
-        concurrency: opts.concurrency,
-        chunkSize: opts.chunkSize,
-        signal,
-        preserve: opts.preserve,
-        verify: opts.verify,
-        resume: opts.resume,
-        onProgress: progress(f.rel),
-      });
-      bytes += n;
-    },
-    signal,
-  );
-  return { files: files.length, bytes };
+  return transferFiles(files, opts, (f, fileOpts) => getFile(client, `${remoteDir}/${f.rel}`, localJoin(localDir, ...f.rel.split('/')), fileOpts));
 }
 
 export async function putDir(client: SFTPClient, localDir: string, remoteDir: string, opts: TreeOptions): Promise<{ files: number; bytes: number }> {
@@ -151,25 +166,8 @@ export async function putDir(client: SFTPClient, localDir: string, remoteDir: st
       if (!st?.isDirectory()) throw err;
     }
   }
-  const total = files.reduce((s, f) => s + f.size, 0);
-  const progress = treeProgress(total, opts.onProgress);
-  let bytes = 0;
-  await pool(
-    files,
-    Math.max(1, opts.fileConcurrency ?? 4),
-    async (f) => {
-      await putFile(client, localJoin(localDir, ...f.rel.split('/')), `${remoteDir}/${f.rel}`, {
-        concurrency: opts.concurrency,
-        chunkSize: opts.chunkSize,
-        signal,
-        preserve: opts.preserve,
-        verify: opts.verify,
-        resume: opts.resume,
-        onProgress: progress(f.rel),
-      });
-      bytes += f.size;
-    },
-    signal,
-  );
-  return { files: files.length, bytes };
+  return transferFiles(files, opts, async (f, fileOpts) => {
+    await putFile(client, localJoin(localDir, ...f.rel.split('/')), `${remoteDir}/${f.rel}`, fileOpts);
+    return f.size;
+  });
 }
