@@ -15,6 +15,12 @@
  * with aes128-gcm and chacha20-poly1305: sshwire (connect + openSftp),
  * OpenSSH `sftp` (client CPU = sftp + its ssh child), and the ssh2 package's
  * fastGet/fastPut with its defaults. `--no-sshd` skips that part.
+ *
+ * Narrowing a run (e.g. to profile or compare one path):
+ *   --op get|put       only that direction
+ *   --no-pipes         skip the sftp-server-over-pipes part
+ *   --ours-only        only sshwire (no OpenSSH sftp, no ssh2)
+ *   --cipher <name>    only that cipher through sshd
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, writeSync, closeSync, chmodSync, existsSync, statSync } from 'node:fs';
@@ -31,6 +37,12 @@ const quick = args.includes('--quick');
 const runsIdx = args.indexOf('--runs');
 const runs = runsIdx >= 0 ? Math.max(1, Number(args[runsIdx + 1])) : 2;
 const withSshd = !args.includes('--no-sshd');
+const opIdx = args.indexOf('--op');
+const OPS = (opIdx >= 0 ? [args[opIdx + 1]] : ['get', 'put']) as Array<'get' | 'put'>;
+if (!OPS.every((o) => o === 'get' || o === 'put')) throw new Error('--op takes get or put');
+const withPipes = !args.includes('--no-pipes');
+const oursOnly = args.includes('--ours-only');
+const cipherIdx = args.indexOf('--cipher');
 const SIZE = (quick ? 256 : 1024) * 1024 * 1024;
 const GiB = 1024 ** 3;
 
@@ -88,7 +100,7 @@ function openssh(direction: 'get' | 'put', src: string, dst: string, extra: stri
   return { seconds, clientCpu: u! + s! - server, serverCpu: server };
 }
 
-const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
+const CIPHERS = cipherIdx >= 0 ? [args[cipherIdx + 1]!] : ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
 
 async function oursSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
   const conn = await connect({ host: '127.0.0.1', port, username: 'root', privateKey: key, knownHosts: null, agent: false, config: false, algorithms: { cipher: [cipher] } } as Parameters<typeof connect>[0]);
@@ -151,8 +163,8 @@ async function main(): Promise<void> {
     { name: 'OpenSSH sftp (defaults)', run: (d, s, t) => openssh(d, s, t, []) },
     { name: 'OpenSSH sftp -B 261120', run: (d, s, t) => openssh(d, s, t, ['-B', '261120']) },
   ];
-  for (const c of cases) {
-    for (const d of ['get', 'put'] as const) {
+  for (const c of withPipes ? (oursOnly ? cases.slice(0, 1) : cases) : []) {
+    for (const d of OPS) {
       const results: Result[] = [];
       for (let i = 0; i < runs; i++) {
         const dst = join(dir, `dst-${d}.bin`);
@@ -175,12 +187,14 @@ async function main(): Promise<void> {
         { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => ssh2Sshd(sshd.port, key, c, d, s, t) },
       ];
       for (const cipher of CIPHERS) {
-        for (const c of sshCases) {
-          for (const d of ['get', 'put'] as const) {
+        for (const c of oursOnly ? sshCases.slice(0, 1) : sshCases) {
+          for (const d of OPS) {
             const results: Result[] = [];
             for (let i = 0; i < runs; i++) {
               const dst = join(dir, `dst-${d}.bin`);
-              results.push(await c.run(cipher, d, src, dst));
+              const r = await c.run(cipher, d, src, dst);
+              results.push(r);
+              console.log(`${c.name} ${cipher.split('@')[0]} ${d} run ${i + 1}: ${((r.clientCpu * GiB) / SIZE).toFixed(2)} client CPU s/GiB, ${(SIZE / 1e6 / r.seconds).toFixed(0)} MB/s`);
               if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
               rmSync(dst, { force: true });
             }
@@ -197,7 +211,7 @@ async function main(): Promise<void> {
   console.log('| client | op | MB/s | client CPU s/GiB | server CPU s/GiB | MB/s vs OpenSSH defaults |');
   console.log('|---|---|---:|---:|---:|---:|');
   for (const row of rows) {
-    const ref = rows.find((x) => x.name === 'OpenSSH sftp (defaults)' && x.dir === row.dir)!;
+    const ref = rows.find((x) => x.name === 'OpenSSH sftp (defaults)' && x.dir === row.dir) ?? row;
     const rate = mb / row.r.seconds;
     const refRate = mb / ref.r.seconds;
     console.log(
@@ -209,7 +223,7 @@ async function main(): Promise<void> {
     console.log('| cipher | client | op | MB/s | client CPU s/GiB | MB/s vs OpenSSH | CPU vs OpenSSH |');
     console.log('|---|---|---|---:|---:|---:|---:|');
     for (const row of sshRows) {
-      const ref = sshRows.find((x) => x.name === 'OpenSSH sftp' && x.dir === row.dir && x.cipher === row.cipher)!;
+      const ref = sshRows.find((x) => x.name === 'OpenSSH sftp' && x.dir === row.dir && x.cipher === row.cipher) ?? row;
       const rate = mb / row.r.seconds;
       console.log(
         `| ${row.cipher.split('@')[0]} | ${row.name} | ${row.dir} | ${rate.toFixed(0)} | ${((row.r.clientCpu * GiB) / SIZE).toFixed(2)} | ${(rate / (mb / ref.r.seconds)).toFixed(2)}x | ${(row.r.clientCpu / ref.r.clientCpu).toFixed(2)}x |`,

@@ -13,7 +13,9 @@
  * than the peer's window and maximum packet; the connection's scheduler asks
  * each channel for one packet at a time, in rotation, while the transport
  * can take more. A write's callback runs once all of its bytes are handed to
- * the transport, so Node's writable backpressure follows the peer's window.
+ * the transport, so Node's writable backpressure follows the peer's window;
+ * for data the transport copies later (sendGathered), once it has copied
+ * them, so the writer may reuse its buffer from then on.
  *
  * Closing: `end()` sends EOF after all pending data; `close()` sends CLOSE
  * (after pending data if the writable side still has any); `destroy()`
