@@ -6,7 +6,8 @@
 //! the right size and the magic matches; anything else gets -5.
 
 use crate::chachapoly::{Fault, Keys};
-use crate::{codes, heap, mem};
+use crate::ffi_util::{self, HeapCtx};
+use crate::{codes, mem};
 
 const MAGIC: u32 = 0x6363_7031;
 
@@ -18,7 +19,10 @@ struct Ctx {
     header: [u32; 8],
 }
 
-const CTX_SIZE: usize = core::mem::size_of::<Ctx>();
+// SAFETY: repr(C), magic word first, all-zero bytes are a valid Ctx.
+unsafe impl HeapCtx for Ctx {
+    const MAGIC: u32 = MAGIC;
+}
 
 static mut LAST_COUNT: u32 = 0;
 
@@ -29,15 +33,7 @@ fn set_last_count(n: u32) {
 
 /// The live context behind `handle`, or None.
 fn ctx(handle: usize) -> Option<&'static mut Ctx> {
-    if !heap::global().is_live(handle, CTX_SIZE) || handle % core::mem::align_of::<Ctx>() != 0 {
-        return None;
-    }
-    // SAFETY: the heap vouches for CTX_SIZE bytes at this aligned address.
-    let c = unsafe { &mut *(handle as *mut Ctx) };
-    if c.magic != MAGIC ^ handle as u32 {
-        return None;
-    }
-    Some(c)
+    ffi_util::ctx::<Ctx>(handle)
 }
 
 /// Keys of a live, keyed context, copied out so data regions may be
@@ -61,13 +57,7 @@ fn fault_code(f: Fault) -> i32 {
 /// New unkeyed context; 0 when out of memory.
 #[no_mangle]
 pub extern "C" fn sw_chachapoly_new() -> usize {
-    let h = match heap::global().alloc(CTX_SIZE) {
-        Some(h) => h,
-        None => return 0,
-    };
-    // SAFETY: freshly allocated (zeroed) block of at least CTX_SIZE bytes.
-    unsafe { (*(h as *mut Ctx)).magic = MAGIC ^ h as u32 };
-    h
+    ffi_util::new_ctx::<Ctx>()
 }
 
 /// Wipes and frees a context. -5 if it is not a live context.
@@ -77,11 +67,7 @@ pub extern "C" fn sw_chachapoly_free(handle: usize) -> i32 {
         return codes::BAD_CONTEXT;
     }
     // The heap zeroes the block (keys and magic) before reusing it.
-    if heap::global().free(handle, CTX_SIZE) {
-        codes::OK
-    } else {
-        codes::BAD_CONTEXT
-    }
+    ffi_util::free_ctx::<Ctx>(handle)
 }
 
 /// Keys a context with 64 bytes K_2 || K_1.
@@ -102,9 +88,9 @@ pub extern "C" fn sw_chachapoly_init(handle: usize, key_ptr: usize) -> i32 {
     codes::OK
 }
 
-/// Seals `[len][body][tag]` at `ptr` in place.
-#[no_mangle]
-pub extern "C" fn sw_chachapoly_seal(handle: usize, ptr: usize, len: u32, seq: u32) -> i32 {
+/// Runs `op` on the one packet `[len][body][tag]` at `ptr` (body `len`
+/// bytes) with the keys of `handle`.
+fn one_packet(handle: usize, ptr: usize, len: u32, op: impl FnOnce(&Keys, &mut [u8]) -> Result<(), Fault>) -> i32 {
     let k = match keys(handle) {
         Ok(k) => k,
         Err(e) => return e,
@@ -118,10 +104,16 @@ pub extern "C" fn sw_chachapoly_seal(handle: usize, ptr: usize, len: u32, seq: u
         Some(p) => p,
         None => return codes::BAD_ARGUMENT,
     };
-    match k.seal(pkt, seq) {
+    match op(&k, pkt) {
         Ok(()) => codes::OK,
         Err(f) => fault_code(f),
     }
+}
+
+/// Seals `[len][body][tag]` at `ptr` in place.
+#[no_mangle]
+pub extern "C" fn sw_chachapoly_seal(handle: usize, ptr: usize, len: u32, seq: u32) -> i32 {
+    one_packet(handle, ptr, len, |k, pkt| k.seal(pkt, seq))
 }
 
 /// Seals `count` packets laid out back to back in `ptr[0, total)`; returns
@@ -169,23 +161,7 @@ pub extern "C" fn sw_chachapoly_length(handle: usize, ptr: usize, seq: u32) -> i
 /// tag mismatch.
 #[no_mangle]
 pub extern "C" fn sw_chachapoly_open(handle: usize, ptr: usize, len: u32, seq: u32) -> i32 {
-    let k = match keys(handle) {
-        Ok(k) => k,
-        Err(e) => return e,
-    };
-    let size = match (len as usize).checked_add(crate::chachapoly::OVERHEAD) {
-        Some(s) => s,
-        None => return codes::BAD_ARGUMENT,
-    };
-    // SAFETY: keys were copied out; this is the only borrow.
-    let pkt = match unsafe { mem::bytes_mut(ptr, size) } {
-        Some(p) => p,
-        None => return codes::BAD_ARGUMENT,
-    };
-    match k.open(pkt, seq) {
-        Ok(()) => codes::OK,
-        Err(f) => fault_code(f),
-    }
+    one_packet(handle, ptr, len, |k, pkt| k.open(pkt, seq))
 }
 
 /// Opens up to `max_count` complete packets from `ptr[0, avail)`, writing

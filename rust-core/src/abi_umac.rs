@@ -4,7 +4,8 @@
 //! magic word is bound to its own address, else -5.
 
 use crate::umac::Umac;
-use crate::{codes, heap, mem};
+use crate::ffi_util::{self, HeapCtx};
+use crate::{codes, mem};
 
 const MAGIC: u32 = 0x756d_6163;
 
@@ -15,30 +16,20 @@ struct Ctx {
     umac: core::mem::MaybeUninit<Umac>,
 }
 
-const CTX_SIZE: usize = core::mem::size_of::<Ctx>();
+// SAFETY: repr(C), magic word first, all-zero bytes are a valid Ctx
+// (the Umac is MaybeUninit, read only once `keyed` is 1).
+unsafe impl HeapCtx for Ctx {
+    const MAGIC: u32 = MAGIC;
+}
 
 fn ctx(handle: usize) -> Option<&'static mut Ctx> {
-    if !heap::global().is_live(handle, CTX_SIZE) || handle % core::mem::align_of::<Ctx>() != 0 {
-        return None;
-    }
-    // SAFETY: the heap vouches for CTX_SIZE bytes at this aligned address.
-    let c = unsafe { &mut *(handle as *mut Ctx) };
-    if c.magic != MAGIC ^ handle as u32 {
-        return None;
-    }
-    Some(c)
+    ffi_util::ctx::<Ctx>(handle)
 }
 
 /// New unkeyed context; 0 when out of memory.
 #[no_mangle]
 pub extern "C" fn sw_umac_new() -> usize {
-    let h = match heap::global().alloc(CTX_SIZE) {
-        Some(h) => h,
-        None => return 0,
-    };
-    // SAFETY: freshly allocated (zeroed) block of at least CTX_SIZE bytes.
-    unsafe { (*(h as *mut Ctx)).magic = MAGIC ^ h as u32 };
-    h
+    ffi_util::new_ctx::<Ctx>()
 }
 
 /// Wipes and frees a context. -5 if it is not a live context.
@@ -52,11 +43,7 @@ pub extern "C" fn sw_umac_free(handle: usize) -> i32 {
         // SAFETY: keyed == 1 means init wrote a Umac there.
         unsafe { c.umac.assume_init_mut().wipe() };
     }
-    if heap::global().free(handle, CTX_SIZE) {
-        codes::OK
-    } else {
-        codes::BAD_CONTEXT
-    }
+    ffi_util::free_ctx::<Ctx>(handle)
 }
 
 /// Keys a context: 16 key bytes at `key_ptr`, `tag_len` 8 (UMAC-64) or 16

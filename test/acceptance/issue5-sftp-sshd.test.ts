@@ -273,28 +273,40 @@ describe('failures through sshd: typed errors, no short files, nothing hangs', (
     return Number(String((await c.run('echo $PPID')).stdout).trim());
   }
 
-  it('sshd session process killed mid-get: SFTPTransferError, no final file, the part file is a good prefix', async () => {
-    const src = join(dir, 'kill-get.src');
-    const data = patternBytes(96 * MiB, 17);
+  /**
+   * Transfers a fresh 96 MiB file `<name>.src` to `<name>.<suffix>` with
+   * `transfer`, kills the sshd session process once more than 8 MiB have
+   * moved, and checks the transfer failed with an SFTPTransferError.
+   */
+  async function killedMidTransfer(
+    name: string,
+    seed: number,
+    suffix: string,
+    transfer: (s: SFTPClient, src: string, target: string, onProgress: (n: number) => void) => Promise<unknown>,
+  ): Promise<{ c: SSHClientConnection; s: SFTPClient; data: Buffer; target: string; te: SFTPTransferError }> {
+    const src = join(dir, `${name}.src`);
+    const data = patternBytes(96 * MiB, seed);
     writeFileSync(src, data);
     const c = await connect(opts());
     const s = await c.sftp();
     const pid = await sessionPid(c);
-    const local = join(dir, 'kill-get.local');
+    const target = join(dir, `${name}.${suffix}`);
     let killed = false;
     const err = await settles(
-      s.get(src, local, {
-        onProgress: (n) => {
-          if (n > 8 * MiB && !killed) {
-            killed = true;
-            process.kill(pid, 'SIGKILL');
-          }
-        },
+      transfer(s, src, target, (n) => {
+        if (n > 8 * MiB && !killed) {
+          killed = true;
+          process.kill(pid, 'SIGKILL');
+        }
       }),
     ).catch((e: unknown) => e);
     expect(killed).toBe(true);
     expect(err).toBeInstanceOf(SFTPTransferError);
-    const te = err as SFTPTransferError;
+    return { c, s, data, target, te: err as SFTPTransferError };
+  }
+
+  it('sshd session process killed mid-get: SFTPTransferError, no final file, the part file is a good prefix', async () => {
+    const { c, s, data, target: local, te } = await killedMidTransfer('kill-get', 17, 'local', (s, src, local, onProgress) => s.get(src, local, { onProgress }));
     expect(te.bytesTransferred).toBeLessThan(data.length);
     expect(existsSync(local)).toBe(false);
     const part = readFileSync(local + PART_SUFFIX);
@@ -305,27 +317,7 @@ describe('failures through sshd: typed errors, no short files, nothing hangs', (
   });
 
   it('sshd session process killed mid-put: SFTPTransferError whose byte count the server really has', async () => {
-    const src = join(dir, 'kill-put.src');
-    const data = patternBytes(96 * MiB, 23);
-    writeFileSync(src, data);
-    const c = await connect(opts());
-    const s = await c.sftp();
-    const pid = await sessionPid(c);
-    const remote = join(dir, 'kill-put.remote');
-    let killed = false;
-    const err = await settles(
-      s.put(src, remote, {
-        onProgress: (n) => {
-          if (n > 8 * MiB && !killed) {
-            killed = true;
-            process.kill(pid, 'SIGKILL');
-          }
-        },
-      }),
-    ).catch((e: unknown) => e);
-    expect(killed).toBe(true);
-    expect(err).toBeInstanceOf(SFTPTransferError);
-    const te = err as SFTPTransferError;
+    const { data, target: remote, te } = await killedMidTransfer('kill-put', 23, 'remote', (s, src, remote, onProgress) => s.put(src, remote, { onProgress }));
     expect(te.bytesTransferred).toBeLessThan(data.length);
     expect(te.message).toMatch(new RegExp(`${te.bytesTransferred} bytes`));
     const onServer = readFileSync(remote);

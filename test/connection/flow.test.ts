@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, runCommand } from '../../ts/connection/index.js';
 import { MSG } from '../../ts/wire/index.js';
-import { connectionPair, gen, serveFakeCommands, sha256Of, until, type ConnPair } from './helpers.js';
+import { connectionPair, gen, serveFakeCommands, sha256Of, until, writeRandom, type ConnPair } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -11,28 +11,6 @@ afterEach(async () => {
   await pair?.close();
   pair = null;
 });
-
-/** Writes `total` random bytes into `w` honouring backpressure; resolves with their sha256. */
-function writeRandom(w: Channel, total: number, chunkSize = MiB): Promise<string> {
-  const h = createHash('sha256');
-  let sent = 0;
-  return new Promise((resolve) => {
-    const go = (): void => {
-      while (sent < total) {
-        const chunk = randomBytes(Math.min(chunkSize, total - sent));
-        sent += chunk.length;
-        h.update(chunk);
-        if (!w.write(chunk)) {
-          w.once('drain', go);
-          return;
-        }
-      }
-      w.end();
-      resolve(h.digest('hex'));
-    };
-    go();
-  });
-}
 
 /** Watches every payload a transport sends (the connection calls transport.send per message). */
 function spySends(t: { send(p: Uint8Array): void; sendGathered?(parts: readonly Uint8Array[], onCopied: (() => void) | null): void }, onSend: (p: Uint8Array) => void): void {

@@ -21,6 +21,11 @@ export interface ConnPair {
 export async function connectionPair(opts: { client?: Partial<ConnectionOptions>; server?: Partial<ConnectionOptions> } = {}): Promise<ConnPair> {
   const { client: ct, server: st } = await transportPair();
   await Promise.all([ct.ready, st.ready]);
+  return connectionsOver(ct, st, opts);
+}
+
+/** Client and server Connections over transports that are already ready. */
+export function connectionsOver(ct: Transport, st: Transport, opts: { client?: Partial<ConnectionOptions>; server?: Partial<ConnectionOptions> } = {}): ConnPair {
   const client = new Connection(ct, { role: 'client', ...opts.client });
   const server = new Connection(st, { role: 'server', ...opts.server });
   return {

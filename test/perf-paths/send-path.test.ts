@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Connection, type Channel } from '../../ts/connection/index.js';
+import type { Channel } from '../../ts/connection/index.js';
 import { SFTPClient } from '../../ts/sftp/index.js';
-import { connectionPair, type ConnPair } from '../connection/helpers.js';
+import { connectionPair, connectionsOver, type ConnPair } from '../connection/helpers.js';
 import { transportPair } from '../helpers/pair.js';
 import { SFTP_SERVER, patternBytes, removeDir, scratchDir, sha256 } from '../sftp/helpers.js';
 
@@ -68,19 +68,8 @@ describe('send path buffer reuse', () => {
   it('a TCP peer that stops reading (writes complete late, batch buffers reused after): every stream byte-exact', async () => {
     const { client: ct, server: st, sockets } = await transportPair();
     await Promise.all([ct.ready, st.ready]);
-    const client = new Connection(ct, { role: 'client' });
-    const server = new Connection(st, { role: 'server', window: 16 * 1024 * 1024 });
-    pair = {
-      client,
-      server,
-      clientTransport: ct,
-      serverTransport: st,
-      async close() {
-        client.close();
-        server.close();
-        await Promise.all([client.closed, server.closed]);
-      },
-    };
+    pair = connectionsOver(ct, st, { server: { window: 16 * 1024 * 1024 } });
+    const { client, server } = pair;
     const sums: Promise<string>[] = [];
     server.onChannelOpen((req) => {
       const ch = req.accept();

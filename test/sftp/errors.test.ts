@@ -102,22 +102,25 @@ describe('permission denied (server runs as nobody)', () => {
 });
 
 describe('the server dies mid-transfer', () => {
-  it('mid-get: typed error, no file under the final name, part file is a good prefix', async () => {
+  /** Runs `transfer` against a fresh server, kills the server once more than 4 MiB have moved, and checks the failure is an SFTPTransferError. */
+  async function killedMidTransfer(
+    transfer: (client: SFTPClient, onProgress: (n: number) => void) => Promise<unknown>,
+  ): Promise<{ srv: ServerClient; te: SFTPTransferError }> {
     const srv = await startServer();
-    const local = join(dir, 'killed.get');
     let killed = false;
-    const err = await srv.client
-      .get(join(dir, 'big'), local, {
-        onProgress: (n) => {
-          if (n > 4 * 1024 * 1024 && !killed) {
-            killed = true;
-            srv.proc.kill('SIGKILL');
-          }
-        },
-      })
-      .catch((e: unknown) => e);
+    const err = await transfer(srv.client, (n) => {
+      if (n > 4 * 1024 * 1024 && !killed) {
+        killed = true;
+        srv.proc.kill('SIGKILL');
+      }
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SFTPTransferError);
-    const te = err as SFTPTransferError;
+    return { srv, te: err as SFTPTransferError };
+  }
+
+  it('mid-get: typed error, no file under the final name, part file is a good prefix', async () => {
+    const local = join(dir, 'killed.get');
+    const { srv, te } = await killedMidTransfer((client, onProgress) => client.get(join(dir, 'big'), local, { onProgress }));
     expect(te.status).toBe(FX.CONNECTION_LOST);
     expect(te.bytesTransferred).toBeGreaterThan(4 * 1024 * 1024);
     expect(te.bytesTransferred).toBeLessThan(big.length);
@@ -131,21 +134,8 @@ describe('the server dies mid-transfer', () => {
   });
 
   it('mid-put: typed error whose byte count is a prefix the server really has', async () => {
-    const srv = await startServer();
     const remote = join(dir, 'killed.put');
-    let killed = false;
-    const err = await srv.client
-      .put(join(dir, 'big'), remote, {
-        onProgress: (n) => {
-          if (n > 4 * 1024 * 1024 && !killed) {
-            killed = true;
-            srv.proc.kill('SIGKILL');
-          }
-        },
-      })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SFTPTransferError);
-    const te = err as SFTPTransferError;
+    const { te } = await killedMidTransfer((client, onProgress) => client.put(join(dir, 'big'), remote, { onProgress }));
     expect(te.bytesTransferred).toBeGreaterThan(4 * 1024 * 1024);
     expect(te.bytesTransferred).toBeLessThan(big.length);
     const onServer = readFileSync(remote);

@@ -19,24 +19,33 @@ export const DEFAULT_MAX_PACKET = 256 * 1024 + 1024;
 
 /**
  * A large packet that arrived over several chunks, handed over without
- * reassembly: `head` holds its first min(PARTS_HEAD, length) bytes (a copy,
+ * reassembly: `head` holds its first min(partsHead, length) bytes (a copy,
  * so type, request id and a DATA length are always in one buffer), `rest`
  * views of the remaining bytes in order (kept chunks are never reused by the
  * framer). Together they are the whole body.
  */
 export type PartsHandler = (head: Buffer, rest: Buffer[]) => void;
 
-/** Bytes of a split packet copied into its head. */
+/** Bytes of a split packet copied into its head (default). */
 export const PARTS_HEAD = 64;
-/** Packets at least this long that span chunks go to a PartsHandler (when given) instead of being copied. */
+/** Packets at least this long that span chunks go to a PartsHandler (when given) instead of being copied (default). */
 const PARTS_MIN = 64 * 1024;
+
+/** How a framer hands over split packets when given a PartsHandler. */
+export interface PartsOptions {
+  /** Bytes copied into a split packet's head (the head is min(partsHead, length) long). */
+  partsHead?: number;
+  /** Split packets shorter than this are copied whole instead of handed over in pieces. */
+  partsMin?: number;
+}
 
 /**
  * Splits a byte stream into SFTP packets. `onPacket` receives the body (type
  * byte first, no length); the body is a view valid only during the call
  * unless the caller keeps it (it is never reused by the framer). With
  * `onParts`, a large packet spanning chunks is delivered in pieces (see
- * PartsHandler) rather than copied into one buffer.
+ * PartsHandler) rather than copied into one buffer; `parts` sets how long
+ * the copied head is and from what length a split packet goes that way.
  */
 export class SFTPFramer {
   #maxPacket: number;
@@ -51,9 +60,13 @@ export class SFTPFramer {
   #parts: Buffer[] = [];
   #partsLen = 0;
   #partsHave = 0;
+  readonly #partsHead: number;
+  readonly #partsMin: number;
 
-  constructor(maxPacket = DEFAULT_MAX_PACKET) {
+  constructor(maxPacket = DEFAULT_MAX_PACKET, parts: PartsOptions = {}) {
     this.#maxPacket = maxPacket;
+    this.#partsHead = parts.partsHead ?? PARTS_HEAD;
+    this.#partsMin = parts.partsMin ?? PARTS_MIN;
   }
 
   /** Raise or lower the bound (e.g. after limits@openssh.com). */
@@ -109,8 +122,9 @@ export class SFTPFramer {
         const body = chunk.subarray(pos, pos + len);
         pos += len;
         onPacket(body);
-      } else if (onParts !== undefined && len >= PARTS_MIN) {
-        this.#head = Buffer.allocUnsafe(PARTS_HEAD);
+      } else if (onParts !== undefined && len >= this.#partsMin) {
+        // Small heads come from Node's shared pool: no allocation of its own.
+        this.#head = Buffer.allocUnsafe(Math.min(len, this.#partsHead));
         this.#parts = [];
         this.#partsLen = len;
         this.#partsHave = 0;
@@ -125,8 +139,8 @@ export class SFTPFramer {
   #collect(chunk: Buffer, pos: number, onParts: PartsHandler): number {
     const head = this.#head!;
     let take = Math.min(this.#partsLen - this.#partsHave, chunk.length - pos);
-    if (this.#partsHave < PARTS_HEAD) {
-      const h = Math.min(PARTS_HEAD - this.#partsHave, take);
+    if (this.#partsHave < head.length) {
+      const h = Math.min(head.length - this.#partsHave, take);
       chunk.copy(head, this.#partsHave, pos, pos + h);
       this.#partsHave += h;
       pos += h;

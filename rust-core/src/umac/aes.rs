@@ -53,6 +53,11 @@ fn gf_mul(a: &Planes, b: &Planes) -> Planes {
             c[i + j] ^= a[i] & b[j];
         }
     }
+    reduce(c)
+}
+
+/// Reduces a lane-wise product of degree up to 14 modulo x^8 + x^4 + x^3 + x + 1.
+fn reduce(mut c: [u32; 15]) -> Planes {
     // x^k = x^(k-4) + x^(k-5) + x^(k-7) + x^(k-8) for k >= 8; top down so
     // terms folded into 8..14 are folded again.
     for k in (8..15).rev() {
@@ -73,17 +78,7 @@ fn gf_sq(a: &Planes) -> Planes {
     for i in 0..8 {
         c[2 * i] = a[i];
     }
-    // Reduced top down exactly as in gf_mul.
-    for k in (8..15).rev() {
-        let t = c[k];
-        c[k - 4] ^= t;
-        c[k - 5] ^= t;
-        c[k - 7] ^= t;
-        c[k - 8] ^= t;
-    }
-    let mut out = [0u32; 8];
-    out.copy_from_slice(&c[..8]);
-    out
+    reduce(c)
 }
 
 fn sub_bytes(s: &mut [u8; 16]) {

@@ -110,12 +110,12 @@ function fail(rc: number, what: string): never {
   throw new CryptoError(`rust-core ${what} failed with code ${rc}`);
 }
 
-export class WasmChaChaPolySealer implements PacketSealer {
+/** What sealer and opener share: the algorithm's shape and a keyed rust-core context, freed once the owner is collected. */
+abstract class KeyedChaChaPoly {
   readonly cipher = CHACHAPOLY;
   readonly mac = IMPLICIT_MAC;
   readonly blockSize = 8;
   readonly macLength = 16;
-  readonly padsLengthField = false;
   readonly #b: Binding;
   readonly #ctx: number;
 
@@ -125,9 +125,23 @@ export class WasmChaChaPolySealer implements PacketSealer {
     this.#ctx = ctx;
   }
 
+  /** The shared binding. */
+  protected get binding(): Binding {
+    return this.#b;
+  }
+
+  /** This object's rust-core context handle. */
+  protected get context(): number {
+    return this.#ctx;
+  }
+}
+
+export class WasmChaChaPolySealer extends KeyedChaChaPoly implements PacketSealer {
+  readonly padsLengthField = false;
+
   sealPackets(buf: Uint8Array, offset: number, count: number, seq: number): void {
     checkSealArgs(offset, count);
-    const b = this.#b;
+    const b = this.binding;
     let off = offset;
     let s = seq >>> 0;
     let done = 0;
@@ -147,7 +161,7 @@ export class WasmChaChaPolySealer implements PacketSealer {
       }
       let mem = b.mem();
       mem.set(buf.subarray(chunk, chunk + size), b.ioPtr);
-      const rc = b.sealBatch(this.#ctx, b.ioPtr, size, n, s | 0);
+      const rc = b.sealBatch(this.context, b.ioPtr, size, n, s | 0);
       if (rc < 0) fail(rc, 'seal');
       mem = b.mem();
       buf.set(mem.subarray(b.ioPtr, b.ioPtr + size), chunk);
@@ -158,23 +172,11 @@ export class WasmChaChaPolySealer implements PacketSealer {
   }
 }
 
-export class WasmChaChaPolyOpener implements PacketOpener {
-  readonly cipher = CHACHAPOLY;
-  readonly mac = IMPLICIT_MAC;
-  readonly blockSize = 8;
-  readonly macLength = 16;
-  readonly #b: Binding;
-  readonly #ctx: number;
-
-  constructor(key: Uint8Array) {
-    const { b, ctx } = newContext(this, key);
-    this.#b = b;
-    this.#ctx = ctx;
-  }
+export class WasmChaChaPolyOpener extends KeyedChaChaPoly implements PacketOpener {
 
   openPackets(buf: Uint8Array, start: number, end: number, seq: number, maxPacketLength: number, spans: Uint32Array): number {
     checkOpenArgs(buf, start, end, spans);
-    const b = this.#b;
+    const b = this.binding;
     const maxCount = spans.length >>> 1;
     // Capped so a packet that could never fit the I/O buffer is refused as soon as its length is read.
     const maxLen = Math.min(Math.max(0, Math.floor(maxPacketLength)), b.ioCap - 20);
@@ -186,7 +188,7 @@ export class WasmChaChaPolyOpener implements PacketOpener {
       const want = Math.min(maxCount - n, SPAN_SLOTS);
       let mem = b.mem();
       mem.set(buf.subarray(pos, pos + window), b.ioPtr);
-      const rc = b.openBatch(this.#ctx, b.ioPtr, window, s | 0, maxLen, b.spansPtr, want);
+      const rc = b.openBatch(this.context, b.ioPtr, window, s | 0, maxLen, b.spansPtr, want);
       const opened = rc < 0 ? b.lastCount() >>> 0 : rc;
       mem = b.mem();
       let used = 0;

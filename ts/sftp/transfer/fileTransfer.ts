@@ -270,18 +270,27 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
     closeQuietly(client, handle, remote);
     throw err;
   }
-  try {
-    // CLOSE can fail (e.g. a network filesystem flushing): then nothing is known good.
-    await client.closeHandle(handle, remote, { signal });
-  } catch (err) {
-    throw new SFTPTransferError(`put ${JSON.stringify(remote)}: close failed: ${(err as Error).message}`, err instanceof SFTPError ? err.status : FX.FAILURE, remote, 0, { cause: err });
-  }
+  await closeUpload(client, handle, remote, 'put', signal);
   if (opts.preserve) {
     await client.setstat(remote, { permissions: st.mode & 0o7777, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) }, { signal });
   }
   if (opts.confirm === false) return new SFTPAttributes();
+  return confirmedSize(client, remote, 'put', written, signal);
+}
+
+/** Closes an uploaded file's handle; CLOSE can fail (e.g. a network filesystem flushing): then nothing is known good. */
+async function closeUpload(client: SFTPClient, handle: Buffer, remote: string, op: string, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await client.closeHandle(handle, remote, { signal });
+  } catch (err) {
+    throw new SFTPTransferError(`${op} ${JSON.stringify(remote)}: close failed: ${(err as Error).message}`, err instanceof SFTPError ? err.status : FX.FAILURE, remote, 0, { cause: err });
+  }
+}
+
+/** Stats the uploaded file and checks the server reports the `written` bytes (when it reports a size). */
+async function confirmedSize(client: SFTPClient, remote: string, op: string, written: number, signal: AbortSignal | undefined): Promise<SFTPAttributes> {
   const result = await client.stat(remote, { signal });
-  if (result.st_size !== undefined && result.st_size !== written) throw sizeError('put', remote, result.st_size, written);
+  if (result.st_size !== undefined && result.st_size !== written) throw sizeError(op, remote, result.st_size, written);
   return result;
 }
 
@@ -381,14 +390,9 @@ export async function putFromReadable(
     closeQuietly(client, handle, remote);
     throw err;
   }
-  try {
-    await client.closeHandle(handle, remote, { signal });
-  } catch (err) {
-    throw new SFTPTransferError(`putfo ${JSON.stringify(remote)}: close failed: ${(err as Error).message}`, err instanceof SFTPError ? err.status : FX.FAILURE, remote, 0, { cause: err });
-  }
+  await closeUpload(client, handle, remote, 'putfo', signal);
   if (opts.confirm === false) return new SFTPAttributes();
-  const result = await client.stat(remote, { signal });
-  if (result.st_size !== undefined && result.st_size !== sent) throw sizeError('putfo', remote, result.st_size, sent);
+  const result = await confirmedSize(client, remote, 'putfo', sent, signal);
   if (opts.fileSize !== undefined && sent !== opts.fileSize) throw sizeError('putfo', remote, sent, opts.fileSize);
   return result;
 }

@@ -17,6 +17,7 @@ import { encodeRead, readStatus } from '../../wire/sftpPacket.js';
 import { SSHReader } from '../../wire/reader.js';
 import { FXP, FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
+import { abandonAll, abortReason, drainWaiter, stopReason } from './pipelineShared.js';
 
 /** Receives data in order; may return a promise to apply backpressure. */
 export type ReadSink = (chunks: Buffer[], offset: number, length: number) => void | Promise<void>;
@@ -61,9 +62,7 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
     const fail = (err: Error): void => {
       if (failed || finished) return;
       failed = err;
-      for (const id of ids) session.abandon(id);
-      ids.clear();
-      signal?.removeEventListener('abort', onAbort);
+      abandonAll(session, ids, signal, onAbort);
       // A sink write in progress may still land: report only once it settles,
       // so `bytesTransferred` is exactly what the destination holds.
       if (!sinking) settleFailure();
@@ -72,12 +71,10 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       const err = failed!;
       const delivered = deliverOffset - opts.start;
       if (err instanceof SFTPTransferError) return reject(err);
-      const aborted = signal?.aborted === true && err === signal.reason;
-      const status = err instanceof SFTPError ? err.status : FX.FAILURE;
-      const msg = aborted ? 'transfer aborted' : err.message;
+      const { aborted, status, msg } = stopReason(err, signal);
       reject(new SFTPTransferError(`download${path ? ` of ${JSON.stringify(path)}` : ''} stopped after ${delivered} bytes: ${msg}`, status, path, delivered, { cause: err, aborted }));
     };
-    const onAbort = (): void => fail(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    const onAbort = (): void => fail(abortReason(signal!));
 
     const maybeFinish = (): void => {
       if (failed || finished) return;
@@ -145,26 +142,18 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       throw new ProtocolError(`SFTP READ: unexpected reply type ${type}`);
     };
 
-    let drainWait = false;
-    const waitDrain = (): void => {
-      if (drainWait) return;
-      drainWait = true;
-      session.waitDrain().then(() => {
-        drainWait = false;
-        pump();
-      }, fail);
-    };
+    const drainWait = drainWaiter(session, () => pump(), fail);
 
     const pump = (): void => {
       if (failed) return;
       drain();
-      if (drainWait) return maybeFinish();
+      if (drainWait.waiting) return maybeFinish();
       while (inflight < concurrency && nextOffset < eof && buffered < maxBuffered) {
         const len = Math.min(chunkSize, eof - nextOffset);
         send(nextOffset, len);
         nextOffset += len;
         if (session.needsDrain) {
-          waitDrain();
+          drainWait.wait();
           break;
         }
       }

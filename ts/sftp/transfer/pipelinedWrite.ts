@@ -16,6 +16,7 @@ import { encodeWriteHeader, readStatus } from '../../wire/sftpPacket.js';
 import { SSHReader } from '../../wire/reader.js';
 import { FXP, FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
+import { abandonAll, abortReason, drainWaiter, stopReason } from './pipelineShared.js';
 
 /** Produces the data to send, in order; `null` at the end. */
 export type ChunkSource = () => Promise<Buffer | null> | Buffer | null;
@@ -80,16 +81,12 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
     const fail = (err: Error): void => {
       if (failed || finished) return;
       failed = err;
-      for (const id of ids) session.abandon(id);
-      ids.clear();
-      signal?.removeEventListener('abort', onAbort);
+      abandonAll(session, ids, signal, onAbort);
       const acked = ackedOffset - opts.start;
-      const aborted = signal?.aborted === true && err === signal.reason;
-      const status = err instanceof SFTPError ? err.status : FX.FAILURE;
-      const msg = aborted ? 'transfer aborted' : err.message;
+      const { aborted, status, msg } = stopReason(err, signal);
       reject(new SFTPTransferError(`upload${path ? ` to ${JSON.stringify(path)}` : ''} stopped; ${acked} bytes known written: ${msg}`, status, path, acked, { cause: err, aborted }));
     };
-    const onAbort = (): void => fail(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    const onAbort = (): void => fail(abortReason(signal!));
 
     const onReply = (slot: Slot, err: Error | null, type: number, body: Buffer): void => {
       inflight--;
@@ -148,18 +145,10 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       if (release) loan = { buf: b, writing: 0, handedOut: false };
     };
 
-    let drainWait = false;
-    const waitDrain = (): void => {
-      if (drainWait) return;
-      drainWait = true;
-      session.waitDrain().then(() => {
-        drainWait = false;
-        pump();
-      }, fail);
-    };
+    const drain = drainWaiter(session, () => pump(), fail);
 
     const pump = (): void => {
-      if (drainWait) return;
+      if (drain.waiting) return;
       if (failed || finished) return;
       session.corked(() => {
         while (inflight < concurrency && !failed) {
@@ -205,7 +194,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
             l.handedOut = true;
             if (l.writing === 0 && !failed) release!(l.buf);
           }
-          if (session.needsDrain) return waitDrain();
+          if (session.needsDrain) return drain.wait();
         }
       });
       if (!failed && !finished && sourceDone && pending === null && inflight === 0) {
