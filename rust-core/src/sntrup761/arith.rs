@@ -41,11 +41,12 @@ fn negative_mask(x: i32) -> i32 {
     x >> 31
 }
 
-/// h = f * g in R/q, with f in R/q and g small.
-pub fn rq_mult_small(h: &mut [i16; P], f: &[i16; P], g: &[i8; P]) {
+/// f * g reduced modulo x^p - x - 1, coefficients not yet frozen: the
+/// schoolbook product both rings share (R/q with small g, and R/3).
+fn mult_mod_xp<F: Copy + Into<i32>>(f: &[F; P], g: &[i8; P]) -> [i32; 2 * P - 1] {
     let mut fg = [0i32; 2 * P - 1];
     for i in 0..P {
-        let fi = f[i] as i32;
+        let fi: i32 = f[i].into();
         let row = &mut fg[i..i + P];
         for j in 0..P {
             row[j] += fi * g[j] as i32;
@@ -56,6 +57,12 @@ pub fn rq_mult_small(h: &mut [i16; P], f: &[i16; P], g: &[i8; P]) {
         fg[i - P] += fg[i];
         fg[i - P + 1] += fg[i];
     }
+    fg
+}
+
+/// h = f * g in R/q, with f in R/q and g small.
+pub fn rq_mult_small(h: &mut [i16; P], f: &[i16; P], g: &[i8; P]) {
+    let fg = mult_mod_xp(f, g);
     for i in 0..P {
         h[i] = fq_freeze(fg[i]);
     }
@@ -63,18 +70,7 @@ pub fn rq_mult_small(h: &mut [i16; P], f: &[i16; P], g: &[i8; P]) {
 
 /// h = f * g in R/3.
 pub fn r3_mult(h: &mut [i8; P], f: &[i8; P], g: &[i8; P]) {
-    let mut fg = [0i32; 2 * P - 1];
-    for i in 0..P {
-        let fi = f[i] as i32;
-        let row = &mut fg[i..i + P];
-        for j in 0..P {
-            row[j] += fi * g[j] as i32;
-        }
-    }
-    for i in (P..2 * P - 1).rev() {
-        fg[i - P] += fg[i];
-        fg[i - P + 1] += fg[i];
-    }
+    let fg = mult_mod_xp(f, g);
     for i in 0..P {
         h[i] = f3_freeze(fg[i]);
     }
