@@ -1,8 +1,8 @@
 /**
  * The SFTP layer: a client over any byte stream (an SSH session channel
  * after `subsystem('sftp')`, or a local sftp-server's stdio), the shared
- * SFTPAttributes, and constants. `ts/sftp/server/` will reuse the wire
- * codec in `ts/wire/sftp*.ts` and SFTPAttributes.
+ * SFTPAttributes, and constants. The server side lives in `ts/sftp/server/`
+ * and shares the wire codec in `ts/wire/sftp*.ts` and SFTPAttributes.
  */
 import type { Duplex } from 'node:stream';
 import { SFTPClient, type SFTPClientOptions } from './client/client.js';
@@ -31,7 +31,7 @@ export interface SubsystemOpener {
 
 /**
  * Opens the `sftp` subsystem on a new session channel and starts SFTP on it.
- * The client engineer wires `conn.sftp()` / `SSHClient.openSftp()` to this.
+ * `conn.sftp()` and `SSHClient.openSftp()` call this.
  */
 export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
   const channel = await connection.openSession();
