@@ -28,9 +28,9 @@
  *
  * `--prof=DIR` writes a V8 CPU profile of each sshwire worker into DIR.
  */
+import { median, makeFile } from './util.js';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -398,21 +398,6 @@ async function opensshJob(job: Job, dir: string): Promise<Outcome> {
 }
 
 // ─────────────────────────── coordinator ───────────────────────────
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function makeFile(path: string, size: number): void {
-  const fd = openSync(path, 'w');
-  const block = Buffer.allocUnsafe(8 * 1024 * 1024);
-  randomFillSync(block);
-  for (let done = 0; done < size; done += block.length) writeSync(fd, block, 0, Math.min(block.length, size - done));
-  closeSync(fd);
-}
 
 const here = fileURLToPath(import.meta.url);
 const repo = join(dirname(here), '..', '..');

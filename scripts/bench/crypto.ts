@@ -6,6 +6,7 @@
  *
  *   npm run bench:crypto
  */
+import { median } from './util.js';
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
@@ -38,11 +39,6 @@ function layout(blockSize: number, macLength: number, padsLengthField: boolean):
     buf[i * size + 4] = len - 1 - PAYLOAD;
   }
   return { buf, len };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** One timed run of `step` (which processes `bytes` payload bytes): MB/s. */

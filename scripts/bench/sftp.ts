@@ -22,10 +22,10 @@
  *   --ours-only        only sshwire (no OpenSSH sftp, no ssh2)
  *   --cipher <name>    only that cipher through sshd
  */
+import { makeFile } from './util.js';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, writeSync, closeSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SFTPClient, openSftp } from '../../ts/sftp/index.js';
 import { connect } from '../../ts/client.js';
@@ -51,14 +51,6 @@ const serverCpuFile = join(dir, 'server-cpu');
 const wrapper = join(dir, 'server.sh');
 writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -f '%U %S' -o "${serverCpuFile}" ${SERVER} "$@"\n`);
 chmodSync(wrapper, 0o755);
-
-function makeFile(path: string, size: number): void {
-  const fd = openSync(path, 'w');
-  const block = Buffer.allocUnsafe(8 * 1024 * 1024);
-  randomFillSync(block);
-  for (let done = 0; done < size; done += block.length) writeSync(fd, block, 0, Math.min(block.length, size - done));
-  closeSync(fd);
-}
 
 function serverCpu(): number {
   const [u, s] = readFileSync(serverCpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);

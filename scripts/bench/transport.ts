@@ -22,8 +22,9 @@
  * `--window` / `--maxpacket` are what our client's channel announces (default
  * 2 MiB / 32 KiB, what OpenSSH's ssh announces for a session).
  */
+import { makeFile, median } from './util.js';
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canServeCipher } from '../../ts/crypto/index.js';
@@ -49,12 +50,6 @@ const windowSize = Number(flag('window') ?? 2 * MiB);
 const maxPacket = Number(flag('maxpacket') ?? 32 * 1024);
 /** `--no-ssh`: sshd mode measures our client only (for profiling). */
 const withSsh = !args.includes('--no-ssh');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const rows: string[][] = [['measure', 'algorithm', 'result', 'runs']];
 
@@ -238,12 +233,7 @@ async function sshdMode(mib: number): Promise<void> {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile], { stdio: 'ignore' });
   const file = `/dev/shm/sshwire-bench-${process.pid}.bin`;
   const bytes = mib * MiB;
-  // Incompressible content, though nothing here compresses.
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(MiB);
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
-  for (let i = 0; i < mib; i++) writeSync(fd, block);
-  closeSync(fd);
+  makeFile(file, bytes);
   let sshd: Sshd | null = null;
   try {
     sshd = await startSshd({
