@@ -14,7 +14,12 @@
  * Then the same through a private sshd (`Subsystem sftp internal-sftp`)
  * with aes128-gcm and chacha20-poly1305: sshwire (connect + openSftp),
  * OpenSSH `sftp` (client CPU = sftp + its ssh child), and the ssh2 package's
- * fastGet/fastPut with its defaults. `--no-sshd` skips that part.
+ * fastGet/fastPut with its defaults. `--no-sshd` skips that part. Our
+ * client also runs the same transfer as Node streams (createReadStream piped
+ * to a local file, a local file piped to createWriteStream), reported beside
+ * get/put. For our runs (which share this process) the table gives the
+ * resident-memory growth: the peak RSS sampled every 10 ms during the
+ * transfer minus the RSS just before it.
  *
  * Narrowing a run (e.g. to profile or compare one path):
  *   --op get|put       only that direction
@@ -24,7 +29,8 @@
  */
 import { makeFile } from './util.js';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync, createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { SFTPClient, openSftp } from '../../ts/sftp/index.js';
@@ -61,6 +67,21 @@ interface Result {
   seconds: number;
   clientCpu: number;
   serverCpu: number;
+  /** Peak RSS during the transfer minus RSS before it, bytes (our in-process runs only). */
+  rssGrowth?: number;
+}
+
+/** Samples this process's RSS every 10 ms until the returned function is called; it returns the peak growth in bytes. */
+function watchRss(): () => number {
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage.rss()) - base;
+  };
 }
 
 async function ours(direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
@@ -94,18 +115,24 @@ function openssh(direction: 'get' | 'put', src: string, dst: string, extra: stri
 
 const CIPHERS = cipherIdx >= 0 ? [args[cipherIdx + 1]!] : ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
 
-async function oursSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
+/** Our client through sshd: `get`/`put`, or with `streams` the same transfer as Node streams piped to/from a local file. */
+async function oursSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string, streams = false): Promise<Result> {
   const conn = await connect({ host: '127.0.0.1', port, username: 'root', privateKey: key, knownHosts: null, agent: false, config: false, algorithms: { cipher: [cipher] } } as Parameters<typeof connect>[0]);
   const client = await openSftp(conn);
+  const rss = watchRss();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (direction === 'get') await client.get(src, dst);
+  if (streams) {
+    if (direction === 'get') await pipeline(client.createReadStream(src), createWriteStream(dst));
+    else await pipeline(createReadStream(src), client.createWriteStream(dst));
+  } else if (direction === 'get') await client.get(src, dst);
   else await client.put(src, dst);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const rssGrowth = rss();
   await client.close();
   conn.close();
-  return { seconds, clientCpu: (cpu.user + cpu.system) / 1e6, serverCpu: NaN };
+  return { seconds, clientCpu: (cpu.user + cpu.system) / 1e6, serverCpu: NaN, rssGrowth };
 }
 
 function opensshSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string): Result {
@@ -175,22 +202,25 @@ async function main(): Promise<void> {
     try {
       const sshCases: Array<{ name: string; run: (c: string, d: 'get' | 'put', s: string, t: string) => Promise<Result> | Result }> = [
         { name: 'sshwire', run: (c, d, s, t) => oursSshd(sshd.port, key, c, d, s, t) },
+        { name: 'sshwire streams', run: (c, d, s, t) => oursSshd(sshd.port, key, c, d, s, t, true) },
         { name: 'OpenSSH sftp', run: (c, d, s, t) => opensshSshd(sshd.port, key, c, d, s, t) },
         { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => ssh2Sshd(sshd.port, key, c, d, s, t) },
       ];
       for (const cipher of CIPHERS) {
-        for (const c of oursOnly ? sshCases.slice(0, 1) : sshCases) {
+        for (const c of oursOnly ? sshCases.slice(0, 2) : sshCases) {
           for (const d of OPS) {
             const results: Result[] = [];
             for (let i = 0; i < runs; i++) {
               const dst = join(dir, `dst-${d}.bin`);
               const r = await c.run(cipher, d, src, dst);
               results.push(r);
-              console.log(`${c.name} ${cipher.split('@')[0]} ${d} run ${i + 1}: ${((r.clientCpu * GiB) / SIZE).toFixed(2)} client CPU s/GiB, ${(SIZE / 1e6 / r.seconds).toFixed(0)} MB/s`);
+              console.log(`${c.name} ${cipher.split('@')[0]} ${d} run ${i + 1}: ${((r.clientCpu * GiB) / SIZE).toFixed(2)} client CPU s/GiB, ${(SIZE / 1e6 / r.seconds).toFixed(0)} MB/s${r.rssGrowth === undefined ? '' : `, RSS +${(r.rssGrowth / 2 ** 20).toFixed(0)} MiB`}`);
               if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
               rmSync(dst, { force: true });
             }
-            sshRows.push({ name: c.name, cipher, dir: d, r: best(results) });
+            // Memory: the worst run, not the fastest one's.
+            const growths = results.map((x) => x.rssGrowth).filter((x): x is number => x !== undefined);
+            sshRows.push({ name: c.name, cipher, dir: d, r: { ...best(results), ...(growths.length > 0 ? { rssGrowth: Math.max(...growths) } : {}) } });
           }
         }
       }
@@ -212,13 +242,13 @@ async function main(): Promise<void> {
   }
   if (sshRows.length > 0) {
     console.log(`\nSFTP through a private sshd (internal-sftp) on 127.0.0.1, ${SIZE / 1024 / 1024} MiB, best of ${runs}\n`);
-    console.log('| cipher | client | op | MB/s | client CPU s/GiB | MB/s vs OpenSSH | CPU vs OpenSSH |');
-    console.log('|---|---|---|---:|---:|---:|---:|');
+    console.log('| cipher | client | op | MB/s | client CPU s/GiB | MB/s vs OpenSSH | CPU vs OpenSSH | RSS growth MiB |');
+    console.log('|---|---|---|---:|---:|---:|---:|---:|');
     for (const row of sshRows) {
       const ref = sshRows.find((x) => x.name === 'OpenSSH sftp' && x.dir === row.dir && x.cipher === row.cipher) ?? row;
       const rate = mb / row.r.seconds;
       console.log(
-        `| ${row.cipher.split('@')[0]} | ${row.name} | ${row.dir} | ${rate.toFixed(0)} | ${((row.r.clientCpu * GiB) / SIZE).toFixed(2)} | ${(rate / (mb / ref.r.seconds)).toFixed(2)}x | ${(row.r.clientCpu / ref.r.clientCpu).toFixed(2)}x |`,
+        `| ${row.cipher.split('@')[0]} | ${row.name} | ${row.dir} | ${rate.toFixed(0)} | ${((row.r.clientCpu * GiB) / SIZE).toFixed(2)} | ${(rate / (mb / ref.r.seconds)).toFixed(2)}x | ${(row.r.clientCpu / ref.r.clientCpu).toFixed(2)}x | ${row.r.rssGrowth === undefined ? '' : (row.r.rssGrowth / 2 ** 20).toFixed(0)} |`,
       );
     }
   }

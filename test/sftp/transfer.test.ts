@@ -183,6 +183,42 @@ describe('getfo, putfo and streams', () => {
     expect(mid.bytesWritten).toBe(2);
   });
 
+  it('a write stream joins small writes into full-size WRITEs, in order', async () => {
+    // 3000 writes of odd sizes from one producer: far fewer WRITE requests
+    // than writes, and the file is byte-exact.
+    const pieces = Array.from({ length: 3000 }, (_, i) => patternBytes(700 + (i % 5) * 131, i));
+    const calls = vi.spyOn(sftp.session, 'request');
+    try {
+      await pipeline(Readable.from(pieces), sftp.createWriteStream(join(dir, 'small-writes')));
+      expect(calls.mock.calls.length).toBeLessThan(300);
+    } finally {
+      calls.mockRestore();
+    }
+    expect(readFileSync(join(dir, 'small-writes')).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('a lone small write is sent without waiting for more data or end()', async () => {
+    const ws = sftp.createWriteStream(join(dir, 'lone'));
+    ws.write(Buffer.from('hello'));
+    const deadline = Date.now() + 5000;
+    while (ws.bytesWritten < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(ws.bytesWritten).toBe(5);
+    expect(readFileSync(join(dir, 'lone'), 'utf8')).toBe('hello');
+    await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  });
+
+  it('a read stream pushes chunks no larger than its highWaterMark', async () => {
+    const data = patternBytes(2 * CHUNK + 5, 8);
+    writeFileSync(join(dir, 'hwm'), data);
+    const rs = sftp.createReadStream(join(dir, 'hwm'), { highWaterMark: 100 * K });
+    const pushed = vi.spyOn(rs, 'push');
+    const parts: Buffer[] = [];
+    for await (const c of rs) parts.push(c as Buffer);
+    const sizes = pushed.mock.calls.map(([c]) => (c === null ? 0 : (c as Buffer).length));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(100 * K);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+
   it('a read stream of a missing file errors; a write stream with wx on an existing file errors', async () => {
     await expect(pipeline(sftp.createReadStream(join(dir, 'missing')), new PassThrough())).rejects.toMatchObject({ status: 2 });
     writeFileSync(join(dir, 'exists'), '');

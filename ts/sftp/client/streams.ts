@@ -61,8 +61,7 @@ export class SFTPReadStream extends Readable {
       handle,
       (chunks, _offset, length) => {
         this.bytesRead += length;
-        let more = true;
-        for (const c of chunks) more = this.push(c);
+        const more = this.#pushCoalesced(chunks, chunkSize);
         if (!more) return new Promise<void>((r) => (this.#resume = r));
       },
       { start, end, chunkSize, concurrency, signal: this.#abort.signal, path: this.path },
@@ -72,6 +71,31 @@ export class SFTPReadStream extends Readable {
         if (!this.destroyed) this.destroy(err);
       },
     );
+  }
+
+  /**
+   * Pushes `chunks` (views of ~32 KiB channel packets) as buffers of up to
+   * `size` bytes: one copy here saves the consumer a write call per packet
+   * (an fs.WriteStream with its 16 KiB highWaterMark otherwise waits for
+   * the thread pool once per 32 KiB). Returns push()'s verdict.
+   */
+  #pushCoalesced(chunks: Buffer[], size: number): boolean {
+    let more = true;
+    let i = 0;
+    while (i < chunks.length) {
+      const first = chunks[i]!;
+      if (first.length >= size || i + 1 === chunks.length) {
+        more = this.push(first);
+        i++;
+        continue;
+      }
+      let j = i;
+      let total = 0;
+      while (j < chunks.length && total + chunks[j]!.length <= size) total += chunks[j++]!.length;
+      more = this.push(j - i === 1 ? first : Buffer.concat(chunks.slice(i, j), total));
+      i = j;
+    }
+    return more;
   }
 
   override _read(): void {
@@ -115,6 +139,9 @@ export class SFTPWriteStream extends Writable {
   #slots: Array<[number, number, boolean]> = [];
   #waiter: (() => void) | null = null;
   #error: Error | null = null;
+  /** Accepted data not sent yet (less than one WRITE's worth, see #queue). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   readonly #chunkSize: number;
   readonly #concurrency: number;
 
@@ -160,39 +187,80 @@ export class SFTPWriteStream extends Writable {
     this.bytesWritten = (head ? head[0] : this.#offset) - startAt;
   }
 
-  #send(data: Buffer): void {
-    const handle = this.#handle!;
-    for (let p = 0; p < data.length; p += this.#chunkSize) {
-      const piece = data.subarray(p, Math.min(data.length, p + this.#chunkSize));
-      const at = this.#offset;
-      this.#offset += piece.length;
-      const slot: [number, number, boolean] = [at, piece.length, false];
-      this.#slots.push(slot);
-      this.#inflight++;
-      this.#client.session.request(
-        (id) => [encodeWriteHeader(id, handle, at, piece.length), piece],
-        (err, type, body) => {
-          this.#inflight--;
-          if (!err) {
-            try {
-              if (type !== FXP.STATUS) throw new SFTPError(`write ${JSON.stringify(this.path)}: unexpected reply type ${type}`, FX.BAD_MESSAGE, this.path);
-              const r = new SSHReader(body, 'SFTP WRITE');
-              r.byte();
-              r.uint32();
-              const st = readStatus(r);
-              if (st.code !== FX.OK) throw new SFTPError(`write ${JSON.stringify(this.path)} at ${at}: ${st.message}`, st.code, this.path);
-            } catch (e) {
-              err = e as Error;
-            }
-          }
-          if (err) this.#error ??= err;
-          else this.#ackFrom(slot);
-          const w = this.#waiter;
-          this.#waiter = null;
-          w?.();
-        },
-      );
+  /**
+   * Queues `data` for writing. Full WRITEs of chunkSize go out at once, as
+   * header + views of the caller's buffers (no copy); a tail shorter than
+   * that waits for more data while the pipeline is well fed (over half the
+   * allowed WRITEs in flight), like Nagle's algorithm: a producer of 64 KiB
+   * chunks (fs.ReadStream) then still gets full-size WRITEs, and a slow or
+   * interactive one is flushed as soon as acknowledgements drain the pipe.
+   */
+  #queue(data: Buffer): void {
+    if (data.length === 0) return;
+    this.#pending.push(data);
+    this.#pendingBytes += data.length;
+    while (this.#pendingBytes >= this.#chunkSize) this.#sendPending(this.#chunkSize);
+    this.#maybeFlush();
+  }
+
+  /** Sends the small tail when the pipeline would otherwise run dry. */
+  #maybeFlush(): void {
+    if (this.#pendingBytes > 0 && this.#inflight <= this.#concurrency >> 1) this.#sendPending(this.#pendingBytes);
+  }
+
+  /** Sends one WRITE of the first `n` pending bytes. */
+  #sendPending(n: number): void {
+    const parts: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const head = this.#pending[0]!;
+      if (head.length <= left) {
+        parts.push(head);
+        this.#pending.shift();
+        left -= head.length;
+      } else {
+        parts.push(head.subarray(0, left));
+        this.#pending[0] = head.subarray(left);
+        left = 0;
+      }
     }
+    this.#pendingBytes -= n;
+    this.#send(parts, n);
+  }
+
+  #send(parts: Buffer[], length: number): void {
+    const handle = this.#handle!;
+    const at = this.#offset;
+    this.#offset += length;
+    const slot: [number, number, boolean] = [at, length, false];
+    this.#slots.push(slot);
+    this.#inflight++;
+    this.#client.session.request(
+      (id) => [encodeWriteHeader(id, handle, at, length), ...parts],
+      (err, type, body) => {
+        this.#inflight--;
+        if (!err) {
+          try {
+            if (type !== FXP.STATUS) throw new SFTPError(`write ${JSON.stringify(this.path)}: unexpected reply type ${type}`, FX.BAD_MESSAGE, this.path);
+            const r = new SSHReader(body, 'SFTP WRITE');
+            r.byte();
+            r.uint32();
+            const st = readStatus(r);
+            if (st.code !== FX.OK) throw new SFTPError(`write ${JSON.stringify(this.path)} at ${at}: ${st.message}`, st.code, this.path);
+          } catch (e) {
+            err = e as Error;
+          }
+        }
+        if (err) this.#error ??= err;
+        else {
+          this.#ackFrom(slot);
+          if (!this.#error && this.#handle) this.#client.session.corked(() => this.#maybeFlush());
+        }
+        const w = this.#waiter;
+        this.#waiter = null;
+        w?.();
+      },
+    );
   }
 
   #failure(): Error {
@@ -208,19 +276,20 @@ export class SFTPWriteStream extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.#error) return callback(this.#failure());
-    this.#client.session.corked(() => this.#send(chunk));
+    this.#client.session.corked(() => this.#queue(chunk));
     this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     if (this.#error) return callback(this.#failure());
     this.#client.session.corked(() => {
-      for (const { chunk } of chunks) this.#send(chunk);
+      for (const { chunk } of chunks) this.#queue(chunk);
     });
     this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (!this.#error && this.#pendingBytes > 0) this.#client.session.corked(() => this.#sendPending(this.#pendingBytes));
     this.#whenBelow(1, () => {
       if (this.#error) return callback(this.#failure());
       const h = this.#handle!;
