@@ -27,6 +27,9 @@
  * which here runs `pyenv init` and costs ~100 ms per command.
  *
  * `--prof=DIR` writes a V8 CPU profile of each sshwire worker into DIR.
+ * `--node-flags="..."` starts the sshwire workers with those node options,
+ * e.g. `--node-flags=--initial-old-space-size=64` (see docs/PERFORMANCE.md,
+ * "V8's collections on the bulk path").
  */
 import { median, makeFile } from './util.js';
 import { execFileSync, spawn } from 'node:child_process';
@@ -436,14 +439,14 @@ function bundleSshwire(dir: string): string | null {
 }
 
 /** Runs one job in a fresh process of the peer's kind and returns its Outcome. */
-async function runWorker(peer: Peer, job: Job, dir: string, profDir: string | null): Promise<Outcome> {
+async function runWorker(peer: Peer, job: Job, dir: string, profDir: string | null, nodeFlags: string[] = []): Promise<Outcome> {
   let out: string;
   if (peer === 'asyncssh') {
     const script = join(dir, 'asyncssh_bench.py');
     if (!existsSync(script)) writeFileSync(script, ASYNCSSH_SCRIPT);
     out = await run(PYTHON, [script, JSON.stringify(job)], 'pipe');
   } else {
-    const node = ['--import', 'tsx'];
+    const node = ['--import', 'tsx', ...(peer === 'sshwire' ? nodeFlags : [])];
     if (profDir) node.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${peer}-${job.test}-${job.cipher}-${Date.now()}.cpuprofile`);
     out = await run(process.execPath, [...node, here, `--worker=${peer}`, JSON.stringify(job)], 'pipe');
   }
@@ -499,6 +502,7 @@ async function coordinator(argv: string[]): Promise<void> {
   const peers = (opt('peers')?.split(',') ?? ['sshwire', 'asyncssh', 'ssh2', 'openssh']) as Peer[];
   const ciphers = opt('ciphers')?.split(',') ?? ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
   const profDir = opt('prof') ?? null;
+  const nodeFlags = opt('node-flags')?.split(' ').filter(Boolean) ?? [];
   const seconds = Number(opt('seconds') ?? (quick ? 1.5 : 3));
   const size = Number(opt('mib') ?? (quick ? 256 : 1024)) * 1024 * 1024;
   const concurrency = 200;
@@ -558,7 +562,7 @@ async function coordinator(argv: string[]): Promise<void> {
           let o: Outcome;
           try {
             if (peer === 'openssh') o = step.test === 'bulk' ? await opensshBulk(job, median(setup)) : await opensshJob(job, dir);
-            else o = await runWorker(peer, job, dir, profDir);
+            else o = await runWorker(peer, job, dir, profDir, nodeFlags);
           } catch (err) {
             // One peer failing (say python3-asyncssh missing) leaves a gap in the table, not an aborted run.
             process.stdout.write(`  ${step.test} ${step.cipher} ${peer}: failed: ${String((err as Error).message).split('\n').slice(0, 3).join(' ')}\n`);
