@@ -15,3 +15,4 @@ export {
 } from './client/sshClient.js';
 export { MissingHostKeyPolicy, AutoAddPolicy, RejectPolicy, WarningPolicy, type HostKeyPolicyClient } from './client/policies.js';
 export type { KeyInput } from './client/identities.js';
+export { mapHosts, runOnHosts, parseTarget, type BulkTarget, type HostResult, type BulkOptions, type RunOnHostsOptions } from './client/bulk.js';

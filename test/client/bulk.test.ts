@@ -1,0 +1,109 @@
+/**
+ * Bulk execution (mapHosts / runOnHosts) against sshd: per-host results in
+ * target order, failures confined to their host, the concurrency bound,
+ * several channels per host, and abort.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationException, NoValidConnectionsError, SSHException } from '../../ts/errors.js';
+import { mapHosts, parseTarget, runOnHosts, type ConnectOptions } from '../../ts/client.js';
+import { makeKey } from '../auth/system.js';
+import { makeTempDir } from '../keys/helpers.js';
+import { freePort, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+
+let tmp: { dir: string; cleanup: () => void };
+let sshd: Sshd;
+let key: string;
+let shared: Partial<ConnectOptions>;
+
+beforeAll(async () => {
+  tmp = makeTempDir('sshwire-client-bulk-');
+  key = makeKey(tmp.dir, 'id_ed25519', 'ed25519');
+  sshd = await startSshdTrusting(key, { config: ['MaxStartups 50', 'MaxSessions 20'] });
+  shared = { privateKey: key, knownHosts: null, agent: false, lookForKeys: false, config: false, readyTimeout: 10_000 };
+}, 60_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  tmp?.cleanup();
+});
+
+describe('parseTarget', () => {
+  it('splits user, host and port, with IPv6 in brackets', () => {
+    expect(parseTarget('example.org')).toEqual({ host: 'example.org' });
+    expect(parseTarget('alice@example.org:2222')).toEqual({ host: 'example.org', port: 2222, username: 'alice' });
+    expect(parseTarget('bob@[::1]:22')).toEqual({ host: '::1', port: 22, username: 'bob' });
+    expect(parseTarget('[fe80::1]')).toEqual({ host: 'fe80::1' });
+    expect(parseTarget('fe80::1')).toEqual({ host: 'fe80::1' });
+  });
+
+  it('refuses empty hosts and bad ports with a typed error', () => {
+    for (const bad of ['', '@host', 'host:0', 'host:70000', 'host:x', '[::1', '[::1]x']) {
+      expect(() => parseTarget(bad), bad).toThrow(SSHException);
+    }
+  });
+});
+
+describe('runOnHosts', () => {
+  it('gives every host its own result, in target order, failures included', async () => {
+    const closed = await freePort();
+    const good = `root@127.0.0.1:${sshd.port}`;
+    const targets = [good, `127.0.0.1:${closed}`, { host: '127.0.0.1', port: sshd.port, username: 'no-such-user-here' }, good];
+    const finished: string[] = [];
+    const results = await runOnHosts(targets, ['echo $((6*7))', 'echo err >&2; exit 3'], {
+      connect: shared,
+      concurrency: 2,
+      onResult: (r) => finished.push(String(r.port)),
+    });
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+    for (const i of [0, 3]) {
+      const [a, b] = results[i]!.value!;
+      expect(a!.stdout).toBe('42\n');
+      expect(a!.exitStatus).toBe(0);
+      expect(b!.stderr).toBe('err\n');
+      expect(b!.exitStatus).toBe(3);
+    }
+    expect(results[1]!.error).toBeInstanceOf(NoValidConnectionsError);
+    expect(results[2]!.error).toBeInstanceOf(AuthenticationException);
+    expect(results[1]!.port).toBe(closed);
+    expect(finished).toHaveLength(4);
+  }, 30_000);
+
+  it('never works on more hosts at once than `concurrency`', async () => {
+    const targets = Array.from({ length: 7 }, () => `root@127.0.0.1:${sshd.port}`);
+    const results = await runOnHosts(targets, 'sleep 0.1; echo ok', { connect: shared, concurrency: 3 });
+    expect(results.every((r) => r.ok && r.value![0]!.stdout === 'ok\n')).toBe(true);
+    // At each start, count the hosts whose interval contains it.
+    const most = Math.max(...results.map((r) => results.filter((o) => o.startedAt <= r.startedAt && r.startedAt < o.endedAt).length));
+    expect(most).toBeLessThanOrEqual(3);
+    expect(most).toBeGreaterThan(1);
+  }, 30_000);
+
+  it('runs a host\'s commands on several channels at once, results in command order', async () => {
+    const cmds = Array.from({ length: 6 }, (_, i) => `sleep 0.0${6 - i}; echo ${i}`);
+    const [r] = await runOnHosts([`root@127.0.0.1:${sshd.port}`], cmds, { connect: shared, channelsPerHost: 3 });
+    expect(r!.ok).toBe(true);
+    expect(r!.value!.map((x) => x.stdout)).toEqual(cmds.map((_, i) => `${i}\n`));
+  }, 30_000);
+
+  it('an abort stops the remaining hosts; their results carry the abort', async () => {
+    const ac = new AbortController();
+    const targets = Array.from({ length: 4 }, () => `root@127.0.0.1:${sshd.port}`);
+    const results = await runOnHosts(targets, 'echo hi', {
+      connect: shared,
+      concurrency: 1,
+      signal: ac.signal,
+      onResult: () => ac.abort(),
+    });
+    expect(results[0]!.ok).toBe(true);
+    for (const r of results.slice(1)) {
+      expect(r.ok).toBe(false);
+      expect(r.error?.name).toBe('AbortError');
+    }
+  }, 30_000);
+
+  it('refuses bad options before connecting anywhere', async () => {
+    await expect(runOnHosts(['h'], 'true', { concurrency: 0 })).rejects.toThrow(SSHException);
+    await expect(runOnHosts(['h'], 'true', { channelsPerHost: 1.5 })).rejects.toThrow(SSHException);
+    await expect(mapHosts([{ host: '' } as ConnectOptions], async () => 1)).rejects.toThrow(SSHException);
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Bulk execution: one job or a list of commands on many hosts, with a bound
+ * on how many hosts are worked on at once and a result per host. A host
+ * that cannot be reached, refuses the login or fails mid-way gets its error
+ * in its own result; the others carry on.
+ */
+import { SSHException } from '../errors.js';
+import type { RunOptions, RunResult } from '../connection/process.js';
+import type { SSHClientConnection } from './clientConnection.js';
+import { connect, type ConnectOptions } from './connect.js';
+
+/** A host: `host`, `user@host`, `host:port`, `user@[::1]:port`, or full connect() options. */
+export type BulkTarget = string | ConnectOptions;
+
+/** What happened on one host. */
+export interface HostResult<T> {
+  /** The target as given. */
+  target: BulkTarget;
+  host: string;
+  /** The port asked for (undefined: the default, 22 or ssh_config's). */
+  port?: number;
+  /** True when the job finished without an error (a command's non-zero exit is not an error unless `check` was set). */
+  ok: boolean;
+  /** The job's value when ok. */
+  value?: T;
+  /** Why not ok: a typed SSHException (connect, auth, timeout, channel) or the job's own error. */
+  error?: Error;
+  /** performance.now() when work on this host started and ended (milliseconds). */
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface BulkOptions<T> {
+  /** Options shared by every host; a target given as options overrides them field by field. */
+  connect?: Partial<ConnectOptions>;
+  /** Hosts worked on at once. Default 10. */
+  concurrency?: number;
+  /** Stops starting hosts and aborts those in progress (their results carry the abort error). */
+  signal?: AbortSignal;
+  /** Called as each host finishes, in completion order. */
+  onResult?: (result: HostResult<T>) => void;
+}
+
+export interface RunOnHostsOptions extends BulkOptions<RunResult[]> {
+  /** Options for every command (timeout, env, pty, encoding, check, ...). */
+  run?: RunOptions;
+  /** Commands run at once on each host's connection, each on its own channel. Default 1: in order. */
+  channelsPerHost?: number;
+}
+
+function bad(message: string): SSHException {
+  return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+/** Splits `user@host:port` (IPv6 literals in brackets) into connect() fields. */
+export function parseTarget(spec: string): { host: string; port?: number; username?: string } {
+  let rest = spec.trim();
+  let username: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    username = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+  }
+  let host = rest;
+  let portText: string | undefined;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) throw bad(`bad host ${JSON.stringify(spec)}: unclosed [`);
+    host = rest.slice(1, close);
+    const after = rest.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) throw bad(`bad host ${JSON.stringify(spec)}`);
+      portText = after.slice(1);
+    }
+  } else if (rest.indexOf(':') >= 0 && rest.indexOf(':') === rest.lastIndexOf(':')) {
+    host = rest.slice(0, rest.indexOf(':'));
+    portText = rest.slice(rest.indexOf(':') + 1);
+  }
+  if (host === '' || username === '') throw bad(`bad host ${JSON.stringify(spec)}`);
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw bad(`bad port in ${JSON.stringify(spec)}`);
+  }
+  return { host, ...(port !== undefined ? { port } : {}), ...(username !== undefined ? { username } : {}) };
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new SSHException('aborted', { code: 'ABORT_ERR' });
+}
+
+/**
+ * Connects to every target (at most `concurrency` at once), runs `job` on
+ * each connection, closes it, and resolves with one result per target in
+ * the order given. Never rejects for a host's failure; rejects only for bad
+ * options.
+ */
+export async function mapHosts<T>(targets: readonly BulkTarget[], job: (conn: SSHClientConnection, target: BulkTarget) => Promise<T>, opts: BulkOptions<T> = {}): Promise<HostResult<T>[]> {
+  const concurrency = opts.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw bad(`concurrency must be a positive integer, not ${concurrency}`);
+  const resolved = targets.map((t) => ({ ...opts.connect, ...(typeof t === 'string' ? parseTarget(t) : t) }) as ConnectOptions);
+  for (const r of resolved) if (typeof r.host !== 'string' || r.host === '') throw bad('every target needs a host');
+  const results: HostResult<T>[] = new Array(targets.length);
+  const signal = opts.signal;
+  let next = 0;
+
+  const one = async (i: number): Promise<void> => {
+    const target = targets[i]!;
+    const options = resolved[i]!;
+    const startedAt = performance.now();
+    const base = { target, host: options.host, ...(options.port !== undefined ? { port: options.port } : {}), startedAt };
+    let result: HostResult<T>;
+    if (signal?.aborted) {
+      result = { ...base, ok: false, error: abortError(signal), endedAt: startedAt };
+    } else {
+      let conn: SSHClientConnection | null = null;
+      const onAbort = (): void => conn?.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        conn = await connect({ ...options, ...(signal ? { signal: options.signal ? AbortSignal.any([signal, options.signal]) : signal } : {}) });
+        const value = await job(conn, target);
+        if (signal?.aborted) throw abortError(signal);
+        result = { ...base, ok: true, value, endedAt: performance.now() };
+      } catch (err) {
+        const error = signal?.aborted ? abortError(signal) : err instanceof Error ? err : new SSHException(String(err));
+        result = { ...base, ok: false, error, endedAt: performance.now() };
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (conn) {
+          conn.close();
+          await conn.closed;
+        }
+      }
+    }
+    results[i] = result;
+    opts.onResult?.(result);
+  };
+
+  const worker = async (): Promise<void> => {
+    while (next < targets.length) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
+  return results;
+}
+
+/**
+ * Runs `commands` (one or several) on every target and resolves with each
+ * host's RunResults, in command order. With `channelsPerHost` > 1 a host's
+ * commands run concurrently on separate channels of its one connection.
+ */
+export async function runOnHosts(targets: readonly BulkTarget[], commands: string | readonly string[], opts: RunOnHostsOptions = {}): Promise<HostResult<RunResult[]>[]> {
+  const list = typeof commands === 'string' ? [commands] : [...commands];
+  const perHost = opts.channelsPerHost ?? 1;
+  if (!Number.isInteger(perHost) || perHost < 1) throw bad(`channelsPerHost must be a positive integer, not ${perHost}`);
+  return mapHosts(
+    targets,
+    async (conn) => {
+      const out: RunResult[] = new Array(list.length);
+      let k = 0;
+      const lane = async (): Promise<void> => {
+        while (k < list.length) {
+          const i = k++;
+          out[i] = await conn.run(list[i]!, { ...opts.run, ...(opts.signal ? { signal: opts.signal } : {}) });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(perHost, list.length) }, lane));
+      return out;
+    },
+    opts,
+  );
+}
