@@ -36,6 +36,11 @@ export {
   type KeyInput,
 } from './client.js';
 
+// TCP port forwarding: what forwardLocal() / forwardRemote() / openConnection() take and return.
+export type { LocalForwardListener, ForwardCloseOptions, OpenConnectionOptions } from './client/forwardLocal.js';
+export type { RemoteForwardListener, ForwardRemoteOptions } from './client/forwardRemote.js';
+export type { ForwardErrorHandler, ForwardedConnectionInfo } from './client/forwardRelay.js';
+
 // User authentication policy constants and types (server side: AuthServerInterface).
 export {
   AUTH_SUCCESSFUL,

@@ -85,7 +85,7 @@ describe('connect()', () => {
     expect(await sh.recvExitStatus()).toBe(5);
   });
 
-  it('sftp() opens the sftp subsystem; forwardLocal() is not implemented yet: ERR_SSH_UNSUPPORTED', async () => {
+  it('sftp() opens the sftp subsystem; forwardLocal() checks its options (forwarding itself: forwarding.test.ts)', async () => {
     await using conn = await connect(opts());
     const sftp = await conn.sftp();
     const remote = join(tmp.dir, 'via-connect.txt');
@@ -97,7 +97,7 @@ describe('connect()', () => {
     await sftp.close();
     // The connection outlives its SFTP channel.
     expect((await conn.run('echo still here')).stdout).toBe('still here\n');
-    await expect(conn.forwardLocal({ localPort: 0, remoteHost: 'x', remotePort: 1 })).rejects.toMatchObject({ code: 'ERR_SSH_UNSUPPORTED' });
+    await expect(conn.forwardLocal({ localPort: 0, remoteHost: '', remotePort: 1 })).rejects.toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
   });
 
   it('ssh_config: HostName, Port, User, IdentityFile and ProxyCommand', async () => {

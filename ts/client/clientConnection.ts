@@ -1,10 +1,12 @@
 /**
  * An authenticated client connection (AsyncSSH's SSHClientConnection):
- * run / exec / shell over the connection layer, close, and `await using`.
+ * run / exec / shell / sftp over the connection layer, TCP port forwarding
+ * in both directions (the code is in forwardLocal.ts / forwardRemote.ts),
+ * close, and `await using`.
  */
 import { openSftp, type SFTPClient, type SFTPClientOptions } from '../sftp/index.js';
-import { SSHException } from '../errors.js';
 import {
+  type Channel,
   type Connection,
   execProcess,
   type ExecOptions,
@@ -17,6 +19,8 @@ import {
   type WaitOptions,
 } from '../connection/index.js';
 import type { NegotiatedAlgorithms, Transport } from '../transport/index.js';
+import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
+import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
 
 /** Options of `shell()`. */
 export interface ShellOptions extends WaitOptions {
@@ -33,17 +37,7 @@ export interface ShellOptions extends WaitOptions {
   pty?: boolean;
 }
 
-/** Options of `forwardLocal()` (not available yet). */
-export interface ForwardLocalOptions {
-  localHost?: string;
-  localPort: number;
-  remoteHost: string;
-  remotePort: number;
-}
-
-function notYet(what: string, issue: string): SSHException {
-  return new SSHException(`${what} is not implemented yet in this version of sshwire (${issue})`, { code: 'ERR_SSH_UNSUPPORTED' });
-}
+export type { ForwardLocalOptions } from './forwardLocal.js';
 
 export class SSHClientConnection {
   /** The transport (algorithms, rekeying, keepalive). */
@@ -127,11 +121,42 @@ export class SSHClientConnection {
   }
 
   /**
-   * Local port forwarding. **Not implemented yet**: always rejects with
-   * SSHException code ERR_SSH_UNSUPPORTED.
+   * Local port forwarding (`ssh -L`, AsyncSSH's `forward_local_port`):
+   * listens on `localHost` (default 127.0.0.1) : `localPort` (0 = any free
+   * port) and forwards each connection through the server to
+   * `remoteHost:remotePort`. Resolves with the listener once it is up
+   * (`localPort` tells the port when 0 was asked); `close()` it or
+   * `await using` it. Channels the server refuses close that one
+   * connection and go to `onError`; closing the SSH connection closes the
+   * listener and every forwarded connection.
    */
-  async forwardLocal(_options: ForwardLocalOptions): Promise<never> {
-    throw notYet('forwardLocal', 'port forwarding lands in a later release');
+  forwardLocal(options: ForwardLocalOptions): Promise<LocalForwardListener> {
+    return startLocalForward(this.connection, options);
+  }
+
+  /**
+   * Remote port forwarding (`ssh -R`, AsyncSSH's `forward_remote_port`,
+   * Paramiko's `request_port_forward`): asks the server to listen on
+   * `remoteHost` (default '' = all its addresses) : `remotePort` (0 = the
+   * server picks) and connects each connection it forwards to
+   * `localHost:localPort` from here. Resolves with the listener once the
+   * server agreed (`remotePort` tells the port); `close()` cancels. The
+   * server's `forwarded-tcpip` channels for anything not requested are
+   * refused.
+   */
+  forwardRemote(options: ForwardRemoteOptions): Promise<RemoteForwardListener> {
+    return startRemoteForward(this.connection, options);
+  }
+
+  /**
+   * Opens one `direct-tcpip` channel to `host:port` as seen from the server
+   * (AsyncSSH's `create_connection`, Paramiko's
+   * `open_channel('direct-tcpip', dest, src)`): a Duplex carrying that TCP
+   * connection. Rejects with ChannelException (with the server's
+   * `reasonCode`) when the server refuses or cannot connect.
+   */
+  openConnection(host: string, port: number, options?: OpenConnectionOptions): Promise<Channel> {
+    return openDirectTcpip(this.connection, host, port, options);
   }
 
   /** Disconnects. Open channels end; await `closed` to know the socket is gone. */

@@ -1,0 +1,160 @@
+/**
+ * The byte relay between one TCP socket and one forwarding channel
+ * (`direct-tcpip` or `forwarded-tcpip`), shared by local and remote
+ * forwarding, plus the bookkeeping both kinds of listener need.
+ *
+ * Each direction is a stream pipe, so backpressure is end to end: a slow
+ * TCP reader pauses the channel, whose unread bytes hold back the window
+ * credit and so stop the SSH peer; a channel out of window makes its writes
+ * wait, which pauses the socket. A FIN from the TCP side becomes CHANNEL_EOF
+ * and CHANNEL_EOF becomes a FIN, so half-closed conversations (send, shut
+ * down the write side, read the answer) work; sockets must therefore be
+ * created with `allowHalfOpen`.
+ */
+import type * as net from 'node:net';
+import type { Channel } from '../connection/index.js';
+import { SSHException } from '../errors.js';
+
+/** Where a forwarded TCP connection came from, for error reports. */
+export interface ForwardedConnectionInfo {
+  /** The address and port of the peer that connected (locally for `forwardLocal`, at the server for `forwardRemote`). */
+  originHost: string;
+  originPort: number;
+}
+
+/**
+ * Receives the failures of single forwarded connections (the SSH peer
+ * refused the channel, the local target refused the TCP connection, a
+ * socket failed). They close that one connection; the listener goes on.
+ */
+export type ForwardErrorHandler = (err: Error, info: ForwardedConnectionInfo) => void;
+
+/**
+ * Pipes `sock` and `ch` both ways until both are finished; `onDone` runs
+ * once, after the socket closed and the channel's CLOSE went both ways (or
+ * the connection ended), with the first error seen or null. Returns a
+ * function that tears both down at once.
+ */
+export function relay(sock: net.Socket, ch: Channel, onDone: (err: Error | null) => void): () => void {
+  let firstError: Error | null = null;
+  let sockClosed = false;
+  let chFinished = false;
+  let reported = false;
+  const report = (): void => {
+    if (reported || !sockClosed || !chFinished) return;
+    reported = true;
+    onDone(firstError);
+  };
+  const abort = (): void => {
+    sock.destroy();
+    if (!ch.destroyed) ch.destroy();
+  };
+
+  sock.on('error', (err: Error) => {
+    firstError ??= err;
+    // The socket is destroyed by its own error; drop what was queued for the peer and close.
+    if (!ch.destroyed) ch.destroy();
+  });
+  ch.on('error', (err: Error) => {
+    firstError ??= err;
+    sock.destroy();
+  });
+  sock.once('close', () => {
+    sockClosed = true;
+    // The TCP side is gone before the channel ended: CLOSE after what is still queued.
+    if (!ch.isClosed) ch.close();
+    // Already finished: free whatever the channel still buffers for the socket.
+    else if (chFinished && !ch.destroyed) ch.destroy();
+    report();
+  });
+  ch.exit.then(
+    () => {
+      chFinished = true;
+      // The channel takes no more data: writing on would only raise write-after-end.
+      sock.unpipe(ch);
+      // The channel is done both ways; the pipe ends the socket once the
+      // channel's data is drained into it, then nothing more can be relayed.
+      if (sock.writableFinished || sock.destroyed) sock.destroy();
+      else sock.once('finish', () => sock.destroy());
+      // A socket nobody reads from would hold the channel's buffers forever.
+      if (sockClosed && !ch.destroyed) ch.destroy();
+      report();
+    },
+    (err: unknown) => {
+      // The connection ended under the channel: nothing can be relayed any more.
+      firstError ??= err instanceof Error ? err : new SSHException(String(err));
+      chFinished = true;
+      abort();
+      report();
+    },
+  );
+
+  sock.pipe(ch);
+  ch.pipe(sock);
+  return abort;
+}
+
+/** A live forwarded connection, as a listener tracks it. */
+export interface ForwardedConnection {
+  /** Tears the socket and channel down at once. */
+  abort(): void;
+}
+
+/**
+ * What both listener kinds share: the set of live forwarded connections,
+ * the `closed` promise and the error callback.
+ */
+export class ForwardState {
+  readonly closed: Promise<Error | null>;
+  readonly #active = new Set<ForwardedConnection>();
+  readonly #onError: ForwardErrorHandler | undefined;
+  #resolveClosed!: (err: Error | null) => void;
+  #isClosed = false;
+
+  constructor(onError: ForwardErrorHandler | undefined) {
+    this.#onError = onError;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /** Reports a per-connection failure; a throwing handler must not break the listener. */
+  error(err: Error, info: ForwardedConnectionInfo): void {
+    if (!this.#onError) return;
+    try {
+      this.#onError(err, info);
+    } catch {
+      // The application's handler failed; the forward keeps working regardless.
+    }
+  }
+
+  /** Starts relaying and tracks the pair until it is finished. */
+  relay(sock: net.Socket, ch: Channel, info: ForwardedConnectionInfo): void {
+    const entry: ForwardedConnection = { abort: () => {} };
+    this.#active.add(entry);
+    entry.abort = relay(sock, ch, (err) => {
+      this.#active.delete(entry);
+      // A reset from the TCP peer is how many clients hang up; it is still worth telling.
+      if (err) this.error(err, info);
+    });
+  }
+
+  /** Marks the listener closed (once); with `dropConnections`, tears down every live connection too. */
+  finish(err: Error | null, dropConnections: boolean): void {
+    if (dropConnections) {
+      for (const c of [...this.#active]) c.abort();
+      this.#active.clear();
+    }
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#resolveClosed(err);
+  }
+}
