@@ -13,7 +13,9 @@
 
 use crate::chacha20::{self, State, STRIDE};
 use crate::lanes::{Fast4, Lanes};
-use crate::poly1305::{self, Poly, FULL_BLOCK};
+use crate::lanes64::Fast2;
+use crate::poly1305::{self, Poly};
+use crate::poly1305x2::Wide;
 
 /// Bytes around the body: the length field and the tag.
 pub const OVERHEAD: usize = 4 + 16;
@@ -101,7 +103,9 @@ impl Keys {
         for (b, k) in pkt[4..4 + first].iter_mut().zip(pre[128..].iter()) {
             *b ^= k;
         }
-        let mut poly = Poly::new(&key);
+        // 2-way Poly1305 (for long packets): each call below absorbs one
+        // 32-byte pair.
+        let mut poly = Wide::<Fast2>::with_len(Poly::new(&key), head_len);
         let mut done = 4 + first; // head bytes encrypted so far
         let mut mac_pos = 0; // head bytes absorbed by Poly1305 so far
         let mut st = State::openssh(&self.main, 3, seq);
@@ -118,7 +122,7 @@ impl Keys {
                 chacha20::permute4_with(&input, |r| {
                     if r < 8 {
                         let b = unsafe { core::slice::from_raw_parts(src.add(32 * r), 32) };
-                        poly.blocks(b, FULL_BLOCK);
+                        poly.pair(b);
                     }
                 })
             } else {
@@ -173,7 +177,7 @@ impl Keys {
         let rest = len - 128; // body bytes after the prefix step's 128
         debug_assert!(len > 128 && rest <= OPEN_SCRATCH);
         let key = poly_key(pre);
-        let mut poly = Poly::new(&key);
+        let mut poly = Wide::<Fast2>::with_len(Poly::new(&key), head_len);
         let mut mac_pos = 0;
         let mut made = 0; // keystream bytes generated into scratch
         let mut st = State::openssh(&self.main, 3, seq);
@@ -188,7 +192,7 @@ impl Keys {
                     mac_pos += STRIDE;
                     chacha20::permute4_with(&input, |r| {
                         if r < 8 {
-                            poly.blocks(&src[32 * r..32 * r + 32], FULL_BLOCK);
+                            poly.pair(&src[32 * r..32 * r + 32]);
                         }
                     })
                 } else {

@@ -10,6 +10,7 @@ pub mod codes;
 mod ffi_util;
 pub mod heap;
 pub mod lanes;
+pub mod lanes64;
 pub mod mem;
 mod panic;
 
@@ -17,6 +18,7 @@ mod panic;
 pub mod chacha20;
 pub mod chachapoly;
 pub mod poly1305;
+pub mod poly1305x2;
 // UMAC-64/128 (RFC 4418) for the umac-*@openssh.com MACs, with its AES-128.
 pub mod umac;
 

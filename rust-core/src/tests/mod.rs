@@ -3,4 +3,5 @@
 mod alloc;
 mod chachapoly;
 mod hex;
+mod poly1305x2;
 mod rfc8439;
