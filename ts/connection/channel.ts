@@ -15,7 +15,9 @@
  * can take more. A write's callback runs once all of its bytes are handed to
  * the transport, so Node's writable backpressure follows the peer's window;
  * for data the transport copies later (sendGathered), once it has copied
- * them, so the writer may reuse its buffer from then on.
+ * them (and every gathered packet before them), so the writer may reuse its
+ * buffer from then on. Writes dropped at close are called back on the same
+ * terms.
  *
  * Closing: `end()` sends EOF after all pending data; `close()` sends CLOSE
  * (after pending data if the writable side still has any); `destroy()`
@@ -168,6 +170,12 @@ export class Channel extends Duplex {
   #queueHead = 0;
   #queuedBytes = 0;
   #stderrWriter: Writable | null = null;
+  /** Gathered packets handed to the transport so far (their parts are views of written chunks). */
+  #gatheredSent = 0;
+  /** The last of them the transport has copied (it copies in order). */
+  #gatheredCopied = 0;
+  /** Write callbacks waiting until gathered packet `upTo` is copied (see #callBack), in order. */
+  #waiting: { upTo: number; cbs: ((err?: Error | null) => void)[] }[] = [];
 
   // state
   #eofSent = false;
@@ -474,7 +482,7 @@ export class Channel extends Duplex {
     if (this.#closeReceived) this.#finish(null);
   }
 
-  /** Completes the callbacks of writes that will never be sent (the channel is closing). */
+  /** Completes the callbacks of writes that will never be sent (the channel is closing); see #callBack. */
   #dropQueue(): void {
     const q = this.#queue;
     const head = this.#queueHead;
@@ -482,7 +490,45 @@ export class Channel extends Duplex {
     this.#queueHead = 0;
     if (this.#queuedBytes > 0) this.host.debug(`channel ${this.localId}: ${this.#queuedBytes} unsent bytes dropped at close`);
     this.#queuedBytes = 0;
-    for (let i = head; i < q.length; i++) q[i]!.cb?.();
+    const cbs: ((err?: Error | null) => void)[] = [];
+    for (let i = head; i < q.length; i++) {
+      const cb = q[i]!.cb;
+      if (cb) cbs.push(cb);
+    }
+    if (cbs.length > 0) this.#callBack(cbs);
+  }
+
+  /**
+   * Runs the callbacks of writes that are done here (sent as a copied
+   * packet, or dropped). A writer may reuse its buffer once called back, but
+   * earlier pieces of the same write (or of writes sharing its callback, see
+   * _writev) may sit in gathered packets the transport has not copied yet:
+   * then the callbacks wait until the last gathered packet handed out so far
+   * has been copied (or discarded by a closing transport).
+   */
+  #callBack(cbs: ((err?: Error | null) => void)[]): void {
+    if (this.#gatheredCopied >= this.#gatheredSent) {
+      for (const cb of cbs) cb();
+    } else {
+      this.#waiting.push({ upTo: this.#gatheredSent, cbs });
+    }
+  }
+
+  /** Gathered packet `seq` was copied (so were all before it): waiting callbacks it covers run, then its own writes'. */
+  #onGatheredCopied(seq: number, cbs: ((err?: Error | null) => void)[] | null): void {
+    if (seq > this.#gatheredCopied) this.#gatheredCopied = seq;
+    this.#releaseWaiting(this.#gatheredCopied);
+    if (cbs) for (const cb of cbs) cb();
+  }
+
+  /** Runs the waiting callbacks covered by gathered packet `upTo` (all of them for Infinity). */
+  #releaseWaiting(upTo: number): void {
+    const w = this.#waiting;
+    let i = 0;
+    while (i < w.length && w[i]!.upTo <= upTo) i++;
+    if (i === 0) return;
+    const ready = w.splice(0, i);
+    for (const { cbs } of ready) for (const cb of cbs) cb();
   }
 
   /**
@@ -555,12 +601,13 @@ export class Channel extends Duplex {
     if (gather) {
       const cbs = done;
       done = null;
-      gather(parts!, cbs ? () => cbs.forEach((cb) => cb()) : null);
+      const seq = ++this.#gatheredSent;
+      gather(parts!, () => this.#onGatheredCopied(seq, cbs));
     } else {
       this.host.send(payload);
     }
     this.#compact();
-    if (done) for (const cb of done) cb();
+    if (done) this.#callBack(done);
     return this.#queueHead < this.#queue.length && !this.#closeSent && (this.#queue[this.#queueHead]!.data === null || this.#remoteWindow > 0);
   }
 
@@ -711,6 +758,9 @@ export class Channel extends Duplex {
     }
     this.#closeSent = true;
     this.#dropQueue();
+    // The transport is closed and copies nothing more: nothing can still read the parts.
+    this.#gatheredCopied = this.#gatheredSent;
+    this.#releaseWaiting(Infinity);
     this.#finish(err);
   }
 

@@ -39,6 +39,16 @@ export interface SFTPStatVFSInfo {
  */
 export interface SFTPHandle {
   read?(offset: number, length: number): SFTPResult<Uint8Array>;
+  /**
+   * Optional: reads up to `length` bytes at file offset `offset` into
+   * `into[at, at + length)` and returns how many it read (0 at end of file;
+   * a short count is sent as a short DATA). Failures are thrown (SFTPError or
+   * a Node `fs` error), not returned as a status, since the result is a
+   * number. When present the server uses it for READ instead of `read`, with
+   * a buffer of its own that it reuses once the reply has been sent, so the
+   * handle must not keep `into` or write to it after the promise settles.
+   */
+  readInto?(offset: number, into: Uint8Array, at: number, length: number): MaybePromise<number>;
   write?(offset: number, data: Uint8Array): SFTPResult<void>;
   /**
    * Optional vectored write: `parts`, in order, written contiguously from

@@ -6,7 +6,7 @@
  * Files are opened with O_NOFOLLOW on their resolved real path and the
  * descriptor is checked again after opening.
  */
-import { constants as fsc, promises as fsp, readFileSync, realpathSync, writev, type Stats } from 'node:fs';
+import { constants as fsc, promises as fsp, read, readFileSync, realpathSync, writev, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
@@ -79,6 +79,26 @@ class LocalFileHandle implements SFTPHandle {
       got += bytesRead;
     }
     return buf.subarray(0, got);
+  }
+
+  /**
+   * pread(2) into the caller's buffer, again after a short read until EOF.
+   * The callback API skips FileHandle's promise bookkeeping per call; the
+   * descriptor cannot close under us, since CLOSE waits for the handle's reads.
+   */
+  readInto(offset: number, into: Uint8Array, at: number, length: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const fd = this.#fh.fd;
+      let got = 0;
+      const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+        if (err) return reject(err);
+        got += n;
+        if (n === 0 || got >= length) return resolve(got);
+        read(fd, into, at + got, length - got, offset + got, step);
+      };
+      if (length <= 0) return resolve(0);
+      read(fd, into, at, length, offset, step);
+    });
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {

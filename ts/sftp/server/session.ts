@@ -17,7 +17,10 @@
  * Bulk data is not copied: a WRITE's data reaches the handle as views of the
  * channel's chunks (RequestFramer), and replies made in one tick leave as one
  * channel write (the stream is corked until the next tick), so a batch of
- * WRITE completions costs one SSH packet rather than one each.
+ * WRITE completions costs one SSH packet rather than one each. A READ on a
+ * handle with `readInto` reads straight into its DATA reply (header room in
+ * front), one buffer and one write per reply; on an SSH channel, whose write
+ * callback means the bytes were copied, that buffer is reused (ReadBufferPool).
  */
 import { constants as fsc } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -37,10 +40,12 @@ import {
   lossyUtf8,
   type SFTPNameEntry,
 } from '../../wire/sftpPacket.js';
+import { Channel } from '../../connection/channel.js';
 import { SFTPAttributes } from '../attributes.js';
 import { HandleQueue } from './handleQueue.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
 import { RequestFramer } from './requestFramer.js';
+import { DATA_HEADER, ReadBufferPool } from './readBuffers.js';
 import { okStatus, statusOf } from './status.js';
 import { WriteBatcher } from './writeBatcher.js';
 
@@ -156,6 +161,8 @@ export class SFTPServerSession {
   #finished = false;
   #resolveDone!: (e: Error | null) => void;
   #idle: (() => void) | null = null;
+  /** Reused READ reply buffers; null when the stream may keep written chunks (anything but a Channel). */
+  readonly #readBuffers: ReadBufferPool | null;
 
   constructor(stream: Duplex, fs: SFTPServerInterface, opts: SFTPServerSessionOptions = {}) {
     this.#stream = stream;
@@ -166,6 +173,9 @@ export class SFTPServerSession {
     const sink = opts.debug;
     this.#debug = sink ? (m) => sink(`sftp-server: ${m}`) : () => {};
     this.done = new Promise((r) => (this.#resolveDone = r));
+    // A Channel calls a write back once the transport has copied the bytes
+    // (or dropped them); any other Duplex may hand the chunk on by reference.
+    this.#readBuffers = stream instanceof Channel ? new ReadBufferPool(MAX_INFLIGHT_BYTES + REPLY_BACKLOG) : null;
     stream.on('data', this.#onData);
     stream.once('end', () => void this.#finish(null));
     stream.once('close', () => void this.#finish(null));
@@ -262,6 +272,11 @@ export class SFTPServerSession {
 
   #send(buf: Uint8Array): void {
     if (this.#finished || this.#stream.destroyed || this.#stream.writableEnded) return;
+    this.#cork();
+    this.#stream.write(buf);
+  }
+
+  #cork(): void {
     if (!this.#corked) {
       // Replies made in this tick (a batch of WRITEs completing together)
       // reach the channel as one write, hence one SSH packet.
@@ -269,7 +284,28 @@ export class SFTPServerSession {
       this.#stream.cork();
       process.nextTick(this.#uncork);
     }
-    this.#stream.write(buf);
+  }
+
+  /**
+   * Sends `buf[0, len)`, a reply in a buffer from `#readBuffers` (or a fresh
+   * one); the buffer goes back to the pool once the write has called back
+   * without an error, i.e. once the channel is done with the bytes. The
+   * callback also lets a session paused for its reply backlog resume as soon
+   * as the backlog is below the limit again, rather than at 'drain' (an empty
+   * buffer), which would leave the channel idle while new READs get going.
+   */
+  #sendOwned(buf: Buffer, len: number): void {
+    const pool = this.#readBuffers;
+    if (this.#finished || this.#stream.destroyed || this.#stream.writableEnded) {
+      pool?.give(buf);
+      return;
+    }
+    this.#cork();
+    const chunk = len === buf.length ? buf : buf.subarray(0, len);
+    this.#stream.write(chunk, (err) => {
+      if (err == null) pool?.give(buf);
+      this.#maybeResume();
+    });
   }
 
   readonly #uncork = (): void => {
@@ -360,6 +396,36 @@ export class SFTPServerSession {
       () => this.#send(okStatus(id)),
       (err: unknown) => this.#fail(FXP.WRITE, id, err),
     );
+  }
+
+  /** SSH_FXP_READ: DATA, or EOF at end of file. */
+  async #read(h: OpenHandle, id: number, offset: number, length: number): Promise<void> {
+    const fh = h.handle;
+    if (fh?.readInto) {
+      const pool = this.#readBuffers;
+      const buf = pool ? pool.take(DATA_HEADER + length) : Buffer.allocUnsafe(DATA_HEADER + length);
+      // On a throw the buffer is simply dropped: a failed implementation might still write to it.
+      const n = await fh.readInto(offset, buf, DATA_HEADER, length);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > length) {
+        throw new FailStatus(FX.FAILURE, `readInto returned ${String(n)} for ${length} bytes`);
+      }
+      if (n === 0) {
+        pool?.give(buf);
+        throw new FailStatus(FX.EOF, 'End of file');
+      }
+      buf.writeUInt32BE(9 + n, 0);
+      buf[4] = FXP.DATA;
+      buf.writeUInt32BE(id, 5);
+      buf.writeUInt32BE(n, 9);
+      this.#sendOwned(buf, DATA_HEADER + n);
+      return;
+    }
+    if (!fh?.read) throw new FailStatus(fh ? FX.OP_UNSUPPORTED : FX.FAILURE, 'not readable');
+    const data = unwrap(await fh.read(offset, length));
+    if (!data || data.length === 0) throw new FailStatus(FX.EOF, 'End of file');
+    const d = data.length > length ? data.subarray(0, length) : data;
+    this.#send(encodeDataHeader(id, d.length));
+    this.#send(d);
   }
 
   /** Path operations: one at a time, in arrival order. */
@@ -460,15 +526,7 @@ export class SFTPServerSession {
         const { h } = this.#lookup(r);
         const offset = safeOffset(r);
         const length = Math.min(r.uint32(), SFTP_MAX_IO);
-        return h.queue.run('read', async () => {
-          const fh = h.handle;
-          if (!fh?.read) throw new FailStatus(fh ? FX.OP_UNSUPPORTED : FX.FAILURE, 'not readable');
-          const data = unwrap(await fh.read(offset, length));
-          if (!data || data.length === 0) throw new FailStatus(FX.EOF, 'End of file');
-          const d = data.length > length ? data.subarray(0, length) : data;
-          this.#send(encodeDataHeader(id, d.length));
-          this.#send(d);
-        });
+        return h.queue.run('read', () => this.#read(h, id, offset, length));
       }
       case FXP.FSTAT: {
         const { h } = this.#lookup(r);
@@ -705,6 +763,7 @@ export class SFTPServerSession {
       }
     }
     this.#handles.clear();
+    this.#readBuffers?.close();
     try {
       await this.#fs.sessionEnded?.();
     } catch (e) {
