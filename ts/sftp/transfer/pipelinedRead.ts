@@ -144,10 +144,15 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
 
     const drainWait = drainWaiter(session, () => pump(), fail);
 
+    // Refill in steps rather than one READ per reply: each step is one
+    // socket write (and one wake-up of the server) for several requests.
+    // The window stays within `refill` requests of full.
+    const refill = Math.max(1, Math.min(8, concurrency >> 3));
     const pump = (): void => {
       if (failed) return;
       drain();
       if (drainWait.waiting) return maybeFinish();
+      if (inflight > concurrency - refill && nextOffset > opts.start) return maybeFinish();
       while (inflight < concurrency && nextOffset < eof && buffered < maxBuffered) {
         const len = Math.min(chunkSize, eof - nextOffset);
         send(nextOffset, len);
