@@ -249,7 +249,10 @@ describe('connect() options observed on the wire', () => {
 
   it('rekeyBytes and rekeySeconds start new key exchanges; data stays intact', async () => {
     {
-      await using c = await connect(opts({ rekeyBytes: 1 << 20 }));
+      // Bytes received while a key exchange runs count towards the next one
+      // (as OpenSSH counts from NEWKEYS); a small window bounds them, so 6 MB
+      // always spans at least three exchanges.
+      await using c = await connect(opts({ rekeyBytes: 1 << 20, window: 256 * 1024 }));
       let rekeys = 0;
       c.transport.on('rekey', () => rekeys++);
       const r = await c.run('head -c 6000000 /dev/zero | tr "\\0" x', { encoding: null });

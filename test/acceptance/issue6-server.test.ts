@@ -452,9 +452,9 @@ describe('OpenSSH sftp in batch mode against our SFTP server', () => {
 describe('npm start (scripts/main.ts)', () => {
   it('runs the main job: sha256 matched both ways, MB/s each way, backend info, temp files removed', async () => {
     const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node --import tsx scripts/main.ts');
+    expect(pkg.scripts.start).toBe('node --initial-old-space-size=64 --import tsx scripts/main.ts');
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'scripts/main.ts', '--size', '16'], { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      execFile(process.execPath, ['--initial-old-space-size=64', '--import', 'tsx', 'scripts/main.ts', '--size', '16'], { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
