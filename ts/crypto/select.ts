@@ -85,8 +85,6 @@ function c(impl: string, backend: BackendName, ok: boolean, note: string): Candi
 }
 
 const JS_AES = '@noble/ciphers AES';
-/** The sealing direction of chacha20-poly1305@openssh.com, chosen on its own (see below). */
-export const CHACHA_SEAL = 'chacha20-poly1305@openssh.com seal';
 const table = new Map<string, Candidate[]>();
 
 for (const name of cipherNames()) {
@@ -97,15 +95,12 @@ for (const name of cipherNames()) {
   if (name === 'chacha20-poly1305@openssh.com') {
     const natChacha = nativeCipherOk('chacha20', 32, 16);
     const natNote = natChacha ? 'OpenSSL ChaCha20' : 'node:crypto has no usable chacha20';
-    const nativeWasm = c('native+wasm', 'native', natChacha && wasmPoly, `${natNote} + wasm Poly1305${wasmPoly ? '' : ' (wasm unavailable)'}`);
-    const allWasm = c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch' : `wasm unavailable: ${wasmUnavailableReason()}`);
-    const rest = [c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`), c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305')];
-    // Opening: OpenSSL's ChaCha20 output becomes the payload without a copy.
-    table.set(name, [nativeWasm, allWasm, ...rest]);
-    // Sealing: rust-core seals the batch in place, where node:crypto would
-    // allocate a buffer per packet only to copy it back (and feed V8's
-    // collections); measured cheaper per GiB sent (docs/PERFORMANCE.md).
-    table.set(CHACHA_SEAL, [{ ...allWasm }, { ...nativeWasm }, ...rest.map((x) => ({ ...x }))]);
+    table.set(name, [
+      c('native+wasm', 'native', natChacha && wasmPoly, `${natNote} + wasm Poly1305${wasmPoly ? '' : ' (wasm unavailable)'}`),
+      c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch' : `wasm unavailable: ${wasmUnavailableReason()}`),
+      c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`),
+      c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305'),
+    ]);
     continue;
   }
   const openssl = NATIVE_CIPHER[name]!;

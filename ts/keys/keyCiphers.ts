@@ -3,8 +3,7 @@
  * openssh-key-v1 file, keyed by bcrypt_pbkdf output (key bytes then IV bytes).
  */
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
-import { chacha20orig } from '@noble/ciphers/chacha.js';
-import { poly1305 } from '@noble/ciphers/_poly1305.js';
+import { nobleChacha, noblePoly1305 } from '../crypto/js/noble.js';
 import { KeyFormatError, PasswordRequiredException } from '../errors.js';
 
 export interface KeyFileCipher {
@@ -45,7 +44,7 @@ const WRONG_PASSPHRASE = 'incorrect passphrase supplied to decrypt private key';
 function chachaPolyKey(key: Uint8Array): { mainKey: Uint8Array; polyKey: Uint8Array; nonce: Uint8Array } {
   const mainKey = key.subarray(0, 32);
   const nonce = new Uint8Array(8);
-  const polyKey = chacha20orig(mainKey, nonce, new Uint8Array(32));
+  const polyKey = nobleChacha().chacha20orig(mainKey, nonce, new Uint8Array(32));
   return { mainKey, nonce, polyKey };
 }
 
@@ -58,9 +57,9 @@ export function decryptPrivateSection(c: KeyFileCipher, key: Uint8Array, iv: Uin
   if (data.length % c.blockSize !== 0) throw new KeyFormatError(`encrypted private key length is not a multiple of ${c.blockSize}`);
   if (c.impl === 'chacha') {
     const { mainKey, nonce, polyKey } = chachaPolyKey(key);
-    const expected = poly1305(data, polyKey);
+    const expected = noblePoly1305().poly1305(data, polyKey);
     if (tag.length !== expected.length || !timingSafeEqual(expected, tag)) throw new PasswordRequiredException(WRONG_PASSPHRASE);
-    return chacha20orig(mainKey, nonce, data, undefined, 1);
+    return nobleChacha().chacha20orig(mainKey, nonce, data, undefined, 1);
   }
   try {
     const d = createDecipheriv(c.impl, key, iv);
@@ -78,8 +77,8 @@ export function encryptPrivateSection(c: KeyFileCipher, key: Uint8Array, iv: Uin
   if (c.impl === 'none') return { data, tag: new Uint8Array(0) };
   if (c.impl === 'chacha') {
     const { mainKey, nonce, polyKey } = chachaPolyKey(key);
-    const enc = chacha20orig(mainKey, nonce, data, undefined, 1);
-    return { data: enc, tag: poly1305(enc, polyKey) };
+    const enc = nobleChacha().chacha20orig(mainKey, nonce, data, undefined, 1);
+    return { data: enc, tag: noblePoly1305().poly1305(enc, polyKey) };
   }
   const e = createCipheriv(c.impl, key, iv);
   if (c.tagLength === 0) e.setAutoPadding(false);

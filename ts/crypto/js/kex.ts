@@ -1,6 +1,5 @@
 /** Key agreement from @noble/curves and bigint arithmetic: X25519, NIST ECDH, finite-field DH. */
-import { x25519 } from '@noble/curves/ed25519.js';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { nobleEd25519, nobleNist } from './noble.js';
 import { CryptoError } from '../../errors.js';
 import type { KeyAgreement } from '../types.js';
 import { EC_CURVES, type EcCurve } from '../keyblob.js';
@@ -8,18 +7,22 @@ import { checkDhValue, dhExponentBytes, type DhGroup } from '../ffdh.js';
 import { bigIntToBytes, bytesToBigInt, modPow } from '../util.js';
 import { randomBytes } from '../random.js';
 
-export const JS_CURVES = { nistp256: p256, nistp384: p384, nistp521: p521 } as const;
+/** The @noble NIST curves by name (loaded on first use). */
+export function jsCurves() {
+  const { p256, p384, p521 } = nobleNist();
+  return { nistp256: p256, nistp384: p384, nistp521: p521 } as const;
+}
 
 /** @param fixedPrivate a given private key instead of a fresh one (known-answer tests only). */
 export function jsX25519(fixedPrivate?: Uint8Array): KeyAgreement {
   const secretKey = fixedPrivate ? Uint8Array.from(fixedPrivate) : randomBytes(32);
   return {
-    publicKey: x25519.getPublicKey(secretKey),
+    publicKey: nobleEd25519().x25519.getPublicKey(secretKey),
     computeSecret(peer) {
       if (!(peer instanceof Uint8Array) || peer.length !== 32) throw new CryptoError('X25519 public value must be 32 bytes');
       let secret: Uint8Array;
       try {
-        secret = x25519.getSharedSecret(secretKey, peer);
+        secret = nobleEd25519().x25519.getSharedSecret(secretKey, peer);
       } catch (err) {
         throw new CryptoError('X25519 key agreement failed (low-order or invalid peer value)', { cause: err });
       }
@@ -30,7 +33,7 @@ export function jsX25519(fixedPrivate?: Uint8Array): KeyAgreement {
 }
 
 export function jsEcdh(curve: EcCurve): KeyAgreement {
-  const c = JS_CURVES[curve];
+  const c = jsCurves()[curve];
   const fb = EC_CURVES[curve].fieldBytes;
   const secretKey = c.utils.randomSecretKey();
   return {

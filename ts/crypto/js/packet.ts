@@ -4,12 +4,8 @@
  * noble's block modes are stateless per call, so the CTR counter and CBC
  * chaining value are carried here between packets.
  */
-import { cbc, ctr, gcm } from '@noble/ciphers/aes.js';
-import { chacha20orig } from '@noble/ciphers/chacha.js';
-import { poly1305 } from '@noble/ciphers/_poly1305.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha1 } from '@noble/hashes/legacy.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { nobleAes, nobleChacha, nobleHmac, noblePoly1305 } from './noble.js';
+import { jsHashes } from './hash.js';
 import type { StreamCipher, PacketMac } from '../packet/classic.js';
 import type { GcmPrimitive } from '../packet/gcm.js';
 import type { ChaChaPolyCore, Poly1305Fn } from '../packet/chachapoly.js';
@@ -26,7 +22,7 @@ export class JsCtr implements StreamCipher {
   }
   process(buf: Uint8Array, start: number, end: number): void {
     if (end <= start) return;
-    buf.set(ctr(this.#key, this.#counter).encrypt(buf.subarray(start, end)), start);
+    buf.set(nobleAes().ctr(this.#key, this.#counter).encrypt(buf.subarray(start, end)), start);
     // Whole blocks only (SSH packets are block multiples): advance by their count.
     let add = Math.ceil((end - start) / 16);
     for (let i = 15; i >= 0 && add > 0; i--) {
@@ -52,7 +48,7 @@ export class JsCbc implements StreamCipher {
   }
   process(buf: Uint8Array, start: number, end: number): void {
     if (end <= start) return;
-    const c = cbc(this.#key, this.#iv, { disablePadding: true });
+    const c = nobleAes().cbc(this.#key, this.#iv, { disablePadding: true });
     if (this.decrypt) {
       const nextIv = buf.slice(end - 16, end);
       buf.set(c.decrypt(buf.subarray(start, end)), start);
@@ -64,7 +60,6 @@ export class JsCbc implements StreamCipher {
   }
 }
 
-const HASHES = { sha1, sha256, sha512 } as const;
 
 export class JsHmac implements PacketMac {
   readonly #base;
@@ -76,7 +71,7 @@ export class JsHmac implements PacketMac {
     readonly length: number,
   ) {
     // Keyed once; each packet clones the keyed inner/outer state.
-    this.#base = hmac.create(HASHES[hash], key);
+    this.#base = nobleHmac().hmac.create(jsHashes()[hash], key);
     this.#out = new Uint8Array(this.#base.outputLen);
   }
   compute(seq: number, buf: Uint8Array, start: number, end: number, out: Uint8Array, outOff: number): void {
@@ -95,13 +90,13 @@ export class JsGcm implements GcmPrimitive {
     this.#key = Uint8Array.from(key);
   }
   seal(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): void {
-    const sealed = gcm(this.#key, nonce, buf.subarray(off, off + 4)).encrypt(buf.subarray(off + 4, off + 4 + len));
+    const sealed = nobleAes().gcm(this.#key, nonce, buf.subarray(off, off + 4)).encrypt(buf.subarray(off + 4, off + 4 + len));
     buf.set(sealed, off + 4);
   }
   open(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
     let pt: Uint8Array;
     try {
-      pt = gcm(this.#key, nonce, buf.subarray(off, off + 4)).decrypt(buf.subarray(off + 4, off + 4 + len + 16));
+      pt = nobleAes().gcm(this.#key, nonce, buf.subarray(off, off + 4)).decrypt(buf.subarray(off + 4, off + 4 + len + 16));
     } catch {
       return false;
     }
@@ -114,7 +109,7 @@ export class JsGcm implements GcmPrimitive {
 export const jsPoly1305: Poly1305Fn = {
   label: 'js',
   mac(key, buf, off, len, out, outOff) {
-    out.set(poly1305(buf.subarray(off, off + len), key), outOff);
+    out.set(noblePoly1305().poly1305(buf.subarray(off, off + len), key), outOff);
   },
 };
 
@@ -138,15 +133,15 @@ export class JsChaChaPolyCore implements ChaChaPolyCore {
 
   #prepare(seq: number): void {
     writeU32(this.#nonce, 4, seq);
-    chacha20orig(this.#mainKey, this.#nonce, ZERO32, this.#polyKey, 0);
+    nobleChacha().chacha20orig(this.#mainKey, this.#nonce, ZERO32, this.#polyKey, 0);
   }
 
   seal(buf: Uint8Array, off: number, len: number, seq: number): void {
     this.#prepare(seq);
     const lenBytes = buf.subarray(off, off + 4);
-    chacha20orig(this.#lengthKey, this.#nonce, lenBytes, lenBytes, 0);
+    nobleChacha().chacha20orig(this.#lengthKey, this.#nonce, lenBytes, lenBytes, 0);
     const body = buf.subarray(off + 4, off + 4 + len);
-    chacha20orig(this.#mainKey, this.#nonce, body, body, 1);
+    nobleChacha().chacha20orig(this.#mainKey, this.#nonce, body, body, 1);
     this.#poly.mac(this.#polyKey, buf, off, 4 + len, buf, off + 4 + len);
     this.#polyKey.fill(0);
   }
@@ -154,7 +149,7 @@ export class JsChaChaPolyCore implements ChaChaPolyCore {
   length(buf: Uint8Array, off: number, seq: number): number {
     writeU32(this.#nonce, 4, seq);
     this.#len.set(buf.subarray(off, off + 4));
-    chacha20orig(this.#lengthKey, this.#nonce, this.#len, this.#len, 0);
+    nobleChacha().chacha20orig(this.#lengthKey, this.#nonce, this.#len, this.#len, 0);
     return readU32(this.#len, 0);
   }
 
@@ -164,7 +159,7 @@ export class JsChaChaPolyCore implements ChaChaPolyCore {
     this.#polyKey.fill(0);
     if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return false;
     const body = buf.subarray(off + 4, off + 4 + len);
-    chacha20orig(this.#mainKey, this.#nonce, body, body, 1);
+    nobleChacha().chacha20orig(this.#mainKey, this.#nonce, body, body, 1);
     return true;
   }
 }

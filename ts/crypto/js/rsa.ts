@@ -4,7 +4,7 @@
  * computation fault cannot leak a factor.
  */
 import { CryptoError } from '../../errors.js';
-import { JS_HASHES } from './hash.js';
+import { jsHashes } from './hash.js';
 import { bigIntToBytes, bytesToBigInt, constantTimeEqual, modPow, stripLeadingZeros } from '../util.js';
 
 /** DER DigestInfo prefixes (RFC 8017 section 9.2, note 1). */
@@ -17,7 +17,7 @@ const DIGEST_INFO: Record<'sha1' | 'sha256' | 'sha512', string> = {
 /** EMSA-PKCS1-v1_5 encoding of `data` for a k-byte modulus. */
 function emsa(hash: 'sha1' | 'sha256' | 'sha512', data: Uint8Array, k: number): Uint8Array {
   const prefix = Buffer.from(DIGEST_INFO[hash], 'hex');
-  const digest = JS_HASHES[hash](data);
+  const digest = jsHashes()[hash](data);
   const tLen = prefix.length + digest.length;
   if (k < tLen + 11) throw new CryptoError('RSA modulus too short for this hash');
   const em = new Uint8Array(k).fill(0xff);

@@ -1,17 +1,17 @@
 /** Signatures from @noble/curves (Ed25519, ECDSA) and js/rsa.ts (RSA). */
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { nobleEd25519 } from './noble.js';
 import { CryptoError } from '../../errors.js';
 import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
 import { EC_CURVES, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, rsaHashOf, type ParsedPublicKey } from '../keyblob.js';
 import { ecCurveOf, signerFor } from '../signer.js';
-import { JS_CURVES } from './kex.js';
+import { jsCurves } from './kex.js';
 import { rsaSign, rsaVerify } from './rsa.js';
 import { randomBytes } from '../random.js';
 
 export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
   if (key.type !== 'ssh-ed25519' && key.type !== 'ssh-rsa') {
     try {
-      JS_CURVES[key.curve].Point.fromBytes(key.q).assertValidity();
+      jsCurves()[key.curve].Point.fromBytes(key.q).assertValidity();
     } catch (err) {
       throw new CryptoError(`${key.type} public key rejected: not a point on the curve`, { cause: err });
     }
@@ -22,7 +22,7 @@ export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
       try {
         if (key.type === 'ssh-ed25519') {
           // zip215: false = strict RFC 8032 decoding, as OpenSSH's ref10 code verifies.
-          return algorithm === 'ssh-ed25519' && signature.length === 64 && ed25519.verify(signature, data, key.publicKey, { zip215: false });
+          return algorithm === 'ssh-ed25519' && signature.length === 64 && nobleEd25519().ed25519.verify(signature, data, key.publicKey, { zip215: false });
         }
         if (key.type === 'ssh-rsa') {
           const hash = rsaHashOf(algorithm);
@@ -31,7 +31,7 @@ export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
         if (algorithm !== key.type) return false;
         const rs = ecdsaSigFromSsh(signature, EC_CURVES[key.curve].fieldBytes);
         // lowS: false — OpenSSL and OpenSSH do not normalise s.
-        return rs !== null && JS_CURVES[key.curve].verify(rs, data, key.q, { lowS: false, prehash: true });
+        return rs !== null && jsCurves()[key.curve].verify(rs, data, key.q, { lowS: false, prehash: true });
       } catch {
         return false;
       }
@@ -42,22 +42,22 @@ export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
 export function jsSigner(m: PrivateKeyMaterial): Signer {
   if (m.type === 'ssh-ed25519') {
     if (m.seed.length !== 32 || m.publicKey.length !== 32) throw new CryptoError('ssh-ed25519 key material has the wrong size');
-    return signerFor(m, (_alg, data) => ed25519.sign(data, m.seed));
+    return signerFor(m, (_alg, data) => nobleEd25519().ed25519.sign(data, m.seed));
   }
   if (m.type === 'ssh-rsa') return signerFor(m, (alg, data) => rsaSign(m, rsaHashOf(alg)!, data));
   const curve = ecCurveOf(m.type);
   const d = fixedWidth(m.d, EC_CURVES[curve].fieldBytes);
   if (!d) throw new CryptoError(`${m.type} key material has the wrong size`);
-  return signerFor(m, (_alg, data) => ecdsaSigToSsh(JS_CURVES[curve].sign(data, d, { prehash: true, lowS: false })));
+  return signerFor(m, (_alg, data) => ecdsaSigToSsh(jsCurves()[curve].sign(data, d, { prehash: true, lowS: false })));
 }
 
 /** Ed25519 and ECDSA key generation (RSA generation is native only). */
 export function jsGenerate(type: 'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521'): PrivateKeyMaterial {
   if (type === 'ssh-ed25519') {
     const seed = randomBytes(32);
-    return { type, seed, publicKey: ed25519.getPublicKey(seed) };
+    return { type, seed, publicKey: nobleEd25519().ed25519.getPublicKey(seed) };
   }
-  const c = JS_CURVES[ecCurveOf(type)];
+  const c = jsCurves()[ecCurveOf(type)];
   const d = c.utils.randomSecretKey();
   return { type, d, q: c.getPublicKey(d, false) };
 }

@@ -3,7 +3,7 @@
  * cannot be loaded. There is no JS sntrup761: a peer that offers only
  * sntrup761x25519-sha512 then negotiates another key exchange.
  */
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { nobleMlKem } from '../js/noble.js';
 import { CryptoError } from '../../errors.js';
 import { expectLength } from '../util.js';
 import { KEM_SIZES, MLKEM_MESSAGE_LENGTH, MLKEM_SEED_LENGTH, type KemEncapsulation, type KemKeyPair, type MlKem768Core } from './params.js';
@@ -21,21 +21,21 @@ function guarded<T>(what: string, fn: () => T): T {
 const nobleMlKem768: MlKem768Core = {
   keypairFromSeed(seed: Uint8Array): KemKeyPair {
     expectLength(seed, MLKEM_SEED_LENGTH, 'ML-KEM-768 seed (d || z)');
-    const { publicKey, secretKey } = guarded('ML-KEM-768 key generation failed', () => ml_kem768.keygen(seed));
+    const { publicKey, secretKey } = guarded('ML-KEM-768 key generation failed', () => nobleMlKem().ml_kem768.keygen(seed));
     return { publicKey, secretKey };
   },
 
   encapsulateWith(publicKey: Uint8Array, m: Uint8Array): KemEncapsulation {
     expectLength(publicKey, KEM_SIZES.mlkem768.publicKeyLength, 'ML-KEM-768 public key');
     expectLength(m, MLKEM_MESSAGE_LENGTH, 'ML-KEM-768 message');
-    const { cipherText, sharedSecret } = guarded('invalid ML-KEM-768 public key', () => ml_kem768.encapsulate(publicKey, m));
+    const { cipherText, sharedSecret } = guarded('invalid ML-KEM-768 public key', () => nobleMlKem().ml_kem768.encapsulate(publicKey, m));
     return { ciphertext: cipherText, sharedSecret };
   },
 
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
     expectLength(ciphertext, KEM_SIZES.mlkem768.ciphertextLength, 'ML-KEM-768 ciphertext');
     expectLength(secretKey, KEM_SIZES.mlkem768.secretKeyLength, 'ML-KEM-768 secret key');
-    return guarded('invalid ML-KEM-768 secret key', () => ml_kem768.decapsulate(ciphertext, secretKey));
+    return guarded('invalid ML-KEM-768 secret key', () => nobleMlKem().ml_kem768.decapsulate(ciphertext, secretKey));
   },
 };
 
