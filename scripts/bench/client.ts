@@ -429,6 +429,19 @@ function bundleSshwire(dir: string): string | null {
       outfile: out,
       logLevel: 'error',
     });
+    // The workers themselves (this file), so node peers run in a plain node
+    // without tsx's loader and its heap (which moves V8's collection
+    // heuristics, see docs/PERFORMANCE.md), as users' programs do.
+    esbuild.buildSync({
+      entryPoints: [here],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: join(dir, 'bench-worker.mjs'),
+      logLevel: 'error',
+    });
     symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
     symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
     return out;
@@ -446,9 +459,11 @@ async function runWorker(peer: Peer, job: Job, dir: string, profDir: string | nu
     if (!existsSync(script)) writeFileSync(script, ASYNCSSH_SCRIPT);
     out = await run(PYTHON, [script, JSON.stringify(job)], 'pipe');
   } else {
-    const node = ['--import', 'tsx', ...(peer === 'sshwire' ? nodeFlags : [])];
+    const bundled = join(dir, 'bench-worker.mjs');
+    const plain = job.module !== undefined && existsSync(bundled);
+    const node = [...(plain ? [] : ['--import', 'tsx']), ...(peer === 'sshwire' ? nodeFlags : [])];
     if (profDir) node.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${peer}-${job.test}-${job.cipher}-${Date.now()}.cpuprofile`);
-    out = await run(process.execPath, [...node, here, `--worker=${peer}`, JSON.stringify(job)], 'pipe');
+    out = await run(process.execPath, [...node, plain ? bundled : here, `--worker=${peer}`, JSON.stringify(job)], 'pipe');
   }
   return JSON.parse(out.trim().split('\n').pop()!) as Outcome;
 }
@@ -535,7 +550,7 @@ async function coordinator(argv: string[]): Promise<void> {
     if (opt('max-packet')) base.maxPacketSize = Number(opt('max-packet'));
     process.stdout.write(
       `client benchmark: sshd ${sshd.port}, ${runs} runs, ${seconds} s per time box (${warmup} s warm-up), bulk ${size / 1024 / 1024} MiB, ` +
-        `peers ${peers.join(' ')}, sshwire from ${base.module ? 'an esbuild bundle' : 'the sources (tsx)'}, ssh2 crypto ${ssh2Binding()}\n`,
+        `peers ${peers.join(' ')}, sshwire from ${base.module ? 'an esbuild bundle, node workers without tsx' : 'the sources (tsx)'}, ssh2 crypto ${ssh2Binding()}\n`,
     );
     // OpenSSH's connection setup (ssh host true), taken out of its bulk figures.
     const setup: number[] = [];

@@ -15,68 +15,24 @@ import { DATA_HEADER, MIN_POOLED, ReadBufferPool } from '../../ts/sftp/server/re
 import { FX, FXF, FXP } from '../../ts/wire/sftpConstants.js';
 import { connectionPair, type ConnPair } from '../connection/helpers.js';
 import { patternBytes, removeDir, scratchDir } from '../sftp/helpers.js';
-
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const u64 = (n: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
-};
-const str = (s: string | Buffer): Buffer => {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([u32(b.length), b]);
-};
-function packet(type: number, id: number | null, ...fields: Buffer[]): Buffer {
-  const head = Buffer.alloc(id === null ? 1 : 5);
-  head[0] = type;
-  if (id !== null) head.writeUInt32BE(id, 1);
-  const body = Buffer.concat([head, ...fields]);
-  return Buffer.concat([u32(body.length), body]);
-}
+import { packet, ReplyReader, str, u32, u64 } from './raw.js';
 
 /** Raw SFTP on the client end of a stream: requests out, reply bodies in (type first). */
 class RawPeer {
-  #got = Buffer.alloc(0);
-  #waiters: (() => void)[] = [];
+  readonly #replies: ReplyReader;
   constructor(
     readonly out: Writable,
     readonly input: Readable,
   ) {
-    input.on('data', (d: Buffer) => {
-      this.#got = Buffer.concat([this.#got, d]);
-      for (const w of this.#waiters.splice(0)) w();
-    });
+    this.#replies = new ReplyReader(input);
   }
 
   send(b: Buffer): void {
     this.out.write(b);
   }
 
-  async reply(timeoutMs = 10_000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.#got.length >= 4) {
-        const len = this.#got.readUInt32BE(0);
-        if (this.#got.length >= 4 + len) {
-          const body = this.#got.subarray(4, 4 + len);
-          this.#got = this.#got.subarray(4 + len);
-          return body;
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+  reply(timeoutMs = 10_000): Promise<Buffer> {
+    return this.#replies.reply(timeoutMs);
   }
 
   async init(): Promise<void> {

@@ -18,30 +18,8 @@ import { FX, FXF, FXP } from '../../ts/wire/sftpConstants.js';
 import { encodeStatus } from '../../ts/wire/sftpPacket.js';
 import { SFTPAttributes } from '../../ts/sftp/attributes.js';
 import { removeDir, scratchDir } from '../sftp/helpers.js';
+import { packet, ReplyReader, str, u32, u64 } from './raw.js';
 
-function packet(type: number, id: number | null, ...fields: Buffer[]): Buffer {
-  const head = Buffer.alloc(id === null ? 1 : 5);
-  head[0] = type;
-  if (id !== null) head.writeUInt32BE(id, 1);
-  const body = Buffer.concat([head, ...fields]);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(body.length);
-  return Buffer.concat([len, body]);
-}
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const u64 = (n: bigint): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(n);
-  return b;
-};
-const str = (s: string | Buffer): Buffer => {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([u32(b.length), b]);
-};
 function writeReq(id: number, handle: Buffer, offset: bigint, data: Buffer, claimed = data.length): Buffer {
   return packet(FXP.WRITE, id, str(handle), u64(offset), u32(claimed), data);
 }
@@ -51,16 +29,11 @@ class Harness {
   readonly toServer = new PassThrough();
   readonly fromServer = new PassThrough();
   readonly session: SFTPServerSession;
-  #got = Buffer.alloc(0);
-  #waiters: (() => void)[] = [];
+  readonly #replies = new ReplyReader(this.fromServer);
 
   constructor(fs: SFTPServerInterface) {
     const stream = Duplex.from({ readable: this.toServer, writable: this.fromServer });
     this.session = new SFTPServerSession(stream, fs);
-    this.fromServer.on('data', (d: Buffer) => {
-      this.#got = Buffer.concat([this.#got, d]);
-      for (const w of this.#waiters.splice(0)) w();
-    });
   }
 
   /** Sends bytes cut into chunks of the given sizes (cycled). */
@@ -74,27 +47,8 @@ class Harness {
   }
 
   /** The next reply body (type first), within 5 s. */
-  async reply(): Promise<Buffer> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      if (this.#got.length >= 4) {
-        const len = this.#got.readUInt32BE(0);
-        if (this.#got.length >= 4 + len) {
-          const body = this.#got.subarray(4, 4 + len);
-          this.#got = this.#got.subarray(4 + len);
-          return body;
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('no reply within 5 s');
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+  reply(): Promise<Buffer> {
+    return this.#replies.reply(5000);
   }
 
   async status(): Promise<{ id: number; code: number }> {
