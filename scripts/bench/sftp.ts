@@ -21,6 +21,12 @@
  * resident-memory growth: the peak RSS sampled every 10 ms during the
  * transfer minus the RSS just before it.
  *
+ * Through sshd, each node client run (ours, ours with streams, ssh2) is a
+ * fresh plain-node process running an esbuild bundle of this script, as a
+ * user's program would be: the harness (tsx, the other clients) stays off
+ * its heap, which matters because V8's collection heuristics depend on heap
+ * size (docs/PERFORMANCE.md). `--in-process` runs them here instead.
+ *
  * Narrowing a run (e.g. to profile or compare one path):
  *   --op get|put       only that direction
  *   --no-pipes         skip the sftp-server-over-pipes part
@@ -28,9 +34,12 @@
  *   --cipher <name>    only that cipher through sshd
  */
 import { makeFile } from './util.js';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { SFTPClient, openSftp } from '../../ts/sftp/index.js';
@@ -173,6 +182,51 @@ function best(rs: Result[]): Result {
   return rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
+/** One node client run through sshd, as the child process gets it. */
+interface SshdJob {
+  impl: 'sshwire' | 'sshwire streams' | 'ssh2';
+  port: number;
+  key: string;
+  cipher: string;
+  direction: 'get' | 'put';
+  src: string;
+  dst: string;
+}
+
+function runSshdJob(j: SshdJob): Promise<Result> {
+  if (j.impl === 'ssh2') return ssh2Sshd(j.port, j.key, j.cipher, j.direction, j.src, j.dst);
+  return oursSshd(j.port, j.key, j.cipher, j.direction, j.src, j.dst, j.impl === 'sshwire streams');
+}
+
+/** esbuild bundle of this script in `dir` (links to wasm/ and node_modules/ beside it), or null without esbuild. */
+function bundleSelf(): string | null {
+  if (args.includes('--in-process')) return null;
+  try {
+    const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
+    const here = fileURLToPath(import.meta.url);
+    const out = join(dir, 'bench-sftp.mjs');
+    esbuild.buildSync({ entryPoints: [here], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
+    const repo = join(dirname(here), '..', '..');
+    symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    return out;
+  } catch (err) {
+    console.log(`(no esbuild bundle, node clients run inside the benchmark process: ${(err as Error).message})`);
+    return null;
+  }
+}
+
+/** Runs `j` in a fresh plain-node process from `bundle` (or here, without one). */
+function inChild(bundle: string | null, j: SshdJob): Promise<Result> {
+  if (!bundle) return runSshdJob(j);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bundle, '--sftp-child', JSON.stringify(j)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${j.impl} ${j.direction} child failed: ${stderr || err.message}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Result);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const src = join(dir, 'src.bin');
   makeFile(src, SIZE);
@@ -198,13 +252,14 @@ async function main(): Promise<void> {
   if (withSshd) {
     const key = join(dir, 'id_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'pipe' });
+    const bundle = bundleSelf();
     const sshd = await startSshd({ authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()], config: ['Subsystem sftp internal-sftp'], overrides: ['LogLevel ERROR'] });
     try {
       const sshCases: Array<{ name: string; run: (c: string, d: 'get' | 'put', s: string, t: string) => Promise<Result> | Result }> = [
-        { name: 'sshwire', run: (c, d, s, t) => oursSshd(sshd.port, key, c, d, s, t) },
-        { name: 'sshwire streams', run: (c, d, s, t) => oursSshd(sshd.port, key, c, d, s, t, true) },
+        { name: 'sshwire', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
+        { name: 'sshwire streams', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire streams', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
         { name: 'OpenSSH sftp', run: (c, d, s, t) => opensshSshd(sshd.port, key, c, d, s, t) },
-        { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => ssh2Sshd(sshd.port, key, c, d, s, t) },
+        { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => inChild(bundle, { impl: 'ssh2', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
       ];
       for (const cipher of CIPHERS) {
         for (const c of oursOnly ? sshCases.slice(0, 2) : sshCases) {
@@ -254,7 +309,8 @@ async function main(): Promise<void> {
   }
 }
 
-main()
+const childAt = args.indexOf('--sftp-child');
+(childAt >= 0 ? runSshdJob(JSON.parse(args[childAt + 1]!) as SshdJob).then((r) => console.log(JSON.stringify(r))) : main())
   .catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -64,7 +64,9 @@ export class SFTPReadStream extends Readable {
         const more = this.#pushCoalesced(chunks, chunkSize);
         if (!more) return new Promise<void>((r) => (this.#resume = r));
       },
-      { start, end, chunkSize, concurrency, signal: this.#abort.signal, path: this.path },
+      // Read-ahead beyond what is in flight stays near the stream's own
+      // buffer: a slow consumer holds a few MiB here, not the engine's 32.
+      { start, end, chunkSize, concurrency, maxBuffered: Math.max(this.readableHighWaterMark * 2, 4 * 1024 * 1024), signal: this.#abort.signal, path: this.path },
     ).then(
       () => this.push(null),
       (err: Error) => {
