@@ -31,9 +31,9 @@
  * e.g. `--node-flags=--initial-old-space-size=64` (see docs/PERFORMANCE.md,
  * "V8's collections on the bulk path").
  */
-import { median, makeFile } from './util.js';
+import { bundleForNode, median, makeFile } from './util.js';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -415,40 +415,12 @@ const repo = join(dirname(here), '..', '..');
  * tsx) when esbuild is not available.
  */
 function bundleSshwire(dir: string): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const esbuild = require('esbuild') as { buildSync(o: object): unknown };
-    const out = join(dir, 'sshwire-client.mjs');
-    esbuild.buildSync({
-      entryPoints: [join(repo, 'ts', 'client.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: out,
-      logLevel: 'error',
-    });
-    // The workers themselves (this file), so node peers run in a plain node
-    // without tsx's loader and its heap (which moves V8's collection
-    // heuristics, see docs/PERFORMANCE.md), as users' programs do.
-    esbuild.buildSync({
-      entryPoints: [here],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: join(dir, 'bench-worker.mjs'),
-      logLevel: 'error',
-    });
-    symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
-    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
-    return out;
-  } catch (err) {
-    process.stdout.write(`(could not bundle with esbuild, running sshwire from the sources through tsx: ${(err as Error).message})\n`);
-    return null;
-  }
+  const out = bundleForNode(join(repo, 'ts', 'client.ts'), dir, 'sshwire-client.mjs');
+  // The workers themselves (this file), so node peers run in a plain node
+  // without tsx's loader and its heap (which moves V8's collection
+  // heuristics, see docs/PERFORMANCE.md), as users' programs do.
+  if (out) bundleForNode(here, dir, 'bench-worker.mjs', false);
+  return out;
 }
 
 /** Runs one job in a fresh process of the peer's kind and returns its Outcome. */

@@ -18,30 +18,13 @@
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { bundleForNode } from './util.js';
 import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-
-/** Bundles this script (and the library) into `dir` with esbuild; null when esbuild is unavailable (then tsx runs the sources). */
-function bundleChild(dir: string): string | null {
-  try {
-    const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
-    const here = fileURLToPath(import.meta.url);
-    const out = join(dir, 'server-child.mjs');
-    esbuild.buildSync({ entryPoints: [here], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
-    const repo = join(dirname(here), '..', '..');
-    symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
-    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
-    return out;
-  } catch (err) {
-    process.stdout.write(`(no esbuild bundle, the server child runs the sources through tsx: ${(err as Error).message})\n`);
-    return null;
-  }
-}
 
 async function child(): Promise<void> {
   const { listen } = await import('../../ts/index.js');
@@ -118,7 +101,7 @@ async function main(): Promise<void> {
     // The sshwire server, in its own process: plain node running an esbuild
     // bundle of this script, as a user's server would run (tsx's loader adds
     // heap, which changes V8's collection heuristics; docs/PERFORMANCE.md).
-    const childScript = bundleChild(work);
+    const childScript = bundleForNode(fileURLToPath(import.meta.url), work, 'server-child.mjs');
     const srv = spawn(process.execPath, [...(childScript ? [childScript] : ['--import', 'tsx', new URL(import.meta.url).pathname]), '--child', ours, join(work, 'authorized_keys'), hostKey], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });

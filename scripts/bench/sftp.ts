@@ -33,13 +33,11 @@
  *   --ours-only        only sshwire (no OpenSSH sftp, no ssh2)
  *   --cipher <name>    only that cipher through sshd
  */
-import { makeFile } from './util.js';
+import { bundleForNode, makeFile } from './util.js';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { dirname } from 'node:path';
-import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { SFTPClient, openSftp } from '../../ts/sftp/index.js';
@@ -198,22 +196,9 @@ function runSshdJob(j: SshdJob): Promise<Result> {
   return oursSshd(j.port, j.key, j.cipher, j.direction, j.src, j.dst, j.impl === 'sshwire streams');
 }
 
-/** esbuild bundle of this script in `dir` (links to wasm/ and node_modules/ beside it), or null without esbuild. */
+/** This script bundled for plain node (see bundleForNode), unless --in-process. */
 function bundleSelf(): string | null {
-  if (args.includes('--in-process')) return null;
-  try {
-    const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
-    const here = fileURLToPath(import.meta.url);
-    const out = join(dir, 'bench-sftp.mjs');
-    esbuild.buildSync({ entryPoints: [here], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
-    const repo = join(dirname(here), '..', '..');
-    symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
-    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
-    return out;
-  } catch (err) {
-    console.log(`(no esbuild bundle, node clients run inside the benchmark process: ${(err as Error).message})`);
-    return null;
-  }
+  return args.includes('--in-process') ? null : bundleForNode(fileURLToPath(import.meta.url), dir, 'bench-sftp.mjs');
 }
 
 /** Runs `j` in a fresh plain-node process from `bundle` (or here, without one). */

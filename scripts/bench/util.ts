@@ -1,6 +1,9 @@
 /** Small helpers the benchmark scripts share. */
 import { randomFillSync } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Median of the finite values (mean of the middle two for an even count); NaN when there are none. */
 export function median(xs: number[]): number {
@@ -17,4 +20,29 @@ export function makeFile(path: string, size: number): void {
   randomFillSync(block);
   for (let done = 0; done < size; done += block.length) writeSync(fd, block, 0, Math.min(block.length, size - done));
   closeSync(fd);
+}
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Bundles `entry` (a benchmark script, with the library) into `dir/name`
+ * with esbuild (tsx's own dependency; packages stay external) and links the
+ * repo's wasm/ and node_modules/ beside it, so plain node runs it as a
+ * user's program would run the published build. Returns the bundle's path,
+ * or null (after saying why) when esbuild is unavailable.
+ */
+export function bundleForNode(entry: string, dir: string, name: string, linkRepo = true): string | null {
+  try {
+    const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
+    const out = join(dir, name);
+    esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
+    if (linkRepo) {
+      symlinkSync(join(repo, 'wasm'), join(dir, 'wasm'));
+      symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    }
+    return out;
+  } catch (err) {
+    process.stdout.write(`(no esbuild bundle of ${name}: ${(err as Error).message}; running from the sources through tsx)\n`);
+    return null;
+  }
 }
