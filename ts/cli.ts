@@ -1,6 +1,6 @@
 /**
- * The `sshwire` command: `serve` (the embedded server), `exec`, `get` and
- * `put` (the client, honouring ~/.ssh/config, ~/.ssh/known_hosts and the
+ * The `sshwire` command: `serve` (the embedded server), `exec`, `run` (one
+ * command on many hosts), `get` and `put` (the client, honouring ~/.ssh/config, ~/.ssh/known_hosts and the
  * usual keys, like OpenSSH). Argument parsing by commander.
  */
 import { Command, Option } from 'commander';
@@ -9,6 +9,7 @@ import { connectOptions, type ClientFlags } from './cli/connectArgs.js';
 import { serve, type ServeFlags } from './cli/serve.js';
 import { parseTarget } from './cli/target.js';
 import { get, put, type TransferFlags } from './cli/transfer.js';
+import { runMany, type RunManyFlags } from './cli/runMany.js';
 
 function clientOptions(cmd: Command): Command {
   return cmd
@@ -67,6 +68,17 @@ export async function runCli(argv: string[] = process.argv): Promise<number> {
   clientOptions(program.command('exec').description('run a command on a host').argument('<host>', '[user@]host').argument('<command...>'))
     .action(async (host: string, words: string[], flags: ClientFlags) => {
       code = await execCommand(host, words, flags);
+    });
+  clientOptions(
+    program
+      .command('run')
+      .description('run a command on several hosts, a bounded number at once')
+      .argument('<hosts>', 'comma-separated [user@]host list')
+      .argument('<command...>'),
+  )
+    .option('-c, --concurrency <n>', 'hosts at once', '10')
+    .action(async (hosts: string, words: string[], flags: RunManyFlags) => {
+      code = await runMany(hosts, words, flags);
     });
   clientOptions(program.command('get').description('download a file').argument('<source>', '[user@]host:path').argument('<local>', 'local path'))
     .option('-q, --quiet', 'no progress bar')

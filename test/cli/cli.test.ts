@@ -80,6 +80,19 @@ describe('sshwire exec / put / get', () => {
     expect(res.code).toBe(4);
   });
 
+  it('run: one command on several hosts, a block per host, exit 0 only when all succeeded', async () => {
+    const cfg = join(dir, 'ssh_config');
+    const ok = await run(process.execPath, [BIN, 'run', '-F', cfg, '-c', '2', '127.0.0.1,tester@127.0.0.1,127.0.0.1', 'echo', 'from-$((40+2))']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.match(/^== (tester@)?127\.0\.0\.1 \(exit 0\)\nfrom-42\n/gm)).toHaveLength(3);
+    const bad = await run(process.execPath, [BIN, 'run', '-F', cfg, '127.0.0.1', 'echo', 'oops', '>&2;', 'exit', '3']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('== 127.0.0.1 (exit 3)\n-- stderr\noops\n');
+    const badOpt = await run(process.execPath, [BIN, 'run', '-F', cfg, '-c', '0', '127.0.0.1', 'true']);
+    expect(badOpt.code).toBe(1);
+    expect(badOpt.stderr).toMatch(/concurrency/);
+  });
+
   it('uploads and downloads a file byte-exact', async () => {
     const data = Buffer.allocUnsafe(2 * 1024 * 1024 + 5);
     randomFillSync(data);
