@@ -5,6 +5,7 @@
  * in its own result; the others carry on.
  */
 import { SSHException } from '../errors.js';
+import { parseHostSpec } from '../config/proxyJump.js';
 import type { RunOptions, RunResult } from '../connection/process.js';
 import type { SSHClientConnection } from './clientConnection.js';
 import { connect, type ConnectOptions } from './connect.js';
@@ -52,37 +53,10 @@ function bad(message: string): SSHException {
   return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
 }
 
-/** Splits `user@host:port` (IPv6 literals in brackets) into connect() fields. */
+/** Splits `[user@]host[:port]` (IPv6 in brackets when a port follows; `ssh://` allowed) into connect() fields. */
 export function parseTarget(spec: string): { host: string; port?: number; username?: string } {
-  let rest = spec.trim();
-  let username: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    username = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-  }
-  let host = rest;
-  let portText: string | undefined;
-  if (rest.startsWith('[')) {
-    const close = rest.indexOf(']');
-    if (close < 0) throw bad(`bad host ${JSON.stringify(spec)}: unclosed [`);
-    host = rest.slice(1, close);
-    const after = rest.slice(close + 1);
-    if (after !== '') {
-      if (!after.startsWith(':')) throw bad(`bad host ${JSON.stringify(spec)}`);
-      portText = after.slice(1);
-    }
-  } else if (rest.indexOf(':') >= 0 && rest.indexOf(':') === rest.lastIndexOf(':')) {
-    host = rest.slice(0, rest.indexOf(':'));
-    portText = rest.slice(rest.indexOf(':') + 1);
-  }
-  if (host === '' || username === '') throw bad(`bad host ${JSON.stringify(spec)}`);
-  let port: number | undefined;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw bad(`bad port in ${JSON.stringify(spec)}`);
-  }
-  return { host, ...(port !== undefined ? { port } : {}), ...(username !== undefined ? { username } : {}) };
+  const { user, host, port } = parseHostSpec(spec, (m) => bad(`bad host ${JSON.stringify(spec)}: ${m}`));
+  return { host, ...(port !== undefined ? { port } : {}), ...(user !== undefined ? { username: user } : {}) };
 }
 
 function abortError(signal: AbortSignal): Error {
