@@ -331,12 +331,20 @@ export function encodeHandle(id: number, handle: Uint8Array): Buffer {
  * Builds the header of SSH_FXP_DATA (server side); the data follows uncopied.
  */
 export function encodeDataHeader(id: number, dataLength: number): Buffer {
-  const b = Buffer.allocUnsafe(13);
+  const b = Buffer.allocUnsafe(DATA_HEADER_LENGTH);
+  writeDataHeader(b, id, dataLength);
+  return b;
+}
+
+/** Bytes of an SSH_FXP_DATA packet before its data: length, type, id, data length. */
+export const DATA_HEADER_LENGTH = 13;
+
+/** Writes a DATA header for `dataLength` bytes into `b[0, 13)` (data follows in place). */
+export function writeDataHeader(b: Buffer, id: number, dataLength: number): void {
   b.writeUInt32BE(9 + dataLength, 0);
   b.writeUInt8(FXP.DATA, 4);
   b.writeUInt32BE(id, 5);
   b.writeUInt32BE(dataLength, 9);
-  return b;
 }
 
 const fatal = new TextDecoder('utf-8', { fatal: true });

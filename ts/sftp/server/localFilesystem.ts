@@ -71,18 +71,12 @@ class LocalFileHandle implements SFTPHandle {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const buf = Buffer.allocUnsafe(length);
-    let got = 0;
-    // A short read before EOF is possible on some filesystems: fill what we can.
-    while (got < length) {
-      const { bytesRead } = await this.#fh.read(buf, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return buf.subarray(0, got);
+    return buf.subarray(0, await this.readInto(offset, buf, 0, length));
   }
 
   /**
-   * pread(2) into the caller's buffer, again after a short read until EOF.
+   * pread(2) into the caller's buffer, again after a short read until EOF
+   * (a short read before EOF is possible on some filesystems).
    * The callback API skips FileHandle's promise bookkeeping per call; the
    * descriptor cannot close under us, since CLOSE waits for the handle's reads.
    */

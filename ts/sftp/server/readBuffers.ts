@@ -13,8 +13,8 @@
  * IDLE_MS passed without a `take`, so an idle session holds none.
  */
 
-/** Header room in front of the data: length, type, id, data length. */
-export const DATA_HEADER = 13;
+/** Header room in front of the data (the DATA header). */
+export { DATA_HEADER_LENGTH as DATA_HEADER } from '../../wire/sftpPacket.js';
 /** Slack above the power of two, for the header. */
 const CLASS_SLACK = 64;
 /** Smaller replies are not pooled: Node's own small-buffer pool serves them cheaply enough. */

@@ -32,6 +32,7 @@ import { EXT, FX, FXF, FXP, SFTP_VERSION } from '../../wire/sftpConstants.js';
 import {
   encodeAttrs,
   encodeDataHeader,
+  writeDataHeader,
   encodeHandle,
   encodeName,
   encodePacket,
@@ -413,10 +414,7 @@ export class SFTPServerSession {
         pool?.give(buf);
         throw new FailStatus(FX.EOF, 'End of file');
       }
-      buf.writeUInt32BE(9 + n, 0);
-      buf[4] = FXP.DATA;
-      buf.writeUInt32BE(id, 5);
-      buf.writeUInt32BE(n, 9);
+      writeDataHeader(buf, id, n);
       this.#sendOwned(buf, DATA_HEADER + n);
       return;
     }
