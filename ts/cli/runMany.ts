@@ -16,12 +16,13 @@ export async function runMany(hostList: string, words: string[], flags: RunManyF
   const hosts = hostList.split(',').map((h) => h.trim()).filter((h) => h !== '');
   const concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
   const targets: ConnectOptions[] = hosts.map((h) => connectOptions(parseTarget(h, false), flags));
+  const names = new Map<unknown, string>(targets.map((t, i) => [t, hosts[i]!]));
   const command = words.join(' ');
   let failed = 0;
   await mapHosts(targets, (conn) => conn.run(command, { encoding: null }), {
     concurrency,
     onResult: (r) => {
-      const name = hosts[targets.indexOf(r.target as ConnectOptions)] ?? r.host;
+      const name = names.get(r.target) ?? r.host;
       if (!r.ok) {
         failed++;
         out.write(`== ${name}: failed: ${r.error!.message}\n`);

@@ -6,6 +6,7 @@
  */
 import { SSHException } from '../errors.js';
 import { parseHostSpec } from '../config/proxyJump.js';
+import { pool } from '../connection/pool.js';
 import type { RunOptions, RunResult } from '../connection/process.js';
 import type { SSHClientConnection } from './clientConnection.js';
 import { connect, type ConnectOptions } from './connect.js';
@@ -77,8 +78,6 @@ export async function mapHosts<T>(targets: readonly BulkTarget[], job: (conn: SS
   for (const r of resolved) if (typeof r.host !== 'string' || r.host === '') throw bad('every target needs a host');
   const results: HostResult<T>[] = new Array(targets.length);
   const signal = opts.signal;
-  let next = 0;
-
   const one = async (i: number): Promise<void> => {
     const target = targets[i]!;
     const options = resolved[i]!;
@@ -111,10 +110,8 @@ export async function mapHosts<T>(targets: readonly BulkTarget[], job: (conn: SS
     opts.onResult?.(result);
   };
 
-  const worker = async (): Promise<void> => {
-    while (next < targets.length) await one(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
+  // `one` records every failure in its host's result, so the pool never stops early.
+  await pool(targets.map((_, i) => i), concurrency, one);
   return results;
 }
 
@@ -131,14 +128,10 @@ export async function runOnHosts(targets: readonly BulkTarget[], commands: strin
     targets,
     async (conn) => {
       const out: RunResult[] = new Array(list.length);
-      let k = 0;
-      const lane = async (): Promise<void> => {
-        while (k < list.length) {
-          const i = k++;
-          out[i] = await conn.run(list[i]!, { ...opts.run, ...(opts.signal ? { signal: opts.signal } : {}) });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(perHost, list.length) }, lane));
+      const runOpts = { ...opts.run, ...(opts.signal ? { signal: opts.signal } : {}) };
+      await pool(list.map((_, i) => i), perHost, async (i) => {
+        out[i] = await conn.run(list[i]!, runOpts);
+      });
       return out;
     },
     opts,

@@ -11,6 +11,7 @@ import { FX } from '../../wire/sftpConstants.js';
 import type { SFTPAttributes } from '../attributes.js';
 import type { SFTPClient } from '../client/client.js';
 import { getFile, putFile, type GetOptions, type PutOptions, type TransferOptions } from './fileTransfer.js';
+import { pool } from '../../connection/pool.js';
 
 export interface TreeOptions extends TransferOptions {
   /** Files transferred at once. Default 4. */
@@ -29,24 +30,6 @@ interface Entry {
   size: number;
 }
 
-/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const runner = async (): Promise<void> => {
-    while (failure === null && next < items.length) {
-      signal?.throwIfAborted();
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
-  if (failure !== null) throw failure;
-}
 
 /** Aggregates per-file progress into one (transferred, total) stream. */
 function treeProgress(total: number, cb?: (t: number, total: number) => void): (key: string) => (n: number) => void {
