@@ -17,9 +17,9 @@
  * fastGet/fastPut with its defaults. `--no-sshd` skips that part. Our
  * client also runs the same transfer as Node streams (createReadStream piped
  * to a local file, a local file piped to createWriteStream), reported beside
- * get/put. For our runs (which share this process) the table gives the
- * resident-memory growth: the peak RSS sampled every 10 ms during the
- * transfer minus the RSS just before it.
+ * get/put. For our runs through sshd the table gives the resident-memory
+ * growth of the process doing the transfer: the peak RSS sampled every
+ * 10 ms during it minus the RSS just before it.
  *
  * Through sshd, each node client run (ours, ours with streams, ssh2) is a
  * fresh plain-node process running an esbuild bundle of this script, as a
