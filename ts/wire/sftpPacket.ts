@@ -214,17 +214,7 @@ export function decodeVersion(body: Uint8Array): SFTPVersion {
  * Small enough that Node serves it from its shared allocation pool.
  */
 export function encodeRead(id: number, handle: Uint8Array, offset: number, length: number): Buffer {
-  const hl = handle.length;
-  const b = Buffer.allocUnsafe(4 + 1 + 4 + 4 + hl + 8 + 4);
-  let p = b.writeUInt32BE(b.length - 4, 0);
-  p = b.writeUInt8(FXP.READ, p);
-  p = b.writeUInt32BE(id, p);
-  p = b.writeUInt32BE(hl, p);
-  b.set(handle, p);
-  p += hl;
-  p = writeUint64(b, offset, p);
-  b.writeUInt32BE(length, p);
-  return b;
+  return encodeHandleOffsetU32(FXP.READ, id, handle, offset, length, 0);
 }
 
 /**
@@ -232,17 +222,25 @@ export function encodeRead(id: number, handle: Uint8Array, offset: number, lengt
  * length); the caller sends the data itself right after it, uncopied.
  */
 export function encodeWriteHeader(id: number, handle: Uint8Array, offset: number, dataLength: number): Buffer {
+  return encodeHandleOffsetU32(FXP.WRITE, id, handle, offset, dataLength, dataLength);
+}
+
+/**
+ * type, id, string handle, uint64 offset, uint32 `value`: READ whole, or
+ * WRITE's header with `following` data bytes counted in the packet length.
+ */
+function encodeHandleOffsetU32(type: number, id: number, handle: Uint8Array, offset: number, value: number, following: number): Buffer {
   const hl = handle.length;
   const headerLen = 4 + 1 + 4 + 4 + hl + 8 + 4;
   const b = Buffer.allocUnsafe(headerLen);
-  let p = b.writeUInt32BE(headerLen - 4 + dataLength, 0);
-  p = b.writeUInt8(FXP.WRITE, p);
+  let p = b.writeUInt32BE(headerLen - 4 + following, 0);
+  p = b.writeUInt8(type, p);
   p = b.writeUInt32BE(id, p);
   p = b.writeUInt32BE(hl, p);
   b.set(handle, p);
   p += hl;
   p = writeUint64(b, offset, p);
-  b.writeUInt32BE(dataLength, p);
+  b.writeUInt32BE(value, p);
   return b;
 }
 
