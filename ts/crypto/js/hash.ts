@@ -1,12 +1,12 @@
 /** Hashes and HMAC from @noble/hashes. */
-import { nobleHmac, nobleLegacy, nobleSha2 } from './noble.js';
+import { nobleHmac, nobleLegacy, nobleSha2, once } from './noble.js';
 import type { Hash, HashName } from '../types.js';
 
 /** The @noble hash functions by name (loaded on first use). */
-export function jsHashes() {
+export const jsHashes = once(() => {
   const { sha256, sha384, sha512 } = nobleSha2();
   return { sha1: nobleLegacy().sha1, sha256, sha384, sha512 } as const;
-}
+});
 
 export function jsCreateHash(name: HashName): Hash {
   const h = jsHashes()[name].create();

@@ -1,5 +1,5 @@
 /** Key agreement from @noble/curves and bigint arithmetic: X25519, NIST ECDH, finite-field DH. */
-import { nobleEd25519, nobleNist } from './noble.js';
+import { nobleEd25519, nobleNist, once } from './noble.js';
 import { CryptoError } from '../../errors.js';
 import type { KeyAgreement } from '../types.js';
 import { EC_CURVES, type EcCurve } from '../keyblob.js';
@@ -8,10 +8,10 @@ import { bigIntToBytes, bytesToBigInt, modPow } from '../util.js';
 import { randomBytes } from '../random.js';
 
 /** The @noble NIST curves by name (loaded on first use). */
-export function jsCurves() {
+export const jsCurves = once(() => {
   const { p256, p384, p521 } = nobleNist();
   return { nistp256: p256, nistp384: p384, nistp521: p521 } as const;
-}
+});
 
 /** @param fixedPrivate a given private key instead of a fresh one (known-answer tests only). */
 export function jsX25519(fixedPrivate?: Uint8Array): KeyAgreement {

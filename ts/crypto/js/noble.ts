@@ -22,9 +22,14 @@ import type * as MlKem from '@noble/post-quantum/ml-kem.js';
 
 const load = createRequire(import.meta.url);
 
+/** `make()`'s value, computed on the first call and kept. */
+export function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 function lazy<T>(id: string): () => T {
-  let mod: T | undefined;
-  return () => (mod ??= load(id) as T);
+  return once(() => load(id) as T);
 }
 
 export const nobleEd25519 = lazy<typeof Ed25519>('@noble/curves/ed25519.js');
