@@ -3,9 +3,10 @@
 // in a source checkout without a build, runs ts/cli.ts through tsx.
 //
 // Transfers allocate a node:crypto buffer per packet; with V8's default
-// initial old-generation size that garbage triggers a mark-compact every
-// few MiB and costs up to half the CPU of a transfer (docs/PERFORMANCE.md,
-// "V8's collections on the bulk path"). A library cannot size the heap, but
+// initial old-generation size that garbage can trigger a mark-compact every
+// few MiB, at up to half the CPU of a transfer, depending on how much heap
+// the process holds (docs/PERFORMANCE.md, "V8's collections on the bulk
+// path"). A library cannot size the heap, but
 // a command can: unless started with the flag already (or
 // SSHWIRE_NO_REEXEC=1), it runs itself again in a node that has it.
 import { spawn } from 'node:child_process';
