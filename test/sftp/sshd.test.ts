@@ -4,7 +4,8 @@
  * our SFTPClient on it, with both AEAD ciphers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { connect } from '../../ts/client.js';
 import { SFTPError, SFTPTransferError } from '../../ts/errors.js';
@@ -52,6 +53,29 @@ describe.each(['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'])('thro
       await sftp.close();
     }
   });
+});
+
+describe.each(['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'])('rekeying mid-transfer through sshd with %s', (cipher) => {
+  it('put and get 48 MiB across dozens of rekeys (rekeyBytes 1 MiB), 64 KiB chunks and streams, byte-exact', async () => {
+    await using conn = await connect(rootLogin(sshd, key, { algorithms: { cipher: [cipher] }, rekeyBytes: 1 << 20 }));
+    let rekeys = 0;
+    conn.transport.on('rekey', () => rekeys++);
+    const sftp = await openSftp(conn, { chunkSize: 64 * 1024 });
+    try {
+      const data = patternBytes(48 * 1024 * 1024 + 7, 37);
+      const src = join(dir, `rk-src-${cipher}`);
+      writeFileSync(src, data);
+      await sftp.put(src, join(dir, `rk-up-${cipher}`));
+      expect(sha256(readFileSync(join(dir, `rk-up-${cipher}`)))).toBe(sha256(data));
+      await pipeline(createReadStream(src), sftp.createWriteStream(join(dir, `rk-ws-${cipher}`)));
+      expect(sha256(readFileSync(join(dir, `rk-ws-${cipher}`)))).toBe(sha256(data));
+      await sftp.get(src, join(dir, `rk-down-${cipher}`));
+      expect(sha256(readFileSync(join(dir, `rk-down-${cipher}`)))).toBe(sha256(data));
+      expect(rekeys).toBeGreaterThanOrEqual(48);
+    } finally {
+      await sftp.close();
+    }
+  }, 120_000);
 });
 
 describe('connection loss through sshd', () => {

@@ -97,6 +97,48 @@ describe('rekeying', () => {
     }
   });
 
+  it('keeps order when copied-callbacks send more while held traffic is released (a channel refilling its window)', async () => {
+    const { client, server } = await transportPair({ client: { rekeyBytes: 256 * 1024 } });
+    try {
+      await Promise.all([client.ready, server.ready]);
+      client.authenticated();
+      server.authenticated();
+      let rekeys = 0;
+      client.on('rekey', () => rekeys++);
+      const size = 16 * 1024;
+      const count = 1024;
+      const received = new Promise<void>((resolve, reject) => {
+        let next = 0;
+        server.onMessage((type, p) => {
+          if (type !== 200) return;
+          const n = p.readUInt32BE(1);
+          if (n !== next) reject(new Error(`message ${n} arrived, expected ${next}`));
+          if (p[size - 1] !== (n & 0xff)) reject(new Error(`message ${n} corrupted`));
+          if (++next === count) resolve();
+        });
+        server.closed.then((e) => reject(e ?? new Error('closed')));
+      });
+      // 64 messages in flight, like a channel's window: each one's copy
+      // callback sends the next at once, as a Writable's callback does when
+      // it releases buffered writes into the channel.
+      let sent = 0;
+      const sendNext = (): void => {
+        if (sent >= count) return;
+        const m = Buffer.alloc(size);
+        m[0] = 200;
+        m.writeUInt32BE(sent, 1);
+        m[size - 1] = sent & 0xff;
+        sent++;
+        client.sendGathered([m.subarray(0, 5), m.subarray(5)], sendNext);
+      };
+      for (let i = 0; i < 64; i++) sendNext();
+      await received;
+      expect(rekeys).toBeGreaterThanOrEqual(8);
+    } finally {
+      await closeBoth(client, server);
+    }
+  });
+
   it('rekeys on a timer (rekeySeconds) once authenticated', async () => {
     const { client, server } = await transportPair({ client: { rekeySeconds: 0.1 } });
     try {

@@ -48,6 +48,8 @@ export class SendQueue {
   #socketFull = false;
   /** Held traffic during a key exchange passed HOLD_LIMIT. */
   #holdFull = false;
+  /** A `releaseHeld` continuation is scheduled for the next tick. */
+  #releaseScheduled = false;
   /**
    * Batch buffers go back to the writer when their write completes. Only a
    * plain TCP socket is known to keep no reference after the write callback
@@ -69,10 +71,13 @@ export class SendQueue {
     return this.#socketFull || this.#holdFull;
   }
 
-  /** Queues an ordinary (non-kex) message, holding it during key exchange. */
+  /**
+   * Queues an ordinary (non-kex) message, holding it during key exchange
+   * and while earlier held messages wait: nothing overtakes held traffic.
+   */
   queue(payload: Uint8Array): void {
     if (this.#hooks.closing()) return;
-    if (this.holding) {
+    if (this.holding || this.#held.length > 0) {
       this.#held.push(payload);
       this.#heldBytes += payload.length;
       if (this.#heldBytes > HOLD_LIMIT) this.#holdFull = true;
@@ -92,7 +97,7 @@ export class SendQueue {
       if (onCopied) process.nextTick(onCopied);
       return;
     }
-    if (this.holding) {
+    if (this.holding || this.#held.length > 0) {
       let length = 0;
       for (const p of parts) length += p.length;
       this.#held.push({ parts, length, onCopied });
@@ -165,25 +170,33 @@ export class SendQueue {
   };
 
   /**
-   * Moves held traffic to the writer after our NEWKEYS, flushing in
-   * FLUSH_BYTES slices so a volume rekey can start again mid-way (the rest
-   * then stays held for the next exchange).
+   * Moves held traffic to the writer after our NEWKEYS, in order, flushing
+   * in FLUSH_BYTES slices. The flushes run write callbacks, which may queue
+   * more at once (a channel refilling its window); that joins the end of
+   * the held list and goes out on a later tick, so one release is bounded
+   * and a volume rekey can start between them. If a key exchange starts
+   * mid-way, the rest stays held for it.
    */
   releaseHeld(): void {
     this.holding = false;
+    this.#releaseScheduled = false;
     const held = this.#held;
-    this.#held = [];
+    const n = held.length;
     let i = 0;
-    while (i < held.length && !this.holding && !this.#hooks.closing()) {
+    while (i < n && !this.holding && !this.#hooks.closing()) {
       const m = held[i++]!;
       this.#heldBytes -= m.length;
       if (m instanceof Uint8Array) this.writer.enqueue(m);
       else this.writer.enqueueGathered(m.parts, m.onCopied);
       if (this.writer.queuedBytes >= FLUSH_BYTES) this.flush();
     }
-    // Anything not released waits, ahead of whatever was held meanwhile.
-    if (i < held.length) this.#held = held.slice(i).concat(this.#held);
+    // `held` is still the live list: what was queued meanwhile is at its end.
+    this.#held = i < held.length ? held.slice(i) : [];
     if (this.#held.length === 0) this.#heldBytes = 0;
+    else if (!this.holding && !this.#releaseScheduled) {
+      this.#releaseScheduled = true;
+      process.nextTick(() => !this.holding && !this.#hooks.closing() && this.releaseHeld());
+    }
     this.#afterEnqueue();
     if (this.#holdFull && this.#heldBytes <= HOLD_LIMIT) {
       this.#holdFull = false;
