@@ -32,6 +32,8 @@
  *   --no-pipes         skip the sftp-server-over-pipes part
  *   --ours-only        only sshwire (no OpenSSH sftp, no ssh2)
  *   --cipher <name>    only that cipher through sshd
+ *   --chunk <bytes>    our client's chunkSize (default: the server's limits)
+ *   --concurrency <n>  our client's requests in flight (default 64)
  */
 import { bundleForNode, makeFile } from './util.js';
 import { spawn, execFile, execFileSync } from 'node:child_process';
@@ -56,6 +58,16 @@ if (!OPS.every((o) => o === 'get' || o === 'put')) throw new Error('--op takes g
 const withPipes = !args.includes('--no-pipes');
 const oursOnly = args.includes('--ours-only');
 const cipherIdx = args.indexOf('--cipher');
+/** `--name <number>`'s value, if given. */
+function numberArg(name: string): number | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : undefined;
+}
+const SHAPE = { chunkSize: numberArg('--chunk'), concurrency: numberArg('--concurrency') };
+/** The shape options again, for a child process. */
+function shapeArgs(): string[] {
+  return [...(SHAPE.chunkSize ? ['--chunk', String(SHAPE.chunkSize)] : []), ...(SHAPE.concurrency ? ['--concurrency', String(SHAPE.concurrency)] : [])];
+}
 const SIZE = (quick ? 256 : 1024) * 1024 * 1024;
 const GiB = 1024 ** 3;
 
@@ -125,7 +137,7 @@ const CIPHERS = cipherIdx >= 0 ? [args[cipherIdx + 1]!] : ['aes128-gcm@openssh.c
 /** Our client through sshd: `get`/`put`, or with `streams` the same transfer as Node streams piped to/from a local file. */
 async function oursSshd(port: number, key: string, cipher: string, direction: 'get' | 'put', src: string, dst: string, streams = false): Promise<Result> {
   const conn = await connect({ host: '127.0.0.1', port, username: 'root', privateKey: key, knownHosts: null, agent: false, config: false, algorithms: { cipher: [cipher] } } as Parameters<typeof connect>[0]);
-  const client = await openSftp(conn);
+  const client = await openSftp(conn, SHAPE);
   const rss = watchRss();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -205,7 +217,7 @@ function bundleSelf(): string | null {
 function inChild(bundle: string | null, j: SshdJob): Promise<Result> {
   if (!bundle) return runSshdJob(j);
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bundle, '--sftp-child', JSON.stringify(j)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bundle, '--sftp-child', JSON.stringify(j), ...shapeArgs()], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${j.impl} ${j.direction} child failed: ${stderr || err.message}`));
       resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Result);
     });
