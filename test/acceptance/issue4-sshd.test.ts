@@ -7,8 +7,10 @@
  * opens, and AbortSignal on every client operation.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -259,6 +261,18 @@ describe('connect() options observed on the wire', () => {
       expect((r.stdout as Buffer).length).toBe(6_000_000);
       expect((r.stdout as Buffer).every((b) => b === 0x78)).toBe(true);
       expect(rekeys).toBeGreaterThanOrEqual(3);
+    }
+    {
+      // Sending: 24 MiB of stdin in 64 KiB writes crosses a rekey every MiB
+      // and arrives intact (sshd's sha256sum checks it).
+      await using c = await connect(opts({ rekeyBytes: 1 << 20 }));
+      let rekeys = 0;
+      c.transport.on('rekey', () => rekeys++);
+      const input = randomBytes(24 << 20);
+      const chunks = Array.from({ length: 384 }, (_, i) => input.subarray(i << 16, (i + 1) << 16));
+      const r = await c.run('sha256sum', { stdin: Readable.from(chunks) });
+      expect(r.stdout).toBe(`${createHash('sha256').update(input).digest('hex')}  -\n`);
+      expect(rekeys).toBeGreaterThanOrEqual(16);
     }
     await using c = await connect(opts({ rekeySeconds: 1 }));
     let rekeys = 0;
