@@ -12,7 +12,7 @@
  * created with `allowHalfOpen`.
  */
 import type * as net from 'node:net';
-import type { Channel } from '../connection/index.js';
+import { type Channel, type IncomingChannelRequest, OPEN_FAILURE } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 
 /** Where a forwarded TCP connection came from, for error reports. */
@@ -92,6 +92,60 @@ export function relay(sock: net.Socket, ch: Channel, onDone: (err: Error | null)
   sock.pipe(ch);
   ch.pipe(sock);
   return abort;
+}
+
+/** What `acceptOnConnect` does once the local socket's connect settles. */
+export interface ConnectOutcome {
+  /** Whether the open is still wanted (false: its listener went away meanwhile); called once. */
+  claim(): boolean;
+  /** Connected and accepted: start relaying. */
+  connected(sock: net.Socket, ch: Channel): void;
+  /** The connect failed or timed out; the channel was refused. */
+  failed(err: Error): void;
+}
+
+/**
+ * Serves a channel open from the SSH peer whose other end is `sock`, a
+ * local socket still connecting (created with `allowHalfOpen`): once it
+ * connects, the channel is accepted and handed over; if it fails, takes
+ * longer than `timeoutMs`, or is no longer wanted, the open is refused
+ * with CONNECT_FAILED and the socket destroyed.
+ */
+export function acceptOnConnect(req: IncomingChannelRequest, sock: net.Socket, timeoutMs: number, outcome: ConnectOutcome): void {
+  sock.setTimeout(timeoutMs);
+  const settle = (err: Error | null): void => {
+    sock.off('connect', onConnect);
+    sock.off('timeout', onTimeout);
+    sock.setTimeout(0);
+    const wanted = outcome.claim();
+    if (err || !wanted) {
+      // Keep a handler: the socket may still report its destruction.
+      sock.off('error', onError);
+      sock.on('error', () => {});
+      sock.destroy();
+      req.reject(OPEN_FAILURE.CONNECT_FAILED, wanted ? 'connect failed' : 'forwarding closed');
+      if (wanted && err) outcome.failed(err);
+      return;
+    }
+    let ch: Channel;
+    try {
+      ch = req.accept();
+    } catch {
+      // The SSH connection went away while we were connecting.
+      sock.off('error', onError);
+      sock.on('error', () => {});
+      sock.destroy();
+      return;
+    }
+    outcome.connected(sock, ch);
+    sock.off('error', onError);
+  };
+  const onConnect = (): void => settle(null);
+  const onError = (err: Error): void => settle(err);
+  const onTimeout = (): void => settle(new SSHException(`no connection within ${timeoutMs} ms`, { code: 'ERR_SSH_TIMEOUT' }));
+  sock.once('connect', onConnect);
+  sock.once('error', onError);
+  sock.once('timeout', onTimeout);
 }
 
 /** A live forwarded connection, as a listener tracks it. */

@@ -16,7 +16,8 @@ import { abortReason } from '../connection/wait.js';
 import { ChannelException, ProtocolError, SSHException } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { ForwardCloseOptions } from './forwardLocal.js';
-import { type ForwardedConnectionInfo, type ForwardErrorHandler, ForwardState } from './forwardRelay.js';
+import { handleChannelOpens } from './incomingOpens.js';
+import { acceptOnConnect, type ForwardedConnectionInfo, type ForwardErrorHandler, ForwardState } from './forwardRelay.js';
 
 /** Default limit on connecting to the local target of a remote forward. */
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -179,46 +180,13 @@ export class RemoteForwardListener {
     }
     const sock = net.connect({ host: this.localHost, port: this.localPort, allowHalfOpen: true });
     this.#connecting.add(sock);
-    sock.setTimeout(this.#connectTimeout);
-    const settle = (err: Error | null): void => {
-      sock.off('connect', onConnect);
-      sock.off('timeout', onTimeout);
-      sock.setTimeout(0);
+    acceptOnConnect(req, sock, this.#connectTimeout, {
       // Not in the set any more: the forward was torn down while we were connecting.
-      const wanted = this.#connecting.delete(sock);
-      if (err || !wanted) {
-        // Keep a handler: the socket may still report its destruction.
-        sock.off('error', onError);
-        sock.on('error', () => {});
-        sock.destroy();
-        req.reject(OPEN_FAILURE.CONNECT_FAILED, wanted ? 'connect failed' : 'forwarding closed');
-        if (wanted && err) {
-          this.#state.error(
-            new SSHException(`forwardRemote: cannot connect to ${this.localHost}:${this.localPort}: ${err.message}`, { code: 'ERR_SSH_FORWARD_CONNECT', cause: err }),
-            info,
-          );
-        }
-        return;
-      }
-      let ch;
-      try {
-        ch = req.accept();
-      } catch {
-        // The connection went away while we were connecting.
-        sock.off('error', onError);
-        sock.on('error', () => {});
-        sock.destroy();
-        return;
-      }
-      this.#state.relay(sock, ch, info);
-      sock.off('error', onError);
-    };
-    const onConnect = (): void => settle(null);
-    const onError = (err: Error): void => settle(err);
-    const onTimeout = (): void => settle(new SSHException(`no connection within ${this.#connectTimeout} ms`, { code: 'ERR_SSH_TIMEOUT' }));
-    sock.once('connect', onConnect);
-    sock.once('error', onError);
-    sock.once('timeout', onTimeout);
+      claim: () => this.#connecting.delete(sock),
+      connected: (s, ch) => this.#state.relay(s, ch, info),
+      failed: (err) =>
+        this.#state.error(new SSHException(`forwardRemote: cannot connect to ${this.localHost}:${this.localPort}: ${err.message}`, { code: 'ERR_SSH_FORWARD_CONNECT', cause: err }), info),
+    });
   }
 }
 
@@ -231,7 +199,7 @@ export class RemoteForwards {
 
   constructor(conn: Connection) {
     this.#conn = conn;
-    conn.onChannelOpen((req) => this.#onOpen(req));
+    handleChannelOpens(conn, 'forwarded-tcpip', (req) => this.#onOpen(req));
     void conn.closed.then((err) => {
       const reason = err ?? new ChannelException('the SSH connection closed');
       for (const l of [...this.#active]) l._shutdown(reason, true);
@@ -305,10 +273,6 @@ export class RemoteForwards {
   }
 
   #onOpen(req: IncomingChannelRequest): void {
-    if (req.type !== 'forwarded-tcpip') {
-      req.reject(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, `${req.type} channels are not accepted`);
-      return;
-    }
     let target: TcpipOpenData;
     try {
       target = req.tcpip();
@@ -344,8 +308,9 @@ const registries = new WeakMap<Connection, RemoteForwards>();
  * server refuses (e.g. AllowTcpForwarding no, port in use), ERR_SSH_BAD_OPTION
  * for bad options, TimeoutError, or the signal's reason.
  *
- * This installs `conn.onChannelOpen` (once per connection): channel types
- * other than `forwarded-tcpip` stay refused, as without a handler.
+ * The server's `forwarded-tcpip` opens reach us through
+ * handleChannelOpens; other channel types stay refused unless something
+ * else registered them (agent forwarding).
  */
 export function startRemoteForward(conn: Connection, options: ForwardRemoteOptions): Promise<RemoteForwardListener> {
   if (options === null || typeof options !== 'object') return Promise.reject(badOption('options are required: { remotePort, localPort }'));
