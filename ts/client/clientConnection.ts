@@ -2,7 +2,7 @@
  * An authenticated client connection (AsyncSSH's SSHClientConnection):
  * run / exec / shell / sftp over the connection layer, TCP port forwarding
  * in both directions (the code is in forwardLocal.ts / forwardRemote.ts),
- * close, and `await using`.
+ * agent forwarding (agentForward.ts), close, and `await using`.
  */
 import { openSftp, type SFTPClient, type SFTPClientOptions } from '../sftp/index.js';
 import {
@@ -18,7 +18,9 @@ import {
   type SSHClientProcess,
   type WaitOptions,
 } from '../connection/index.js';
+import { SSHException } from '../errors.js';
 import type { NegotiatedAlgorithms, Transport } from '../transport/index.js';
+import { AgentForwarder } from './agentForward.js';
 import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
 import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
 
@@ -35,6 +37,17 @@ export interface ShellOptions extends WaitOptions {
   env?: Record<string, string>;
   /** false: no pseudo-terminal (a shell reading commands from stdin). Default true. */
   pty?: boolean;
+  /** Forward the local agent to this shell; default: connect()'s `agentForwarding`. */
+  agentForwarding?: boolean;
+}
+
+/** How a connection forwards the local agent (from connect()'s options). */
+export interface AgentForwardingSetup {
+  /** The local agent's socket, or null when there is none. */
+  socketPath: string | null;
+  /** Whether run / exec / shell ask for forwarding unless told otherwise. */
+  byDefault: boolean;
+  debug?: (message: string) => void;
 }
 
 export type { ForwardLocalOptions } from './forwardLocal.js';
@@ -51,12 +64,32 @@ export class SSHClientConnection {
   /** Resolves when the connection is gone: null after `close()`, else the error that ended it. */
   readonly closed: Promise<Error | null>;
 
-  constructor(transport: Transport, connection: Connection, auth: { username: string; methods: readonly string[] }) {
+  readonly #agent: AgentForwarder | null;
+  readonly #agentByDefault: boolean;
+
+  constructor(transport: Transport, connection: Connection, auth: { username: string; methods: readonly string[] }, agent?: AgentForwardingSetup) {
     this.transport = transport;
     this.connection = connection;
     this.username = auth.username;
     this.authMethods = [...auth.methods];
     this.closed = connection.closed;
+    this.#agent = agent?.socketPath ? new AgentForwarder(connection, agent.socketPath, agent.debug) : null;
+    this.#agentByDefault = agent?.byDefault ?? false;
+  }
+
+  /**
+   * `options` with `agentForwarding` settled: the connection's default
+   * unless given, and the forwarder told to expect the server's agent
+   * channels before the request goes out.
+   */
+  #session<T extends ExecOptions>(options: T): T {
+    const want = options.agentForwarding ?? this.#agentByDefault;
+    if (!want) return options.agentForwarding === undefined ? options : { ...options, agentForwarding: false };
+    if (!this.#agent) {
+      throw new SSHException('agent forwarding needs a local agent: pass connect() an agent socket path or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
+    }
+    this.#agent.enable();
+    return { ...options, agentForwarding: true };
   }
 
   /** What the key exchange chose (kex, host key, ciphers, MACs, compression). */
@@ -75,12 +108,20 @@ export class SSHClientConnection {
    * ProcessError on a non-zero exit), `encoding` (null for Buffers).
    */
   run(command: string, options: RunOptions = {}): Promise<RunResult> {
-    return runCommand(this.connection, command, options);
+    try {
+      return runCommand(this.connection, command, this.#session(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Starts `command` and returns its streams (`stdin`, `stdout`, `stderr`) and `exit` promise. */
   exec(command: string, options: ExecOptions = {}): Promise<SSHClientProcess> {
-    return execProcess(this.connection, command, options);
+    try {
+      return execProcess(this.connection, command, this.#session(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -98,12 +139,13 @@ export class SSHClientConnection {
             ...(options.rows !== undefined ? { rows: options.rows } : {}),
             ...(options.modes !== undefined ? { modes: options.modes } : {}),
           };
-    const proc = await execProcess(this.connection, null, {
+    const proc = await execProcess(this.connection, null, this.#session({
       pty,
+      ...(options.agentForwarding !== undefined ? { agentForwarding: options.agentForwarding } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-    });
+    }));
     return proc.channel;
   }
 

@@ -11,7 +11,8 @@ import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteract
 import { ProxyCommand } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
-import { type AgentClient, HostKeys } from '../keys/index.js';
+import { AgentClient, HostKeys } from '../keys/index.js';
+import { parseForwardAgent } from './agentForward.js';
 import type { AlgorithmOptions } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
 import { establish } from './establish.js';
@@ -41,6 +42,13 @@ export interface ConnectOptions {
   clientKeys?: KeyInput[] | null;
   /** ssh-agent socket path (default $SSH_AUTH_SOCK), an AgentClient, or false to not use an agent. */
   agent?: string | false | AgentClient;
+  /**
+   * Forward the local agent to every session run / exec / shell start
+   * (AsyncSSH's `agent_forwarding`, `ssh -A`; each call may override it).
+   * The agent is the `agent` socket, else $SSH_AUTH_SOCK. Default: the
+   * config's ForwardAgent, else false.
+   */
+  agentForwarding?: boolean;
   /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa (or the config's IdentityFile) when no keys are given. Default true. */
   lookForKeys?: boolean;
   /** known_hosts file(s); default ~/.ssh/known_hosts (or the config's UserKnownHostsFile). `null` disables host key checking. */
@@ -234,5 +242,18 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       });
     },
   });
-  return new SSHClientConnection(transport, connection!, auth);
+  const cfgForward = parseForwardAgent(cfg?.get('forwardagent'));
+  const agentSocket =
+    typeof cfgForward === 'string' && options.agentForwarding === undefined
+      ? cfgForward
+      : typeof options.agent === 'string'
+        ? options.agent
+        : options.agent instanceof AgentClient
+          ? options.agent.socketPath
+          : (process.env.SSH_AUTH_SOCK ?? null);
+  return new SSHClientConnection(transport, connection!, auth, {
+    socketPath: agentSocket || null,
+    byDefault: options.agentForwarding ?? (cfgForward !== undefined && cfgForward !== false),
+    ...(options.debug ? { debug: options.debug } : {}),
+  });
 }

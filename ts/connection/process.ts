@@ -27,6 +27,12 @@ export interface ExecOptions extends WaitOptions {
   pty?: boolean | PtyOptions;
   /** Start this subsystem instead of a command (command must then be null). */
   subsystem?: string;
+  /**
+   * Ask the server to forward the agent to this session
+   * (`auth-agent-req@openssh.com`). A refusal does not stop the session.
+   * The client connection decides the default and relays the agent.
+   */
+  agentForwarding?: boolean;
 }
 
 export interface RunOptions extends ExecOptions {
@@ -136,6 +142,7 @@ async function startSession(conn: Connection, command: string | null, opts: Exec
     for (const [k, v] of Object.entries(opts.env ?? {})) steps.push(ch.setEnv(k, v));
     const pty = ptyOptions(opts.pty);
     if (pty) steps.push(ch.requestPty(pty));
+    if (opts.agentForwarding) steps.push(ch.requestAgentForwarding(wait));
     if (opts.subsystem !== undefined) {
       if (command !== null) throw new ChannelException('execProcess: give either a command or a subsystem, not both');
       steps.push(ch.subsystem(opts.subsystem));
@@ -180,7 +187,7 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   };
   let ch: SessionChannel;
   try {
-    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, signal: opts.signal, timeout: opts.timeout }, attach);
+    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, agentForwarding: opts.agentForwarding, signal: opts.signal, timeout: opts.timeout }, attach);
   } catch (e) {
     // Same error shapes as a run cut short later, with empty output.
     if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));

@@ -1,0 +1,79 @@
+/**
+ * Agent forwarding, OpenSSH's way (PROTOCOL.agent): a session asks with
+ * `auth-agent-req@openssh.com`; from then on, each time a program on the
+ * server talks to the agent socket sshd made for that session, the server
+ * opens an `auth-agent@openssh.com` channel to us, which we connect to the
+ * local agent's socket and relay byte for byte. The local agent does the
+ * signing; no key leaves it.
+ *
+ * Opens of that type are refused until a session on this connection has
+ * asked for forwarding, so a server cannot reach the local agent unasked.
+ */
+import * as net from 'node:net';
+import type { Connection, IncomingChannelRequest } from '../connection/index.js';
+import { OPEN_FAILURE } from '../connection/index.js';
+import { acceptOnConnect, relay } from './forwardRelay.js';
+import { handleChannelOpens } from './incomingOpens.js';
+
+/** How long connecting to the local agent socket may take. */
+const AGENT_CONNECT_TIMEOUT = 10_000;
+
+export class AgentForwarder {
+  /** The local agent's socket. */
+  readonly socketPath: string;
+  readonly #debug: (message: string) => void;
+  #requested = false;
+  /** Agent connections being relayed now. */
+  #active = 0;
+
+  constructor(conn: Connection, socketPath: string, debug: (message: string) => void = () => {}) {
+    this.socketPath = socketPath;
+    this.#debug = debug;
+    handleChannelOpens(conn, 'auth-agent@openssh.com', (req) => this.#onOpen(req));
+  }
+
+  /** Agent connections being relayed now. */
+  get activeCount(): number {
+    return this.#active;
+  }
+
+  /** A session is about to ask for forwarding: the server's agent channels are welcome from now on. */
+  enable(): void {
+    this.#requested = true;
+  }
+
+  #onOpen(req: IncomingChannelRequest): void {
+    if (!this.#requested) {
+      req.reject(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'agent forwarding was not requested');
+      return;
+    }
+    const sock = net.connect({ path: this.socketPath, allowHalfOpen: true });
+    acceptOnConnect(req, sock, AGENT_CONNECT_TIMEOUT, {
+      claim: () => true,
+      connected: (s, ch) => {
+        this.#active++;
+        relay(s, ch, (err) => {
+          this.#active--;
+          if (err) this.#debug(`agent forwarding: ${err.message}`);
+        });
+      },
+      failed: (err) => this.#debug(`agent forwarding: cannot reach the local agent at ${this.socketPath}: ${err.message}`),
+    });
+  }
+}
+
+/**
+ * Where `ForwardAgent` in ssh_config points: true (the default agent),
+ * false, or a socket path (`$VAR` names an environment variable holding one).
+ */
+export function parseForwardAgent(value: string | undefined): boolean | string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^(yes|true)$/i.test(v)) return true;
+  if (/^(no|false)$/i.test(v)) return false;
+  if (v.startsWith('$')) {
+    const fromEnv = process.env[v.slice(1)];
+    return fromEnv ? fromEnv : false;
+  }
+  return v;
+}
