@@ -26,7 +26,7 @@ import {
   type SSHServerProcess,
 } from '../../ts/index.js';
 import { SSHWriter } from '../../ts/wire/index.js';
-import { makeFixture, run, sftpBatch, startServer, type Fixture } from '../server/helpers.js';
+import { makeFixture, run, sftpBatch, sha256Files, startServer, type Fixture } from '../server/helpers.js';
 
 let fx: Fixture;
 beforeAll(() => {
@@ -435,10 +435,7 @@ describe('OpenSSH sftp in batch mode against our SFTP server', () => {
       execFileSync('sh', ['-c', `openssl enc -aes-128-ctr -nosalt -pass pass:acc6 -in /dev/zero 2>/dev/null | head -c 268435456 > '${join(local, 'big.bin')}'`]);
       const res = await sftpBatch(big, r, ['put big.bin', 'get big.bin back.bin'], local);
       expect(res.code, res.stderr).toBe(0);
-      const sums = execFileSync('sha256sum', [join(local, 'big.bin'), join(big.root, 'big.bin'), join(local, 'back.bin')], { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .map((l) => l.split(' ')[0]);
+      const sums = sha256Files([join(local, 'big.bin'), join(big.root, 'big.bin'), join(local, 'back.bin')]);
       expect(sums).toHaveLength(3);
       expect(new Set(sums).size).toBe(1);
       expect(readFileSync(join(big.root, 'big.bin')).length).toBe(256 * 1024 * 1024);

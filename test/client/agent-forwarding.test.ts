@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_SUCCESSFUL, ChannelException, connect, listen, OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, type SSHServerConnection } from '../../ts/index.js';
 import { makeKey, startAgent, type Agent } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
+import { ownServerLogin } from '../helpers/ownServer.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -110,15 +111,7 @@ describe('agent channels from our own server', () => {
     });
     server.on('connection', (conn: SSHServerConnection) => conns.push(conn));
     try {
-      await using c = await connect({
-        host: '127.0.0.1',
-        port: server.address().port,
-        username: 'tester',
-        knownHosts: null,
-        config: false,
-        clientKeys: null,
-        agent: agent.socket,
-      });
+      await using c = await connect(ownServerLogin(server.address().port, { agent: agent.socket }));
       const layer = conns[0]!.connection!;
       const refused = await layer.openChannel('auth-agent@openssh.com').catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(ChannelException);

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AUTH_SUCCESSFUL, connect, listen } from '../../ts/index.js';
+import { ownServerLogin } from '../helpers/ownServer.js';
 import { xorshift32 } from '../helpers/prng.js';
 
 const MiB = 1024 * 1024;
@@ -24,18 +25,7 @@ describe.each(['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'])('echo
       },
     });
     try {
-      await using c = await connect({
-        host: '127.0.0.1',
-        port: server.address().port,
-        username: 'tester',
-        knownHosts: null,
-        config: false,
-        agent: false,
-        clientKeys: null,
-        rekeyBytes: 256 * 1024,
-        window: 512 * 1024,
-        algorithms: { cipher: [cipher] },
-      });
+      await using c = await connect(ownServerLogin(server.address().port, { rekeyBytes: 256 * 1024, window: 512 * 1024, algorithms: { cipher: [cipher] } }));
       let rekeys = 0;
       c.transport.on('rekey', () => rekeys++);
       const one = async (n: number): Promise<void> => {

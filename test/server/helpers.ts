@@ -116,3 +116,11 @@ export async function bounded<T>(tasks: (() => Promise<T>)[], limit: number): Pr
   );
   return out;
 }
+
+/** sha256 of each file, by sha256sum(1) (fast on big files). */
+export function sha256Files(paths: string[]): string[] {
+  return execFileSync('sha256sum', paths, { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[0]!);
+}

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFixture, sftpBatch, startServer, type Fixture, type Running } from './helpers.js';
+import { makeFixture, sftpBatch, sha256Files, startServer, type Fixture, type Running } from './helpers.js';
 
 let fx: Fixture;
 let r: Running;
@@ -36,10 +36,7 @@ describe('OpenSSH sftp against our server rekeying every MiB', () => {
     execFileSync('sh', ['-c', `head -c 50331655 /dev/urandom > '${join(local, 'big.bin')}'`]);
     const res = await sftpBatch(fx, r, ['put big.bin', 'get big.bin back.bin'], local);
     expect(res.code, res.stderr).toBe(0);
-    const sums = execFileSync('sha256sum', [join(local, 'big.bin'), join(fx.root, 'big.bin'), join(local, 'back.bin')], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ')[0]);
+    const sums = sha256Files([join(local, 'big.bin'), join(fx.root, 'big.bin'), join(local, 'back.bin')]);
     expect(sums).toHaveLength(3);
     expect(new Set(sums).size).toBe(1);
     expect(rekeys).toBeGreaterThanOrEqual(48);
