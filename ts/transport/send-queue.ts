@@ -48,6 +48,8 @@ export class SendQueue {
   #socketFull = false;
   /** Held traffic during a key exchange passed HOLD_LIMIT. */
   #holdFull = false;
+  /** `releaseHeld` is running: what is queued meanwhile must wait behind it. */
+  #releasing = false;
   /** A `releaseHeld` continuation is scheduled for the next tick. */
   #releaseScheduled = false;
   /**
@@ -77,7 +79,7 @@ export class SendQueue {
    */
   queue(payload: Uint8Array): void {
     if (this.#hooks.closing()) return;
-    if (this.holding || this.#held.length > 0) {
+    if (this.holding || this.#releasing || this.#held.length > 0) {
       this.#held.push(payload);
       this.#heldBytes += payload.length;
       if (this.#heldBytes > HOLD_LIMIT) this.#holdFull = true;
@@ -97,7 +99,7 @@ export class SendQueue {
       if (onCopied) process.nextTick(onCopied);
       return;
     }
-    if (this.holding || this.#held.length > 0) {
+    if (this.holding || this.#releasing || this.#held.length > 0) {
       let length = 0;
       for (const p of parts) length += p.length;
       this.#held.push({ parts, length, onCopied });
@@ -180,18 +182,28 @@ export class SendQueue {
   releaseHeld(): void {
     this.holding = false;
     this.#releaseScheduled = false;
-    const held = this.#held;
-    const n = held.length;
+    const batch = this.#held;
+    this.#held = [];
+    this.#releasing = true;
     let i = 0;
-    while (i < n && !this.holding && !this.#hooks.closing()) {
-      const m = held[i++]!;
-      this.#heldBytes -= m.length;
-      if (m instanceof Uint8Array) this.writer.enqueue(m);
-      else this.writer.enqueueGathered(m.parts, m.onCopied);
-      if (this.writer.queuedBytes >= FLUSH_BYTES) this.flush();
+    try {
+      while (i < batch.length && !this.holding && !this.#hooks.closing()) {
+        const m = batch[i++]!;
+        this.#heldBytes -= m.length;
+        if (m instanceof Uint8Array) this.writer.enqueue(m);
+        else this.writer.enqueueGathered(m.parts, m.onCopied);
+        if (this.writer.queuedBytes >= FLUSH_BYTES) this.flush();
+      }
+    } finally {
+      this.#releasing = false;
     }
-    // `held` is still the live list: what was queued meanwhile is at its end.
-    this.#held = i < held.length ? held.slice(i) : [];
+    if (i < batch.length) {
+      const rest = batch.slice(i);
+      // Closed meanwhile: dropped, parts released as dropHeld does.
+      if (this.#hooks.closing()) for (const m of rest) if (!(m instanceof Uint8Array) && m.onCopied) process.nextTick(m.onCopied);
+      // A new exchange started: the rest waits for it, ahead of what was queued meanwhile.
+      else this.#held = rest.concat(this.#held);
+    }
     if (this.#held.length === 0) this.#heldBytes = 0;
     else if (!this.holding && !this.#releaseScheduled) {
       this.#releaseScheduled = true;
