@@ -84,7 +84,7 @@ export class SSHClientConnection {
    */
   #session<T extends ExecOptions>(options: T): T {
     const want = options.agentForwarding ?? this.#agentByDefault;
-    if (!want) return options.agentForwarding === undefined ? options : { ...options, agentForwarding: false };
+    if (!want) return options;
     if (!this.#agent) {
       throw new SSHException('agent forwarding needs a local agent: pass connect() an agent socket path or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
     }

@@ -1,7 +1,9 @@
 /**
- * The byte relay between one TCP socket and one forwarding channel
- * (`direct-tcpip` or `forwarded-tcpip`), shared by local and remote
- * forwarding, plus the bookkeeping both kinds of listener need.
+ * The byte relay between one local socket and one forwarding channel
+ * (`direct-tcpip` or `forwarded-tcpip` to a TCP socket, or
+ * `auth-agent@openssh.com` to the agent's Unix socket), shared by local,
+ * remote and agent forwarding, plus the bookkeeping the port-forwarding
+ * listeners need.
  *
  * Each direction is a stream pipe, so backpressure is end to end: a slow
  * TCP reader pauses the channel, whose unread bytes hold back the window
