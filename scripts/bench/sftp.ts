@@ -112,7 +112,7 @@ function watchRss(): () => number {
 async function ours(direction: 'get' | 'put', src: string, dst: string): Promise<Result> {
   rmSync(serverCpuFile, { force: true });
   const proc = spawn(wrapper, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! });
+  const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! }, SHAPE);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (direction === 'get') await client.get(src, dst);
