@@ -134,7 +134,6 @@ export class LocalForwardListener {
   readonly #openTimeout: number | undefined;
   /** Accepted sockets whose channel is still being opened. */
   readonly #opening = new Set<net.Socket>();
-  #unhookSignal: (() => void) | null = null;
 
   /** @internal Use `SSHClientConnection.forwardLocal()` or `startLocalForward()`. */
   constructor(conn: Connection, server: net.Server, state: ForwardState, opts: { localHost: string; localPort: number; remoteHost: string; remotePort: number; openTimeout?: number }) {
@@ -184,18 +183,13 @@ export class LocalForwardListener {
 
   /** @internal Closes the listener when `signal` aborts. */
   _closeOnAbort(signal: AbortSignal | undefined): void {
-    if (!signal) return;
-    const onAbort = (): void => this.#shutdown(null, false);
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#unhookSignal = () => signal.removeEventListener('abort', onAbort);
+    this.#state.closeOnAbort(signal, () => this.#shutdown(null, false));
   }
 
   #shutdown(err: Error | null, dropConnections: boolean): void {
     if (!this.#state.isClosed) {
       this.#server.close();
       unwatchConnection(this.#conn, this);
-      this.#unhookSignal?.();
-      this.#unhookSignal = null;
     }
     if (dropConnections) {
       for (const s of this.#opening) s.destroy();

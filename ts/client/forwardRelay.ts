@@ -166,6 +166,7 @@ export class ForwardState {
   readonly #onError: ForwardErrorHandler | undefined;
   #resolveClosed!: (err: Error | null) => void;
   #isClosed = false;
+  #unhookSignal: (() => void) | null = null;
 
   constructor(onError: ForwardErrorHandler | undefined) {
     this.#onError = onError;
@@ -203,6 +204,13 @@ export class ForwardState {
     });
   }
 
+  /** Runs `close` when `signal` aborts, until the listener is finished. */
+  closeOnAbort(signal: AbortSignal | undefined, close: () => void): void {
+    if (!signal || this.#isClosed) return;
+    signal.addEventListener('abort', close, { once: true });
+    this.#unhookSignal = () => signal.removeEventListener('abort', close);
+  }
+
   /** Marks the listener closed (once); with `dropConnections`, tears down every live connection too. */
   finish(err: Error | null, dropConnections: boolean): void {
     if (dropConnections) {
@@ -211,6 +219,8 @@ export class ForwardState {
     }
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#unhookSignal?.();
+    this.#unhookSignal = null;
     this.#resolveClosed(err);
   }
 }

@@ -88,7 +88,6 @@ export class RemoteForwardListener {
   readonly #requestTimeout: number | undefined;
   /** Local sockets still connecting. */
   readonly #connecting = new Set<net.Socket>();
-  #unhookSignal: (() => void) | null = null;
   #cancelled: Promise<void> | null = null;
 
   /** @internal Use `SSHClientConnection.forwardRemote()` or `startRemoteForward()`. */
@@ -139,20 +138,13 @@ export class RemoteForwardListener {
 
   /** @internal Closes the forward when `signal` aborts. */
   _closeOnAbort(signal: AbortSignal | undefined): void {
-    if (!signal) return;
-    const onAbort = (): void => {
-      void this.close();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#unhookSignal = () => signal.removeEventListener('abort', onAbort);
+    this.#state.closeOnAbort(signal, () => void this.close());
   }
 
   /** @internal Stops the forward; sends the cancel unless the connection is gone (err set). */
   _shutdown(err: Error | null, dropConnections: boolean): void {
     if (!this.#state.isClosed) {
       this.#registry.remove(this);
-      this.#unhookSignal?.();
-      this.#unhookSignal = null;
       if (err === null && !this.#conn.isClosed) {
         this.#cancelled = this.#conn
           .globalRequest('cancel-tcpip-forward', forwardRequestData(this.remoteHost, this.remotePort), this.#requestTimeout !== undefined ? { timeout: this.#requestTimeout } : undefined)
