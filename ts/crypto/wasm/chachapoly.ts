@@ -11,6 +11,7 @@ import { CryptoError, IntegrityError, ProtocolError } from '../../errors.js';
 import type { PacketOpener, PacketSealer } from '../types.js';
 import { CHACHAPOLY, type Poly1305Fn } from '../packet/chachapoly.js';
 import { IMPLICIT_MAC, checkOpenArgs, checkPadding, checkSealArgs, outgoingLength } from '../packet/common.js';
+import { CoreBinding, type Fn, keyedContext, lazyBinding } from './binding.js';
 import { wasmCore, type CoreInstance } from './instance.js';
 
 /** Exports the chacha20-poly1305 binding needs. */
@@ -30,79 +31,29 @@ export const CHACHAPOLY_EXPORTS = [
 /** How many spans one open_batch call may write (a fixed area allocated once). */
 const SPAN_SLOTS = 1024;
 
-type Fn = (...args: number[]) => number;
-
-/** Bound exports plus the fixed I/O geometry, shared by every context. */
-class Binding {
+/** Bound exports plus the fixed I/O geometry and span area, shared by every context. */
+class Binding extends CoreBinding {
   readonly alloc: Fn;
   readonly free: Fn;
-  readonly ctxNew: Fn;
-  readonly ctxFree: Fn;
-  readonly ctxInit: Fn;
   readonly sealBatch: Fn;
   readonly openBatch: Fn;
   readonly lastCount: Fn;
-  readonly ioPtr: number;
-  readonly ioCap: number;
   readonly spansPtr: number;
-  readonly #core: CoreInstance;
-  #view: Uint8Array;
 
   constructor(core: CoreInstance) {
-    this.#core = core;
+    super(core, 'sw_chachapoly');
     this.alloc = core.fn('sw_alloc');
     this.free = core.fn('sw_free');
-    this.ctxNew = core.fn('sw_chachapoly_new');
-    this.ctxFree = core.fn('sw_chachapoly_free');
-    this.ctxInit = core.fn('sw_chachapoly_init');
     this.sealBatch = core.fn('sw_chachapoly_seal_batch');
     this.openBatch = core.fn('sw_chachapoly_open_batch');
     this.lastCount = core.fn('sw_last_count');
-    this.ioPtr = core.fn('sw_io_ptr')() >>> 0;
-    this.ioCap = core.fn('sw_io_cap')() >>> 0;
     this.spansPtr = this.alloc(SPAN_SLOTS * 8) >>> 0;
     if (this.spansPtr === 0) throw new CryptoError('rust-core could not allocate its span area');
-    this.#view = core.bytes();
-  }
-
-  /** Linear memory; re-viewed if it grew (growth detaches the old buffer). */
-  mem(): Uint8Array {
-    if (this.#view.byteLength === 0) this.#view = this.#core.bytes();
-    return this.#view;
   }
 }
-
-let binding: Binding | null | undefined;
 
 /** The shared binding, or null when the module or an export is missing. */
-export function chachapolyBinding(): Binding | null {
-  if (binding !== undefined) return binding;
-  const core = wasmCore();
-  if (!core || CHACHAPOLY_EXPORTS.some((n) => typeof core.exports[n] !== 'function')) return (binding = null);
-  return (binding = new Binding(core));
-}
-
-const contexts = new FinalizationRegistry<{ b: Binding; ctx: number }>(({ b, ctx }) => {
-  b.ctxFree(ctx);
-});
-
-function newContext(owner: object, key: Uint8Array): { b: Binding; ctx: number } {
-  const b = chachapolyBinding();
-  if (!b) throw new CryptoError('the wasm backend is not available');
-  const ctx = b.ctxNew() >>> 0;
-  if (ctx === 0) throw new CryptoError('rust-core is out of memory (context)');
-  // The key passes through the I/O buffer and is wiped from it at once.
-  const mem = b.mem();
-  mem.set(key, b.ioPtr);
-  const rc = b.ctxInit(ctx, b.ioPtr);
-  mem.fill(0, b.ioPtr, b.ioPtr + 64);
-  if (rc < 0) {
-    b.ctxFree(ctx);
-    throw new CryptoError(`rust-core rejected the chacha20-poly1305 key (code ${rc})`);
-  }
-  contexts.register(owner, { b, ctx });
-  return { b, ctx };
-}
+export const chachapolyBinding = lazyBinding(CHACHAPOLY_EXPORTS, (core) => new Binding(core));
 
 function fail(rc: number, what: string): never {
   if (rc === -1) throw new IntegrityError();
@@ -120,9 +71,11 @@ abstract class KeyedChaChaPoly {
   readonly #ctx: number;
 
   constructor(key: Uint8Array) {
-    const { b, ctx } = newContext(this, key);
+    if (!(key instanceof Uint8Array) || key.length !== 64) throw new CryptoError('a chacha20-poly1305@openssh.com key is 64 bytes');
+    const b = chachapolyBinding();
+    if (!b) throw new CryptoError('the wasm backend is not available');
     this.#b = b;
-    this.#ctx = ctx;
+    this.#ctx = keyedContext(b, this, key, (ctx, keyPtr) => b.ctxInit(ctx, keyPtr), 'chacha20-poly1305');
   }
 
   /** The shared binding. */

@@ -12,54 +12,23 @@
  */
 import { CryptoError } from '../../errors.js';
 import type { PacketMac } from '../packet/classic.js';
-import { wasmCore, type CoreInstance } from './instance.js';
+import { CoreBinding, type Fn, keyedContext, lazyBinding } from './binding.js';
+import type { CoreInstance } from './instance.js';
 
 /** Exports the UMAC binding needs. */
 export const UMAC_EXPORTS = ['sw_io_ptr', 'sw_io_cap', 'sw_umac_new', 'sw_umac_free', 'sw_umac_init', 'sw_umac_tag'] as const;
 
-type Fn = (...args: number[]) => number;
-
-class Binding {
-  readonly ctxNew: Fn;
-  readonly ctxFree: Fn;
-  readonly ctxInit: Fn;
+class Binding extends CoreBinding {
   readonly tag: Fn;
-  readonly ioPtr: number;
-  readonly ioCap: number;
-  readonly #core: CoreInstance;
-  #view: Uint8Array;
 
   constructor(core: CoreInstance) {
-    this.#core = core;
-    this.ctxNew = core.fn('sw_umac_new');
-    this.ctxFree = core.fn('sw_umac_free');
-    this.ctxInit = core.fn('sw_umac_init');
+    super(core, 'sw_umac');
     this.tag = core.fn('sw_umac_tag');
-    this.ioPtr = core.fn('sw_io_ptr')() >>> 0;
-    this.ioCap = core.fn('sw_io_cap')() >>> 0;
-    this.#view = core.bytes();
-  }
-
-  /** Linear memory; re-viewed if it grew (growth detaches the old buffer). */
-  mem(): Uint8Array {
-    if (this.#view.byteLength === 0) this.#view = this.#core.bytes();
-    return this.#view;
   }
 }
-
-let binding: Binding | null | undefined;
 
 /** The shared binding, or null when the module or one of its UMAC exports is missing. */
-export function umacBinding(): Binding | null {
-  if (binding !== undefined) return binding;
-  const core = wasmCore();
-  if (!core || UMAC_EXPORTS.some((n) => typeof core.exports[n] !== 'function')) return (binding = null);
-  return (binding = new Binding(core));
-}
-
-const contexts = new FinalizationRegistry<{ b: Binding; ctx: number }>(({ b, ctx }) => {
-  b.ctxFree(ctx);
-});
+export const umacBinding = lazyBinding(UMAC_EXPORTS, (core) => new Binding(core));
 
 /** UMAC keyed once; `length` is 8 (UMAC-64) or 16 (UMAC-128). */
 export class WasmUmac implements PacketMac {
@@ -72,18 +41,7 @@ export class WasmUmac implements PacketMac {
     if (!(key instanceof Uint8Array) || key.length !== 16) throw new CryptoError('a UMAC key is 16 bytes');
     const b = umacBinding();
     if (!b) throw new CryptoError('the wasm backend (UMAC) is not available');
-    const ctx = b.ctxNew() >>> 0;
-    if (ctx === 0) throw new CryptoError('rust-core is out of memory (UMAC context)');
-    // The key passes through the I/O buffer and is wiped from it at once.
-    const mem = b.mem();
-    mem.set(key, b.ioPtr);
-    const rc = b.ctxInit(ctx, b.ioPtr, length);
-    b.mem().fill(0, b.ioPtr, b.ioPtr + 16);
-    if (rc < 0) {
-      b.ctxFree(ctx);
-      throw new CryptoError(`rust-core rejected the UMAC key (code ${rc})`);
-    }
-    contexts.register(this, { b, ctx });
+    const ctx = keyedContext(b, this, key, (c, keyPtr) => b.ctxInit(c, keyPtr, length), 'UMAC');
     this.#b = b;
     this.#ctx = ctx;
     this.length = length;
