@@ -11,8 +11,8 @@
  */
 import * as net from 'node:net';
 import type { Connection, IncomingChannelRequest } from '../connection/index.js';
-import { OPEN_FAILURE } from '../connection/index.js';
-import { acceptOnConnect, relay } from './forwardRelay.js';
+import { OPEN_FAILURE, relay } from '../connection/index.js';
+import { acceptOnConnect } from './forwardRelay.js';
 import { handleChannelOpens } from './incomingOpens.js';
 
 /** How long connecting to the local agent socket may take. */

@@ -32,5 +32,6 @@ export {
   DEFAULT_REQUEST_TIMEOUT,
 } from './constants.js';
 export { runCommand, execProcess, returnCode, SSHClientProcess, type ExecOptions, type RunOptions, type RunResult, type ProcessExit } from './process.js';
+export { relay } from './relay.js';
 export type { ConnectionTransport } from './transport.js';
 export type { WaitOptions } from './wait.js';

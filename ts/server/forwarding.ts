@@ -7,8 +7,7 @@
  * (no-port-forwarding, restrict, permitopen=, permitlisten=).
  */
 import * as net from 'node:net';
-import type { Duplex } from 'node:stream';
-import { encodeTcpipOpenData, OPEN_FAILURE, type IncomingChannelRequest } from '../connection/index.js';
+import { encodeTcpipOpenData, OPEN_FAILURE, relay, type IncomingChannelRequest } from '../connection/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import { OPEN_SUCCEEDED } from './serverInterface.js';
@@ -30,20 +29,6 @@ function permitted(list: readonly string[], host: string, port: number, listen: 
     if (h === undefined) return listen; // permitlisten may give the port alone
     return h === '*' || h.toLowerCase() === host.toLowerCase();
   });
-}
-
-/** Relays between a TCP socket and a channel until either side ends. */
-function relay(sock: net.Socket, ch: Duplex): void {
-  sock.pipe(ch);
-  ch.pipe(sock);
-  const done = (): void => {
-    sock.destroy();
-    ch.destroy();
-  };
-  sock.on('error', done);
-  ch.on('error', done);
-  sock.once('close', () => ch.end());
-  ch.once('channelClosed', () => sock.destroy());
 }
 
 /** A `direct-tcpip` open: ask the policy, connect, accept, relay. */
@@ -77,7 +62,7 @@ export async function openDirectTcpip(conn: SSHServerConnection, req: IncomingCh
     sock.destroy();
     return req.reject(OPEN_FAILURE.CONNECT_FAILED, 'connect failed');
   }
-  relay(sock, req.accept());
+  relay(sock, req.accept(), (err) => err && conn.debug(`direct-tcpip to ${target.host}:${target.port}: ${err.message}`));
 }
 
 /** The `tcpip-forward` listeners of one connection. */
@@ -150,7 +135,7 @@ export class PortForwards {
       encodeTcpipOpenData({ host: address, port, originHost: sock.remoteAddress ?? '', originPort: sock.remotePort ?? 0 }),
     ).then(
       (ch) => {
-        relay(sock, ch);
+        relay(sock, ch, (err) => err && this.#debug(`forwarded connection from ${address}:${port}: ${err.message}`));
         sock.resume();
       },
       () => sock.destroy(),

@@ -68,6 +68,8 @@ export class SSHServerConnection extends EventEmitter {
   username: string | null = null;
   /** Methods that succeeded, in order. */
   authMethods: string[] = [];
+  /** @internal The server's debug log, lines tagged with this client's address. */
+  readonly debug: (message: string) => void;
   #authorizedKey: AuthorizedKeyEntry | null = null;
   #error: Error | null = null;
   readonly #ctx: ServerContext;
@@ -84,6 +86,7 @@ export class SSHServerConnection extends EventEmitter {
     this.localPort = socket.localPort ?? 0;
     const o = ctx.options;
     const debug = (m: string): void => ctx.debug(`[${this.remoteAddress}:${this.remotePort}] ${m}`);
+    this.debug = debug;
     this.policy = typeof policyInput === 'function' ? policyInput(this) : (policyInput ?? {});
     this.#forwards = new PortForwards(this, debug);
     this.transport = new Transport(socket, {
