@@ -13,6 +13,7 @@ export {
   type ChannelReadable,
   type DisabledAlgorithms,
 } from './client/sshClient.js';
+export { AgentRequestHandler, type AgentRequestOptions } from './client/agentForward.js';
 export { MissingHostKeyPolicy, AutoAddPolicy, RejectPolicy, WarningPolicy, type HostKeyPolicyClient } from './client/policies.js';
 export type { KeyInput } from './client/identities.js';
 export { mapHosts, runOnHosts, parseTarget, type BulkTarget, type HostResult, type BulkOptions, type RunOnHostsOptions } from './client/bulk.js';

@@ -34,6 +34,8 @@ export {
   type DisabledAlgorithms,
   type HostKeyPolicyClient,
   type KeyInput,
+  AgentRequestHandler,
+  type AgentRequestOptions,
 } from './client.js';
 
 // TCP port forwarding: what forwardLocal() / forwardRemote() / openConnection() take and return.
@@ -79,3 +81,5 @@ export * from './server.js';
 
 // Keys (needed by server users: host keys, authorized keys). Added by the server engineer.
 export { PrivateKey, PKey, PublicKey } from './keys/index.js';
+// ssh-agent: Paramiko's Agent and AgentKey, and the client they are built on.
+export { AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints } from './keys/index.js';

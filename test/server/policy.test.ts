@@ -78,6 +78,26 @@ describe('server policies', () => {
     }
   });
 
+  it('answers a session\'s requests in order: a slow env policy still takes effect before the exec that follows it', async () => {
+    const r = await startServer(fx, {
+      server: {
+        checkAuthPublickey: () => AUTH_SUCCESSFUL,
+        checkChannelEnvRequest: async (_ch, name) => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return name.startsWith('SLOW_');
+        },
+      },
+      processFactory: echoProc,
+    });
+    try {
+      await using conn = await connect(opts(r));
+      const seen = JSON.parse(String((await conn.run('x', { env: { SLOW_A: '1', SLOW_B: '2', OTHER: '3' } })).stdout));
+      expect(seen.env).toEqual({ SLOW_A: '1', SLOW_B: '2' });
+    } finally {
+      await r.server.close();
+    }
+  });
+
   it('honours denied exec, pty and subsystem requests', async () => {
     const asked: string[] = [];
     const r = await startServer(fx, {

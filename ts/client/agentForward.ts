@@ -10,13 +10,27 @@
  * asked for forwarding, so a server cannot reach the local agent unasked.
  */
 import * as net from 'node:net';
-import type { Connection, IncomingChannelRequest } from '../connection/index.js';
-import { OPEN_FAILURE, relay } from '../connection/index.js';
+import type { Connection, IncomingChannelRequest, SessionChannel, WaitOptions } from '../connection/index.js';
+import { connectionOf, OPEN_FAILURE, relay } from '../connection/index.js';
+import { SSHException } from '../errors.js';
 import { acceptOnConnect } from './forwardRelay.js';
 import { handleChannelOpens } from './incomingOpens.js';
 
 /** How long connecting to the local agent socket may take. */
 const AGENT_CONNECT_TIMEOUT = 10_000;
+
+/** One forwarder per connection: the server's agent channels do not say which session they serve. */
+const forwarders = new WeakMap<Connection, AgentForwarder>();
+
+/** `conn`'s forwarder, made for the agent at `socketPath` if it has none yet (else the existing one, whatever its socket). */
+export function agentForwarderFor(conn: Connection, socketPath: string, debug?: (message: string) => void): AgentForwarder {
+  let f = forwarders.get(conn);
+  if (!f) {
+    f = new AgentForwarder(conn, socketPath, debug);
+    forwarders.set(conn, f);
+  }
+  return f;
+}
 
 export class AgentForwarder {
   /** The local agent's socket. */
@@ -59,6 +73,47 @@ export class AgentForwarder {
       },
       failed: (err) => this.#debug(`agent forwarding: cannot reach the local agent at ${this.socketPath}: ${err.message}`),
     });
+  }
+}
+
+/** Options for AgentRequestHandler. */
+export interface AgentRequestOptions extends WaitOptions {
+  /** The local agent's socket; default `SSH_AUTH_SOCK`. Ignored when the connection already forwards an agent. */
+  agentPath?: string;
+}
+
+/**
+ * Paramiko's AgentRequestHandler: forwards the local agent to one session
+ * channel. Make it after opening the session and before starting the
+ * command; programs the command runs then reach the local agent through
+ * the server's `SSH_AUTH_SOCK`.
+ *
+ * ```ts
+ * const session = await client.getConnection()!.openSession();
+ * const handler = new AgentRequestHandler(session);
+ * await session.exec('git pull');
+ * await handler.granted; // false if the server refused
+ * ```
+ *
+ * With `connect()`, the `agentForwarding` option does the same per call.
+ */
+export class AgentRequestHandler {
+  /** The local agent socket being relayed to. */
+  readonly socketPath: string;
+  /** Resolves whether the server granted forwarding (false also when the request failed or timed out). */
+  readonly granted: Promise<boolean>;
+
+  /** Throws ERR_SSH_BAD_OPTION with no local agent, ERR_SSH_BAD_ARGUMENT for a channel not opened on a connection. */
+  constructor(session: SessionChannel, options: AgentRequestOptions = {}) {
+    const conn = connectionOf(session);
+    if (!conn) throw new SSHException('AgentRequestHandler needs a session channel opened on a connection', { code: 'ERR_SSH_BAD_ARGUMENT' });
+    const path = options.agentPath ?? process.env.SSH_AUTH_SOCK;
+    if (!path) throw new SSHException('agent forwarding needs a local agent: pass agentPath or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
+    const forwarder = agentForwarderFor(conn, path);
+    forwarder.enable();
+    this.socketPath = forwarder.socketPath;
+    const { agentPath: _ignored, ...wait } = options;
+    this.granted = session.requestAgentForwarding(wait).catch(() => false);
   }
 }
 

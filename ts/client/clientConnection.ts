@@ -20,7 +20,7 @@ import {
 } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import type { NegotiatedAlgorithms, Transport } from '../transport/index.js';
-import { AgentForwarder } from './agentForward.js';
+import { type AgentForwarder, agentForwarderFor } from './agentForward.js';
 import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
 import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
 
@@ -73,7 +73,7 @@ export class SSHClientConnection {
     this.username = auth.username;
     this.authMethods = [...auth.methods];
     this.closed = connection.closed;
-    this.#agent = agent?.socketPath ? new AgentForwarder(connection, agent.socketPath, agent.debug) : null;
+    this.#agent = agent?.socketPath ? agentForwarderFor(connection, agent.socketPath, agent.debug) : null;
     this.#agentByDefault = agent?.byDefault ?? false;
   }
 

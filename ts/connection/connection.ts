@@ -54,6 +54,14 @@ export type GlobalRequestResult = boolean | Uint8Array;
 export type GlobalRequestHandler = (name: string, data: Uint8Array) => GlobalRequestResult | Promise<GlobalRequestResult>;
 export type ChannelOpenHandler = (req: IncomingChannelRequest) => void;
 
+/** Which connection each channel belongs to (see connectionOf). */
+const owners = new WeakMap<Channel, Connection>();
+
+/** The connection `ch` was opened on (undefined for a channel made outside one). */
+export function connectionOf(ch: Channel): Connection | undefined {
+  return owners.get(ch);
+}
+
 /** Options of waits that send a request. */
 export interface RequestOptions extends WaitOptions {
   wantReply?: boolean;
@@ -285,6 +293,7 @@ export class Connection extends EventEmitter {
     const init = { type, localId, remoteId, localWindow: window, localMaxPacket: maxPacket, remoteWindow, remoteMaxPacket, role: this.role };
     const ch = type === 'session' ? new SessionChannel(this.#host, init) : new Channel(this.#host, init);
     this.#channels.set(localId, ch);
+    owners.set(ch, this);
     return ch;
   }
 

@@ -4,6 +4,7 @@
  */
 export {
   Connection,
+  connectionOf,
   type ConnectionOptions,
   type GlobalRequestHandler,
   type GlobalRequestResult,

@@ -29,6 +29,7 @@ export interface ServerProcessInit {
   subsystem: string | null;
   env: Record<string, string>;
   pty: ServerPty | null;
+  agentPath: string | null;
 }
 
 /**
@@ -44,6 +45,12 @@ export class SSHServerProcess extends EventEmitter {
   readonly env: Record<string, string>;
   /** The pseudo-terminal, if one was requested and granted. */
   readonly pty: ServerPty | null;
+  /**
+   * The forwarded agent's socket when the client asked for agent forwarding
+   * on this session and the policy granted it (`checkChannelForwardAgentRequest`),
+   * else null. Give it to programs as `SSH_AUTH_SOCK`.
+   */
+  readonly agentPath: string | null;
   readonly channel: SessionChannel;
   readonly connection: SSHServerConnection;
   /** The client's data (the channel's readable side). */
@@ -62,6 +69,7 @@ export class SSHServerProcess extends EventEmitter {
     this.subsystem = init.subsystem;
     this.env = init.env;
     this.pty = init.pty;
+    this.agentPath = init.agentPath;
     this.stdin = init.channel;
     this.stdout = init.channel;
     this.stderr = init.channel.stderrWriter;

@@ -9,12 +9,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { UserAuthServer } from '../auth/index.js';
-import { Connection, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel } from '../connection/index.js';
+import { type Channel, Connection, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
 import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
 import { Transport } from '../transport/index.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
+import { AgentServerProxy } from './agentForward.js';
 import { connectionAuthPolicy } from './authPolicy.js';
 import { PortForwards, openDirectTcpip } from './forwarding.js';
 import type { ListenOptions, SpawnOptions } from './options.js';
@@ -75,6 +76,7 @@ export class SSHServerConnection extends EventEmitter {
   readonly #ctx: ServerContext;
   readonly #forwards: PortForwards;
   #refusedOpens = 0;
+  #agent: Promise<AgentServerProxy> | null = null;
   #pendingGlobal = 0;
 
   constructor(socket: Socket, ctx: ServerContext, policyInput: ListenOptions['server']) {
@@ -141,6 +143,31 @@ export class SSHServerConnection extends EventEmitter {
   /** @internal set by the auth policy when a listed key signed successfully. */
   _setAuthorizedKey(e: AuthorizedKeyEntry): void {
     this.#authorizedKey = e;
+  }
+
+  /**
+   * Opens an `auth-agent@openssh.com` channel to the client, for talking to
+   * its agent (Paramiko's `open_forward_agent_channel`). The client refuses
+   * unless a session asked for agent forwarding: ChannelException.
+   */
+  openForwardAgentChannel(opts?: WaitOptions): Promise<Channel> {
+    const c = this.connection;
+    if (!c || c.isClosed) return Promise.reject(new SSHException('the client has not authenticated or is gone', { code: 'ERR_SSH_NOT_CONNECTED' }));
+    return c.openChannel('auth-agent@openssh.com', new Uint8Array(0), opts);
+  }
+
+  /**
+   * The connection's agent socket (one per connection, as sshd), created on
+   * first use: what a session whose agent forwarding was granted gets.
+   */
+  agentProxy(): Promise<AgentServerProxy> {
+    if (!this.#agent) {
+      const proxy = new AgentServerProxy(this);
+      this.#agent = proxy.connect().then(() => proxy);
+      // A failed start may be retried by a later request.
+      this.#agent.catch(() => (this.#agent = null));
+    }
+    return this.#agent;
   }
 
   /** Disconnects (BY_APPLICATION). */

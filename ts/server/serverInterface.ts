@@ -53,7 +53,12 @@ export interface ServerInterface extends AuthServerInterface {
   checkChannelX11Request?(
     channel: SessionChannel, singleConnection: boolean, authProtocol: string, authCookie: string, screen: number, conn: SSHServerConnection,
   ): MaybePromise<boolean>;
-  /** Default: denied. */
+  /**
+   * Default: denied. Granting makes a private agent socket for the
+   * connection (AgentServerProxy) whose connections are relayed to the
+   * client's agent; the session's process sees it as `proc.agentPath`, and
+   * spawned commands as `SSH_AUTH_SOCK`.
+   */
   checkChannelForwardAgentRequest?(channel: SessionChannel, conn: SSHServerConnection): MaybePromise<boolean>;
   /**
    * A `direct-tcpip` channel (the client's local forwarding): OPEN_SUCCEEDED

@@ -35,6 +35,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
   const runsCommands = ctx.processFactory !== null || ctx.spawn !== null;
   const env: Record<string, string> = {};
   let pty: ServerPty | null = null;
+  let agentPath: string | null = null;
   let proc: SSHServerProcess | null = null;
   let started = false;
   let pending = 0;
@@ -67,7 +68,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
         return true;
       }
     }
-    proc = new SSHServerProcess({ channel, connection: conn, command, subsystem, env, pty });
+    proc = new SSHServerProcess({ channel, connection: conn, command, subsystem, env, pty, agentPath });
     const p = proc;
     setImmediate(() => {
       if (ctx.processFactory) {
@@ -149,22 +150,36 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
       case 'x11-req':
         if (perms?.x11Forwarding === false) return false;
         return ask('checkChannelX11Request', false, channel, info.singleConnection, info.authProtocol, info.authCookie, info.screen);
-      case 'auth-agent-req@openssh.com':
-        if (perms?.agentForwarding === false) return false;
-        return ask('checkChannelForwardAgentRequest', false, channel);
+      case 'auth-agent-req@openssh.com': {
+        if (started || agentPath !== null || perms?.agentForwarding === false) return false;
+        if (!(await ask('checkChannelForwardAgentRequest', false, channel))) return false;
+        try {
+          agentPath = (await conn.agentProxy()).path;
+        } catch (err) {
+          conn.debug(`agent forwarding granted but not possible: ${(err as Error).message}`);
+          return false;
+        }
+        return !started;
+      }
       default:
         return false;
     }
   };
 
+  // One request at a time, in arrival order (as sshd): a policy that answers
+  // slowly must not let a later exec start before an earlier env or
+  // auth-agent-req has taken effect.
+  let previous: Promise<unknown> = Promise.resolve();
   channel.onRequest((req) => {
     if (++pending > MAX_PENDING_REQUESTS) {
       conn.fail(new ProtocolError(`client flooded channel ${channel.localId} with requests`, { code: 'ERR_SSH_FLOOD' }));
       return false;
     }
-    return handle(req).finally(() => {
+    const answer = previous.then(() => handle(req)).finally(() => {
       pending--;
     });
+    previous = answer.catch(() => {});
+    return answer;
   });
 }
 

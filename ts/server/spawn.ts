@@ -62,6 +62,7 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
     ...proc.env,
   };
   if (proc.pty) env.TERM = proc.pty.term;
+  if (proc.agentPath) env.SSH_AUTH_SOCK = proc.agentPath;
   const command = proc.command;
   let file: string;
   let args: string[];
