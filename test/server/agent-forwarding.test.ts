@@ -3,7 +3,7 @@
  * grants a session's auth-agent-req, programs in that session reach the
  * client's ssh-agent through a private socket (SSH_AUTH_SOCK for spawned
  * commands, proc.agentPath for a processFactory). Clients: OpenSSH `ssh -A`,
- * Paramiko's AgentRequestHandler, and ours (connect() and the Paramiko-shaped
+ * Paramiko's AgentRequestHandler, AsyncSSH's agent_forwarding, and ours (connect() and the Paramiko-shaped
  * AgentRequestHandler, the latter also against sshd).
  */
 import { execFileSync } from 'node:child_process';
@@ -98,7 +98,7 @@ describe('OpenSSH ssh -A against our server', () => {
   });
 });
 
-describe('Paramiko\'s AgentRequestHandler against our server', () => {
+describe('Python clients against our server', () => {
   it('the session sees the agent of the Python client', async () => {
     const r = await spawningServer(true);
     try {
@@ -124,6 +124,26 @@ c.close()
       expect(withSock.code, withSock.stderr).toBe(0);
       expect(withSock.stdout).toContain(agentFingerprint);
       expect(withSock.stdout).toContain('status 0');
+    } finally {
+      await r.server.close();
+    }
+  });
+
+  it('AsyncSSH with agent_forwarding=True', async () => {
+    const r = await spawningServer(true);
+    try {
+      const code = `
+import sys, asyncio, asyncssh
+async def main():
+    async with asyncssh.connect('127.0.0.1', port=int(sys.argv[1]), username='tester', client_keys=[sys.argv[2]], known_hosts=sys.argv[3], agent_forwarding=True) as conn:
+        r = await conn.run('ssh-add -l')
+        print(r.stdout, 'status', r.exit_status)
+asyncio.run(main())
+`;
+      const res = await run('/usr/bin/python3', ['-W', 'ignore', '-c', code, String(r.port), fx.key, r.knownHosts], { env: withAgent() });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain(agentFingerprint);
+      expect(res.stdout).toContain('status 0');
     } finally {
       await r.server.close();
     }
