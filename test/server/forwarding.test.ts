@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILED, AUTH_SUCCESSFUL, connect, OPEN_SUCCEEDED, PrivateKey, type ServerInterface } from '../../ts/index.js';
 import { SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { makeFixture, ssh, startServer, type Fixture, type Running } from './helpers.js';
+import { freePort } from '../helpers/sshd.js';
 
 let fx: Fixture;
 let echo: net.Server;
@@ -87,6 +88,19 @@ describe('port forwarding', () => {
         expect(got).toBe('round trip');
         const cancel = await conn.connection.globalRequest('cancel-tcpip-forward', new SSHWriter(32).string('127.0.0.1').uint32(bound).toBytes());
         expect(cancel.ok).toBe(true);
+
+        // A forward and its cancel sent back to back (no wait for the first
+        // reply) are decided in order: the cancel finds the listener.
+        const fixed = await freePort();
+        const spec = new SSHWriter(32).string('127.0.0.1').uint32(fixed).toBytes();
+        const [fwd, cancelled] = await Promise.all([conn.connection.globalRequest('tcpip-forward', spec), conn.connection.globalRequest('cancel-tcpip-forward', spec)]);
+        expect(fwd.ok).toBe(true);
+        expect(cancelled.ok).toBe(true);
+        await expect.poll(() => new Promise<boolean>((resolve) => {
+          const probe = net.connect(fixed, '127.0.0.1');
+          probe.once('connect', () => { probe.destroy(); resolve(true); });
+          probe.once('error', () => resolve(false));
+        }), { timeout: 5000 }).toBe(false);
         conn.close();
       },
     );

@@ -78,6 +78,8 @@ export class SSHServerConnection extends EventEmitter {
   #refusedOpens = 0;
   #agent: Promise<AgentServerProxy> | null = null;
   #pendingGlobal = 0;
+  /** Settles when the last global request has been decided. */
+  #globalChain: Promise<unknown> = Promise.resolve();
 
   constructor(socket: Socket, ctx: ServerContext, policyInput: ListenOptions['server']) {
     super();
@@ -244,11 +246,15 @@ export class SSHServerConnection extends EventEmitter {
   }
 
   #onGlobalRequest(name: string, data: Uint8Array): boolean | Uint8Array | Promise<boolean | Uint8Array> {
+    const previous = this.#globalChain;
     if (++this.#pendingGlobal > MAX_PENDING_GLOBAL) {
       this.fail(new ProtocolError('client flooded the connection with global requests', { code: 'ERR_SSH_FLOOD' }));
       return false;
     }
+    // One at a time, in arrival order: a cancel-tcpip-forward sent right
+    // behind its tcpip-forward must find the listener that one made.
     const run = async (): Promise<boolean | Uint8Array> => {
+      await previous;
       try {
         if (name === 'tcpip-forward') return await this.#forwards.request(data);
         if (name === 'cancel-tcpip-forward') return await this.#forwards.cancel(data);
@@ -260,6 +266,8 @@ export class SSHServerConnection extends EventEmitter {
         this.#pendingGlobal--;
       }
     };
-    return run();
+    const answer = run();
+    this.#globalChain = answer.catch(() => {});
+    return answer;
   }
 }
