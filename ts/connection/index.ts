@@ -34,5 +34,6 @@ export {
 } from './constants.js';
 export { runCommand, execProcess, returnCode, SSHClientProcess, type ExecOptions, type RunOptions, type RunResult, type ProcessExit } from './process.js';
 export { relay } from './relay.js';
+export { InOrder } from './inOrder.js';
 export type { ConnectionTransport } from './transport.js';
 export type { WaitOptions } from './wait.js';

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { UserAuthServer } from '../auth/index.js';
-import { type Channel, Connection, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
+import { type Channel, Connection, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
 import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
@@ -78,8 +78,8 @@ export class SSHServerConnection extends EventEmitter {
   #refusedOpens = 0;
   #agent: Promise<AgentServerProxy> | null = null;
   #pendingGlobal = 0;
-  /** Settles when the last global request has been decided. */
-  #globalChain: Promise<unknown> = Promise.resolve();
+  /** Global requests are decided one at a time, in arrival order. */
+  readonly #globalOrder = new InOrder();
 
   constructor(socket: Socket, ctx: ServerContext, policyInput: ListenOptions['server']) {
     super();
@@ -246,7 +246,6 @@ export class SSHServerConnection extends EventEmitter {
   }
 
   #onGlobalRequest(name: string, data: Uint8Array): boolean | Uint8Array | Promise<boolean | Uint8Array> {
-    const previous = this.#globalChain;
     if (++this.#pendingGlobal > MAX_PENDING_GLOBAL) {
       this.fail(new ProtocolError('client flooded the connection with global requests', { code: 'ERR_SSH_FLOOD' }));
       return false;
@@ -254,7 +253,6 @@ export class SSHServerConnection extends EventEmitter {
     // One at a time, in arrival order: a cancel-tcpip-forward sent right
     // behind its tcpip-forward must find the listener that one made.
     const run = async (): Promise<boolean | Uint8Array> => {
-      await previous;
       try {
         if (name === 'tcpip-forward') return await this.#forwards.request(data);
         if (name === 'cancel-tcpip-forward') return await this.#forwards.cancel(data);
@@ -266,8 +264,6 @@ export class SSHServerConnection extends EventEmitter {
         this.#pendingGlobal--;
       }
     };
-    const answer = run();
-    this.#globalChain = answer.catch(() => {});
-    return answer;
+    return this.#globalOrder.run(run);
   }
 }

@@ -6,7 +6,7 @@
  * handler, the SFTP server, the processFactory, or spawnCommands.
  */
 import { ProtocolError } from '../errors.js';
-import type { ChannelRequest, SessionChannel } from '../connection/index.js';
+import { type ChannelRequest, InOrder, type SessionChannel } from '../connection/index.js';
 import { LocalFilesystem, SFTPServerSession, type SFTPServerInterface } from '../sftp/server/index.js';
 import { SSHServerProcess, type ServerPty } from './process.js';
 import type { ServerContext, SSHServerConnection } from './serverConnection.js';
@@ -159,7 +159,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
           conn.debug(`agent forwarding granted but not possible: ${(err as Error).message}`);
           return false;
         }
-        return !started;
+        return true;
       }
       default:
         return false;
@@ -169,17 +169,15 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
   // One request at a time, in arrival order (as sshd): a policy that answers
   // slowly must not let a later exec start before an earlier env or
   // auth-agent-req has taken effect.
-  let previous: Promise<unknown> = Promise.resolve();
+  const order = new InOrder();
   channel.onRequest((req) => {
     if (++pending > MAX_PENDING_REQUESTS) {
       conn.fail(new ProtocolError(`client flooded channel ${channel.localId} with requests`, { code: 'ERR_SSH_FLOOD' }));
       return false;
     }
-    const answer = previous.then(() => handle(req)).finally(() => {
+    return order.run(() => handle(req)).finally(() => {
       pending--;
     });
-    previous = answer.catch(() => {});
-    return answer;
   });
 }
 

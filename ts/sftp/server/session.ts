@@ -42,6 +42,7 @@ import {
   type SFTPNameEntry,
 } from '../../wire/sftpPacket.js';
 import { Channel } from '../../connection/channel.js';
+import { InOrder } from '../../connection/inOrder.js';
 import { SFTPAttributes } from '../attributes.js';
 import { HandleQueue } from './handleQueue.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
@@ -157,7 +158,7 @@ export class SFTPServerSession {
   #inFlightBytes = 0;
   #paused = false;
   #corked = false;
-  #pathChain: Promise<void> = Promise.resolve();
+  readonly #pathOrder = new InOrder();
   #ended = false;
   #finished = false;
   #resolveDone!: (e: Error | null) => void;
@@ -428,12 +429,7 @@ export class SFTPServerSession {
 
   /** Path operations: one at a time, in arrival order. */
   #ordered<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#pathChain.then(fn);
-    this.#pathChain = p.then(
-      () => {},
-      () => {},
-    );
-    return p;
+    return this.#pathOrder.run(fn);
   }
 
   #path(r: SSHReader): string {
