@@ -14,6 +14,7 @@ export {
   type DisabledAlgorithms,
 } from './client/sshClient.js';
 export { AgentRequestHandler, type AgentRequestOptions } from './client/agentForward.js';
+export { ClientTransport, type AddressPort } from './client/clientTransport.js';
 export { MissingHostKeyPolicy, AutoAddPolicy, RejectPolicy, WarningPolicy, type HostKeyPolicyClient } from './client/policies.js';
 export type { KeyInput } from './client/identities.js';
 export { mapHosts, runOnHosts, parseTarget, type BulkTarget, type HostResult, type BulkOptions, type RunOnHostsOptions } from './client/bulk.js';

@@ -36,6 +36,8 @@ export {
   type KeyInput,
   AgentRequestHandler,
   type AgentRequestOptions,
+  ClientTransport,
+  type AddressPort,
 } from './client.js';
 
 // TCP port forwarding: what forwardLocal() / forwardRemote() / openConnection() take and return.

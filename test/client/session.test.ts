@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, SSHClient, type ConnectOptions } from '../../ts/client.js';
+import * as net from 'node:net';
+import { AutoAddPolicy, ClientTransport, connect, SSHClient, type ConnectOptions } from '../../ts/client.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
@@ -159,5 +160,49 @@ describe('SSHClient (Paramiko)', () => {
       await client[Symbol.asyncDispose]();
     }
     expect(client.getTransport()).toBeNull();
+  });
+
+  it('getTransport() has Paramiko\'s Transport conveniences: openSession, openChannel, openSftpClient, state, server key', async () => {
+    const echo = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const echoPort = (echo.address() as net.AddressInfo).port;
+    const client = new SSHClient();
+    client.setMissingHostKeyPolicy(new AutoAddPolicy());
+    await client.connect('127.0.0.1', { port: sshd.port, username: 'root', keyFilename: key, allowAgent: false, lookForKeys: false });
+    const t = client.getTransport()!;
+    try {
+      expect(t).toBeInstanceOf(ClientTransport);
+      expect(t.isActive()).toBe(true);
+      expect(t.isAuthenticated()).toBe(true);
+      expect(t.getUsername()).toBe('root');
+      const serverKey = t.getRemoteServerKey()!;
+      const expected = sshd.hostPublicKeys[t.negotiated!.hostKey] ?? sshd.hostPublicKeys[serverKey.keyType];
+      expect(serverKey.toString().split(' ').slice(0, 2).join(' ')).toBe(expected!.split(' ').slice(0, 2).join(' '));
+
+      const session = await t.openSession();
+      await session.exec('echo from-session');
+      let out = '';
+      session.on('data', (d: Buffer) => (out += d.toString()));
+      expect(await session.recvExitStatus()).toBe(0);
+      expect(out).toBe('from-session\n');
+
+      const tunnel = await t.openChannel('direct-tcpip', ['127.0.0.1', echoPort], ['127.0.0.1', 40000]);
+      tunnel.end('through the tunnel');
+      let back = '';
+      for await (const c of tunnel) back += String(c);
+      expect(back).toBe('through the tunnel');
+      await expect(t.openChannel('direct-tcpip')).rejects.toMatchObject({ code: 'ERR_SSH_BAD_ARGUMENT' });
+
+      const sftp = await t.openSftpClient();
+      expect(await sftp.listdir(tmp.dir)).toContain('config');
+      await sftp.close();
+    } finally {
+      client.close();
+      echo.close();
+    }
+    await t.closed;
+    expect(t.isActive()).toBe(false);
+    expect(t.isAuthenticated()).toBe(false);
+    await expect(t.openSession()).rejects.toMatchObject({ code: 'ERR_SSH_NOT_CONNECTED' });
   });
 });

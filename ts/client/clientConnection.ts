@@ -21,6 +21,7 @@ import {
 import { SSHException } from '../errors.js';
 import type { NegotiatedAlgorithms, Transport } from '../transport/index.js';
 import { type AgentForwarder, agentForwarderFor } from './agentForward.js';
+import { ClientTransport } from './clientTransport.js';
 import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
 import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
 
@@ -69,6 +70,7 @@ export class SSHClientConnection {
 
   constructor(transport: Transport, connection: Connection, auth: { username: string; methods: readonly string[] }, agent?: AgentForwardingSetup) {
     this.transport = transport;
+    if (transport instanceof ClientTransport) transport._attach(this);
     this.connection = connection;
     this.username = auth.username;
     this.authMethods = [...auth.methods];

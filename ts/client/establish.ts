@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { authenticateClient, type ClientAuthOptions, type ClientAuthResult } from '../auth/index.js';
 import { abortError } from '../auth/inbox.js';
 import { SSHException, TimeoutError } from '../errors.js';
-import { Transport, type TransportOptions } from '../transport/index.js';
+import type { Transport, TransportOptions } from '../transport/index.js';
+import { ClientTransport } from './clientTransport.js';
 import { collectKeySources, type IdentityOptions } from './identities.js';
 import { connectTcp } from './socket.js';
 
@@ -72,7 +73,18 @@ export async function establish(p: EstablishParams): Promise<Established> {
   let transport: Transport | null = null;
   try {
     if (!socket) socket = await connectTcp(p.host, p.port, { ...(p.tcpTimeout ? { timeout: p.tcpTimeout } : {}), signal: ac.signal });
-    transport = new Transport(socket, { ...p.transport, role: 'client' });
+    const verify = p.transport.verifyHostKey;
+    let made: ClientTransport | null = null;
+    transport = made = new ClientTransport(socket, {
+      ...p.transport,
+      role: 'client',
+      // Record the key the server proved it holds (getRemoteServerKey), once it passed the check.
+      verifyHostKey: async (keyType, blob) => {
+        const ok = await verify(keyType, blob);
+        if (ok) made?._setServerKey(blob);
+        return ok;
+      },
+    });
     await untilAborted(transport.ready, ac.signal);
     const auth = await authenticateClient(transport, { ...p.auth, username: p.username, keys: keys.sources, signal: ac.signal });
     p.onAuthenticated?.(transport);

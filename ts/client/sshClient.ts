@@ -15,6 +15,7 @@ import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
 import type { AlgorithmOptions, Transport } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
+import { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
 import { establish } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
@@ -307,9 +308,15 @@ export class SSHClient implements HostKeyPolicyClient {
     return this.#connection().sftp(options);
   }
 
-  /** The underlying transport, or null when not connected. */
-  getTransport(): Transport | null {
-    return this.#conn && !this.#conn.isClosed ? this.#conn.transport : null;
+  /**
+   * The transport, or null when not connected. Besides the transport's own
+   * members (negotiated algorithms, rekeying, keepalive) it has Paramiko's
+   * Transport conveniences: `openSession`, `openChannel`, `openSftpClient`,
+   * `isActive`, `isAuthenticated`, `getUsername`, `getRemoteServerKey`.
+   */
+  getTransport(): ClientTransport | null {
+    const t = this.#conn && !this.#conn.isClosed ? this.#conn.transport : null;
+    return t instanceof ClientTransport ? t : null;
   }
 
   /** The AsyncSSH-shaped connection (run / exec / shell), or null when not connected. */
