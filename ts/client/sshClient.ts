@@ -13,7 +13,7 @@ import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteract
 import { Connection, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
-import type { AlgorithmOptions, Transport } from '../transport/index.js';
+import type { AlgorithmOptions } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
 import { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
