@@ -112,8 +112,7 @@ export class AgentRequestHandler {
     const forwarder = agentForwarderFor(conn, path);
     forwarder.enable();
     this.socketPath = forwarder.socketPath;
-    const { agentPath: _ignored, ...wait } = options;
-    this.granted = session.requestAgentForwarding(wait).catch(() => false);
+    this.granted = session.requestAgentForwarding({ signal: options.signal, timeout: options.timeout }).catch(() => false);
   }
 }
 

@@ -19,9 +19,9 @@ import {
   type WaitOptions,
 } from '../connection/index.js';
 import { SSHException } from '../errors.js';
-import type { NegotiatedAlgorithms, Transport } from '../transport/index.js';
+import type { NegotiatedAlgorithms } from '../transport/index.js';
 import { type AgentForwarder, agentForwarderFor } from './agentForward.js';
-import { ClientTransport } from './clientTransport.js';
+import type { ClientTransport } from './clientTransport.js';
 import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
 import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
 
@@ -54,8 +54,8 @@ export interface AgentForwardingSetup {
 export type { ForwardLocalOptions } from './forwardLocal.js';
 
 export class SSHClientConnection {
-  /** The transport (algorithms, rekeying, keepalive). */
-  readonly transport: Transport;
+  /** The transport (algorithms, rekeying, keepalive, and Paramiko's Transport calls). */
+  readonly transport: ClientTransport;
   /** The connection layer: channels and global requests. */
   readonly connection: Connection;
   /** The user we authenticated as. */
@@ -68,9 +68,9 @@ export class SSHClientConnection {
   readonly #agent: AgentForwarder | null;
   readonly #agentByDefault: boolean;
 
-  constructor(transport: Transport, connection: Connection, auth: { username: string; methods: readonly string[] }, agent?: AgentForwardingSetup) {
+  constructor(transport: ClientTransport, connection: Connection, auth: { username: string; methods: readonly string[] }, agent?: AgentForwardingSetup) {
     this.transport = transport;
-    if (transport instanceof ClientTransport) transport._attach(this);
+    transport._attach(this);
     this.connection = connection;
     this.username = auth.username;
     this.authMethods = [...auth.methods];

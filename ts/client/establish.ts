@@ -34,7 +34,7 @@ export interface EstablishParams {
 }
 
 export interface Established {
-  transport: Transport;
+  transport: ClientTransport;
   auth: ClientAuthResult;
 }
 
@@ -74,21 +74,21 @@ export async function establish(p: EstablishParams): Promise<Established> {
   try {
     if (!socket) socket = await connectTcp(p.host, p.port, { ...(p.tcpTimeout ? { timeout: p.tcpTimeout } : {}), signal: ac.signal });
     const verify = p.transport.verifyHostKey;
-    let made: ClientTransport | null = null;
-    transport = made = new ClientTransport(socket, {
+    const made: ClientTransport = new ClientTransport(socket, {
       ...p.transport,
       role: 'client',
       // Record the key the server proved it holds (getRemoteServerKey), once it passed the check.
       verifyHostKey: async (keyType, blob) => {
         const ok = await verify(keyType, blob);
-        if (ok) made?._setServerKey(blob);
+        if (ok) made._setServerKey(blob);
         return ok;
       },
     });
-    await untilAborted(transport.ready, ac.signal);
-    const auth = await authenticateClient(transport, { ...p.auth, username: p.username, keys: keys.sources, signal: ac.signal });
-    p.onAuthenticated?.(transport);
-    return { transport, auth };
+    transport = made;
+    await untilAborted(made.ready, ac.signal);
+    const auth = await authenticateClient(made, { ...p.auth, username: p.username, keys: keys.sources, signal: ac.signal });
+    p.onAuthenticated?.(made);
+    return { transport: made, auth };
   } catch (err) {
     if (transport) transport.disconnect();
     else socket?.destroy();

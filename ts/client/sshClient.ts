@@ -15,7 +15,7 @@ import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
 import type { AlgorithmOptions } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
-import { ClientTransport } from './clientTransport.js';
+import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
 import { establish } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
@@ -315,8 +315,7 @@ export class SSHClient implements HostKeyPolicyClient {
    * `isActive`, `isAuthenticated`, `getUsername`, `getRemoteServerKey`.
    */
   getTransport(): ClientTransport | null {
-    const t = this.#conn && !this.#conn.isClosed ? this.#conn.transport : null;
-    return t instanceof ClientTransport ? t : null;
+    return this.#conn && !this.#conn.isClosed ? this.#conn.transport : null;
   }
 
   /** The AsyncSSH-shaped connection (run / exec / shell), or null when not connected. */

@@ -78,11 +78,6 @@ export class AgentServerProxy {
     return { SSH_AUTH_SOCK: this.path };
   }
 
-  /** Programs connected to the socket now. */
-  get activeCount(): number {
-    return this.#sockets.size;
-  }
-
   /** Stops listening, ends the relayed agent connections and removes the socket and its directory. Safe to call twice. */
   close(): void {
     if (this.#state === 'closed') return;
