@@ -219,6 +219,21 @@ describe('getfo, putfo and streams', () => {
     expect(Buffer.concat(parts).equals(data)).toBe(true);
   });
 
+  it('by default a read stream joins replies that wait for its consumer into pushes of up to 1 MiB', async () => {
+    const data = patternBytes(24 * CHUNK + 9, 12);
+    writeFileSync(join(dir, 'push'), data);
+    const rs = sftp.createReadStream(join(dir, 'push'));
+    const pushed = vi.spyOn(rs, 'push');
+    // Nobody reads for a while: the stream's buffer fills and replies pile up behind it.
+    await new Promise((r) => setTimeout(r, 500));
+    const parts: Buffer[] = [];
+    for await (const c of rs) parts.push(c as Buffer);
+    const sizes = pushed.mock.calls.map(([c]) => (c === null ? 0 : (c as Buffer).length));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * K);
+    expect(Math.max(...sizes)).toBeGreaterThan(CHUNK);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+
   it('a read stream of a missing file errors; a write stream with wx on an existing file errors', async () => {
     await expect(pipeline(sftp.createReadStream(join(dir, 'missing')), new PassThrough())).rejects.toMatchObject({ status: 2 });
     writeFileSync(join(dir, 'exists'), '');
