@@ -21,6 +21,7 @@ import {
 import { SSHException } from '../errors.js';
 import type { NegotiatedAlgorithms } from '../transport/index.js';
 import { type AgentForwarder, agentForwarderFor } from './agentForward.js';
+import { type X11ForwardingSetup, x11ForwarderFor } from './x11Forward.js';
 import type { ClientTransport } from './clientTransport.js';
 import { type ForwardLocalOptions, type LocalForwardListener, openDirectTcpip, type OpenConnectionOptions, startLocalForward } from './forwardLocal.js';
 import { type ForwardRemoteOptions, type RemoteForwardListener, startRemoteForward } from './forwardRemote.js';
@@ -40,6 +41,8 @@ export interface ShellOptions extends WaitOptions {
   pty?: boolean;
   /** Forward the local agent to this shell; default: connect()'s `agentForwarding`. */
   agentForwarding?: boolean;
+  /** Forward X11 connections to the local display; default: connect()'s `x11Forwarding`. */
+  x11Forwarding?: boolean | 'ignoreFailure';
 }
 
 /** How a connection forwards the local agent (from connect()'s options). */
@@ -49,6 +52,12 @@ export interface AgentForwardingSetup {
   /** Whether run / exec / shell ask for forwarding unless told otherwise. */
   byDefault: boolean;
   debug?: (message: string) => void;
+}
+
+/** How a connection forwards X11 (from connect()'s options). */
+export interface X11ForwardingDefaults extends X11ForwardingSetup {
+  /** Whether run / exec / shell ask for forwarding unless told otherwise. */
+  byDefault: boolean | 'ignoreFailure';
 }
 
 export type { ForwardLocalOptions } from './forwardLocal.js';
@@ -67,8 +76,15 @@ export class SSHClientConnection {
 
   readonly #agent: AgentForwarder | null;
   readonly #agentByDefault: boolean;
+  readonly #x11: X11ForwardingDefaults;
 
-  constructor(transport: ClientTransport, connection: Connection, auth: { username: string; methods: readonly string[] }, agent?: AgentForwardingSetup) {
+  constructor(
+    transport: ClientTransport,
+    connection: Connection,
+    auth: { username: string; methods: readonly string[] },
+    agent?: AgentForwardingSetup,
+    x11: X11ForwardingDefaults = { byDefault: false },
+  ) {
     this.transport = transport;
     transport._attach(this);
     this.connection = connection;
@@ -77,21 +93,26 @@ export class SSHClientConnection {
     this.closed = connection.closed;
     this.#agent = agent?.socketPath ? agentForwarderFor(connection, agent.socketPath, agent.debug) : null;
     this.#agentByDefault = agent?.byDefault ?? false;
+    this.#x11 = x11;
   }
 
   /**
-   * `options` with `agentForwarding` settled: the connection's default
-   * unless given, and the forwarder told to expect the server's agent
-   * channels before the request goes out.
+   * `options` with `agentForwarding` and `x11Forwarding` settled: the
+   * connection's defaults unless given, and the forwarders told to expect
+   * the server's channels before the requests go out.
    */
   #session<T extends ExecOptions>(options: T): T {
-    const want = options.agentForwarding ?? this.#agentByDefault;
-    if (!want) return options;
-    if (!this.#agent) {
-      throw new SSHException('agent forwarding needs a local agent: pass connect() an agent socket path or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
+    let out = options;
+    if (options.agentForwarding ?? this.#agentByDefault) {
+      if (!this.#agent) {
+        throw new SSHException('agent forwarding needs a local agent: pass connect() an agent socket path or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
+      }
+      this.#agent.enable();
+      out = { ...out, agentForwarding: true };
     }
-    this.#agent.enable();
-    return { ...options, agentForwarding: true };
+    const x11 = options.x11Forwarding ?? this.#x11.byDefault;
+    if (x11) out = { ...out, x11Forwarding: x11, x11: x11ForwarderFor(this.connection, this.#x11).request() };
+    return out;
   }
 
   /** What the key exchange chose (kex, host key, ciphers, MACs, compression). */
@@ -144,6 +165,7 @@ export class SSHClientConnection {
     const proc = await execProcess(this.connection, null, this.#session({
       pty,
       ...(options.agentForwarding !== undefined ? { agentForwarding: options.agentForwarding } : {}),
+      ...(options.x11Forwarding !== undefined ? { x11Forwarding: options.x11Forwarding } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),

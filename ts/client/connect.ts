@@ -49,6 +49,20 @@ export interface ConnectOptions {
    * config's ForwardAgent, else false.
    */
   agentForwarding?: boolean;
+  /**
+   * Forward X11 connections of every session run / exec / shell start to
+   * the local display (AsyncSSH's `x11_forwarding`, `ssh -X`; each call may
+   * override it). true: a refusal fails the start; `'ignoreFailure'`: the
+   * session starts anyway. Default: the config's ForwardX11 (as
+   * 'ignoreFailure'), else false.
+   */
+  x11Forwarding?: boolean | 'ignoreFailure';
+  /** The local X display; default $DISPLAY. */
+  x11Display?: string;
+  /** The Xauthority file holding the display's cookie; default $XAUTHORITY, else ~/.Xauthority. */
+  x11AuthPath?: string;
+  /** Ask the server to forward only the first X11 connection of each session. */
+  x11SingleConnection?: boolean;
   /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa (or the config's IdentityFile) when no keys are given. Default true. */
   lookForKeys?: boolean;
   /** known_hosts file(s); default ~/.ssh/known_hosts (or the config's UserKnownHostsFile). `null` disables host key checking. */
@@ -254,6 +268,12 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
   return new SSHClientConnection(transport, connection!, auth, {
     socketPath: agentSocket || null,
     byDefault: options.agentForwarding ?? (cfgForward !== undefined && cfgForward !== false),
+    ...(options.debug ? { debug: options.debug } : {}),
+  }, {
+    byDefault: options.x11Forwarding ?? (/^(yes|true)$/i.test(cfg?.get('forwardx11') ?? '') ? 'ignoreFailure' : false),
+    ...(options.x11Display !== undefined ? { display: options.x11Display } : {}),
+    ...(options.x11AuthPath !== undefined ? { authPath: options.x11AuthPath } : {}),
+    ...(options.x11SingleConnection !== undefined ? { singleConnection: options.x11SingleConnection } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
   });
 }

@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ChannelException, ProcessError, TimeoutError } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { ExitSignal } from './requests.js';
-import type { PtyOptions, SessionChannel } from './session.js';
+import type { PtyOptions, SessionChannel, X11Options } from './session.js';
 import { bounded, freshAbortError, type WaitOptions } from './wait.js';
 
 export type { PtyOptions } from './session.js';
@@ -33,6 +33,15 @@ export interface ExecOptions extends WaitOptions {
    * The client connection decides the default and relays the agent.
    */
   agentForwarding?: boolean;
+  /**
+   * Ask the server to forward this session's X11 connections (`x11-req`,
+   * AsyncSSH's `x11_forwarding`): true makes a refusal fail the start with
+   * ChannelException, `'ignoreFailure'` starts the session anyway. The
+   * client connection decides the default and relays the connections.
+   */
+  x11Forwarding?: boolean | 'ignoreFailure';
+  /** The `x11-req` parameters; the client connection fills them in (its fake cookie). */
+  x11?: X11Options;
 }
 
 export interface RunOptions extends ExecOptions {
@@ -143,6 +152,14 @@ async function startSession(conn: Connection, command: string | null, opts: Exec
     const pty = ptyOptions(opts.pty);
     if (pty) steps.push(ch.requestPty(pty));
     if (opts.agentForwarding) steps.push(ch.requestAgentForwarding(wait));
+    if (opts.x11Forwarding) {
+      const strict = opts.x11Forwarding !== 'ignoreFailure';
+      steps.push(
+        ch.requestX11(opts.x11, wait).then((ok) => {
+          if (!ok && strict) throw new ChannelException('the server refused X11 forwarding');
+        }),
+      );
+    }
     if (opts.subsystem !== undefined) {
       if (command !== null) throw new ChannelException('execProcess: give either a command or a subsystem, not both');
       steps.push(ch.subsystem(opts.subsystem));
@@ -187,7 +204,7 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   };
   let ch: SessionChannel;
   try {
-    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, agentForwarding: opts.agentForwarding, signal: opts.signal, timeout: opts.timeout }, attach);
+    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, agentForwarding: opts.agentForwarding, x11Forwarding: opts.x11Forwarding, x11: opts.x11, signal: opts.signal, timeout: opts.timeout }, attach);
   } catch (e) {
     // Same error shapes as a run cut short later, with empty output.
     if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
