@@ -15,9 +15,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { relay } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import type { SSHServerConnection } from './serverConnection.js';
+import { RelayedSockets } from './socketRelay.js';
 
 /** Programs talking to the forwarded agent at once, per connection; more are turned away. */
 const MAX_AGENT_CONNECTIONS = 32;
@@ -33,12 +33,13 @@ export class AgentServerProxy {
   readonly #dir: string;
   readonly #conn: SSHServerConnection;
   readonly #server: net.Server;
-  readonly #sockets = new Set<net.Socket>();
+  readonly #sockets: RelayedSockets;
   #state: 'new' | 'listening' | 'closed' = 'new';
 
   /** Creates the private directory; `connect()` starts listening. */
   constructor(conn: SSHServerConnection, options: AgentServerProxyOptions = {}) {
     this.#conn = conn;
+    this.#sockets = new RelayedSockets('agent forwarding', MAX_AGENT_CONNECTIONS, (m) => conn.debug(m));
     this.#dir = mkdtempSync(join(options.directory ?? tmpdir(), 'sshwire-agent-'));
     chmodSync(this.#dir, 0o700);
     this.path = join(this.#dir, `agent.${process.pid}`);
@@ -83,8 +84,7 @@ export class AgentServerProxy {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#server.close();
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
+    this.#sockets.destroyAll();
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
@@ -94,28 +94,11 @@ export class AgentServerProxy {
   }
 
   #accept(sock: net.Socket): void {
-    sock.on('error', () => {});
     const c = this.#conn.connection;
-    if (this.#state !== 'listening' || !c || c.isClosed || this.#sockets.size >= MAX_AGENT_CONNECTIONS) {
-      if (this.#sockets.size >= MAX_AGENT_CONNECTIONS) this.#conn.debug(`agent forwarding: more than ${MAX_AGENT_CONNECTIONS} connections at once, one turned away`);
+    if (this.#state !== 'listening' || !c || c.isClosed) {
       sock.destroy();
       return;
     }
-    this.#sockets.add(sock);
-    sock.once('close', () => this.#sockets.delete(sock));
-    this.#conn.openForwardAgentChannel().then(
-      (ch) => {
-        if (sock.destroyed) {
-          ch.close();
-          return;
-        }
-        relay(sock, ch, (err) => err && this.#conn.debug(`agent forwarding: ${err.message}`));
-        sock.resume();
-      },
-      (err: Error) => {
-        this.#conn.debug(`agent forwarding: the client refused the agent channel: ${err.message}`);
-        sock.destroy();
-      },
-    );
+    this.#sockets.relay(sock, () => this.#conn.openForwardAgentChannel());
   }
 }

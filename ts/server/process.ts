@@ -30,6 +30,7 @@ export interface ServerProcessInit {
   env: Record<string, string>;
   pty: ServerPty | null;
   agentPath: string | null;
+  x11: { display: string; authPath: string } | null;
 }
 
 /**
@@ -51,6 +52,15 @@ export class SSHServerProcess extends EventEmitter {
    * else null. Give it to programs as `SSH_AUTH_SOCK`.
    */
   readonly agentPath: string | null;
+  /**
+   * The forwarded X display (e.g. `localhost:10.0`) when the client asked
+   * for X11 forwarding on this session and the policy granted it
+   * (`checkChannelX11Request`), else null. Give it to programs as
+   * `DISPLAY`, with `x11AuthPath` as `XAUTHORITY`.
+   */
+  readonly x11Display: string | null;
+  /** The Xauthority file with the cookie for `x11Display`, else null. */
+  readonly x11AuthPath: string | null;
   readonly channel: SessionChannel;
   readonly connection: SSHServerConnection;
   /** The client's data (the channel's readable side). */
@@ -70,6 +80,8 @@ export class SSHServerProcess extends EventEmitter {
     this.env = init.env;
     this.pty = init.pty;
     this.agentPath = init.agentPath;
+    this.x11Display = init.x11?.display ?? null;
+    this.x11AuthPath = init.x11?.authPath ?? null;
     this.stdin = init.channel;
     this.stdout = init.channel;
     this.stderr = init.channel.stderrWriter;

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { UserAuthServer } from '../auth/index.js';
 import { type Channel, Connection, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
+import { encodeX11OpenData } from '../connection/x11.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
 import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
@@ -156,6 +157,18 @@ export class SSHServerConnection extends EventEmitter {
     const c = this.connection;
     if (!c || c.isClosed) return Promise.reject(new SSHException('the client has not authenticated or is gone', { code: 'ERR_SSH_NOT_CONNECTED' }));
     return c.openChannel('auth-agent@openssh.com', new Uint8Array(0), opts);
+  }
+
+  /**
+   * Opens an `x11` channel to the client for an X client that connected to
+   * a forwarded display (Paramiko's `open_x11_channel`); `srcAddr` is where
+   * that X client came from. The client refuses unless a session asked for
+   * X11 forwarding: ChannelException.
+   */
+  openX11Channel(srcAddr: readonly [host: string, port: number] = ['127.0.0.1', 0], opts?: WaitOptions): Promise<Channel> {
+    const c = this.connection;
+    if (!c || c.isClosed) return Promise.reject(new SSHException('the client has not authenticated or is gone', { code: 'ERR_SSH_NOT_CONNECTED' }));
+    return c.openChannel('x11', encodeX11OpenData({ originHost: srcAddr[0], originPort: srcAddr[1] }), opts);
   }
 
   /**

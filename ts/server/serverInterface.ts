@@ -49,7 +49,14 @@ export interface ServerInterface extends AuthServerInterface {
   ): MaybePromise<boolean>;
   /** Default: the variable matches the server's `acceptEnv` patterns. */
   checkChannelEnvRequest?(channel: SessionChannel, name: string, value: string, conn: SSHServerConnection): MaybePromise<boolean>;
-  /** Default: denied. (sshwire does not forward X11 itself; a true answer only acknowledges.) */
+  /**
+   * Default: denied. Granting makes a proxy X display for the session on
+   * 127.0.0.1 (port 6000 + N, N from 10 up, as sshd) with the client's
+   * fake cookie in a private Xauthority file; each X client that connects
+   * becomes an `x11` channel to the client. The session's process sees it
+   * as `proc.x11Display` / `proc.x11AuthPath`, spawned commands as
+   * `DISPLAY` / `XAUTHORITY`.
+   */
   checkChannelX11Request?(
     channel: SessionChannel, singleConnection: boolean, authProtocol: string, authCookie: string, screen: number, conn: SSHServerConnection,
   ): MaybePromise<boolean>;

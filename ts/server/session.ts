@@ -12,6 +12,7 @@ import { SSHServerProcess, type ServerPty } from './process.js';
 import type { ServerContext, SSHServerConnection } from './serverConnection.js';
 import { spawnProcess } from './spawn.js';
 import { runSubsystem } from './subsystems.js';
+import { X11ServerDisplay } from './x11Forward.js';
 
 /** Requests waiting for a policy answer on one channel before we call it a flood. */
 const MAX_PENDING_REQUESTS = 32;
@@ -36,6 +37,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
   const env: Record<string, string> = {};
   let pty: ServerPty | null = null;
   let agentPath: string | null = null;
+  let x11: X11ServerDisplay | null = null;
   let proc: SSHServerProcess | null = null;
   let started = false;
   let pending = 0;
@@ -68,7 +70,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
         return true;
       }
     }
-    proc = new SSHServerProcess({ channel, connection: conn, command, subsystem, env, pty, agentPath });
+    proc = new SSHServerProcess({ channel, connection: conn, command, subsystem, env, pty, agentPath, x11 });
     const p = proc;
     setImmediate(() => {
       if (ctx.processFactory) {
@@ -147,9 +149,23 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
         if (!proc || proc.listenerCount('break') === 0) return false;
         proc.emit('break', info.ms);
         return true;
-      case 'x11-req':
-        if (perms?.x11Forwarding === false) return false;
-        return ask('checkChannelX11Request', false, channel, info.singleConnection, info.authProtocol, info.authCookie, info.screen);
+      case 'x11-req': {
+        if (started || x11 !== null || perms?.x11Forwarding === false) return false;
+        if (!(await ask('checkChannelX11Request', false, channel, info.singleConnection, info.authProtocol, info.authCookie, info.screen))) return false;
+        try {
+          const display = await X11ServerDisplay.open(conn, info);
+          if (started || channel.destroyed) {
+            display.close();
+            return false;
+          }
+          x11 = display;
+          channel.once('close', () => display.close());
+        } catch (err) {
+          conn.debug(`X11 forwarding granted but not possible: ${(err as Error).message}`);
+          return false;
+        }
+        return true;
+      }
       case 'auth-agent-req@openssh.com': {
         if (started || agentPath !== null || perms?.agentForwarding === false) return false;
         if (!(await ask('checkChannelForwardAgentRequest', false, channel))) return false;

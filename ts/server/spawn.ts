@@ -63,6 +63,7 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
   };
   if (proc.pty) env.TERM = proc.pty.term;
   if (proc.agentPath) env.SSH_AUTH_SOCK = proc.agentPath;
+  if (proc.x11Display && proc.x11AuthPath) Object.assign(env, { DISPLAY: proc.x11Display, XAUTHORITY: proc.x11AuthPath });
   const command = proc.command;
   let file: string;
   let args: string[];
