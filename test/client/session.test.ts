@@ -182,9 +182,9 @@ describe('SSHClient (Paramiko)', () => {
       const session = await t.openSession();
       await session.exec('echo from-session');
       let out = '';
-      session.on('data', (d: Buffer) => (out += d.toString()));
-      expect(await session.recvExitStatus()).toBe(0);
+      for await (const d of session) out += String(d);
       expect(out).toBe('from-session\n');
+      expect(await session.recvExitStatus()).toBe(0);
 
       const tunnel = await t.openChannel('direct-tcpip', ['127.0.0.1', echoPort], ['127.0.0.1', 40000]);
       tunnel.end('through the tunnel');

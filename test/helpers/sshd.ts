@@ -36,6 +36,15 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
+/** SIGTERM, then SIGKILL if `proc` has not exited within 3 s. */
+export async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+}
+
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -122,12 +131,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     hostPublicKeys,
     log: () => Buffer.concat(chunks).toString('utf8'),
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
+      await stopProcess(proc);
       try {
         writeFileSync(logFile, Buffer.concat(chunks));
       } catch {

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from './sshd.js';
 
 export interface Xvfb {
   /** The display name, e.g. `:57`. */
@@ -43,12 +44,7 @@ export async function startXvfb(): Promise<Xvfb> {
     authPath,
     cookie,
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
+      await stopProcess(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
