@@ -5,6 +5,7 @@
  * fake cookie sshd stored for it; we swap in the real one. An X client
  * without the fake cookie is cut off before it reaches the display.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelException, connect } from '../../ts/index.js';
@@ -64,6 +65,18 @@ describe('X11 forwarding through sshd', () => {
     expect(plain.stdout).toBe('[]\n');
   });
 
+  it('ssh_config ForwardX11 yes turns it on for every call, failures ignored', async () => {
+    const cfg = join(tmp.dir, 'config-x11');
+    writeFileSync(cfg, 'Host *\n  ForwardX11 yes\n');
+    {
+      await using c = await connect(rootLogin(sshd, key, { ...x11(), config: cfg }));
+      const r = await c.run('xdpyinfo | grep -c "vendor string"');
+      expect(r.stdout, r.stderr as string).toBe('1\n');
+    }
+    await using c = await connect(rootLogin(noX11, key, { ...x11(), config: cfg }));
+    expect((await c.run('echo "[$DISPLAY]"')).stdout).toBe('[]\n');
+  });
+
   it('a refusal fails the start, unless ignoreFailure', async () => {
     await using c = await connect(rootLogin(noX11, key, x11()));
     await expect(c.run('true', { x11Forwarding: true })).rejects.toBeInstanceOf(ChannelException);
@@ -77,6 +90,9 @@ describe('X11 forwarding through sshd', () => {
     try {
       await using c = await connect(rootLogin(sshd, key, { x11Forwarding: true }));
       await expect(c.run('true')).rejects.toMatchObject({ code: 'ERR_SSH_BAD_OPTION', message: expect.stringMatching(/DISPLAY/) });
+      // 'ignoreFailure' (what ForwardX11 in ssh_config means) runs without, as ssh does.
+      const r = await c.run('echo "[$DISPLAY]"', { x11Forwarding: 'ignoreFailure' });
+      expect(r.stdout).toBe('[]\n');
     } finally {
       if (saved !== undefined) process.env.DISPLAY = saved;
     }

@@ -111,7 +111,16 @@ export class SSHClientConnection {
       out = { ...out, agentForwarding: true };
     }
     const x11 = options.x11Forwarding ?? this.#x11.byDefault;
-    if (x11) out = { ...out, x11Forwarding: x11, x11: x11ForwarderFor(this.connection, this.#x11).request() };
+    if (x11) {
+      try {
+        out = { ...out, x11Forwarding: x11, x11: x11ForwarderFor(this.connection, this.#x11).request() };
+      } catch (err) {
+        // As ssh with ForwardX11 and no DISPLAY: 'ignoreFailure' goes on without.
+        if (x11 !== 'ignoreFailure') throw err;
+        this.#x11.debug?.(`X11 forwarding skipped: ${(err as Error).message}`);
+        out = { ...out, x11Forwarding: false };
+      }
+    }
     return out;
   }
 
