@@ -37,18 +37,11 @@ export class AgentForwarder {
   readonly socketPath: string;
   readonly #debug: (message: string) => void;
   #requested = false;
-  /** Agent connections being relayed now. */
-  #active = 0;
 
   constructor(conn: Connection, socketPath: string, debug: (message: string) => void = () => {}) {
     this.socketPath = socketPath;
     this.#debug = debug;
     handleChannelOpens(conn, 'auth-agent@openssh.com', (req) => this.#onOpen(req));
-  }
-
-  /** Agent connections being relayed now. */
-  get activeCount(): number {
-    return this.#active;
   }
 
   /** A session is about to ask for forwarding: the server's agent channels are welcome from now on. */
@@ -65,9 +58,7 @@ export class AgentForwarder {
     acceptOnConnect(req, sock, AGENT_CONNECT_TIMEOUT, {
       claim: () => true,
       connected: (s, ch) => {
-        this.#active++;
         relay(s, ch, (err) => {
-          this.#active--;
           if (err) this.#debug(`agent forwarding: ${err.message}`);
         });
       },

@@ -75,18 +75,11 @@ export class X11Forwarder {
   readonly #setup: X11ForwardingSetup;
   readonly #debug: (message: string) => void;
   #target: X11Target | null = null;
-  /** X connections being relayed now. */
-  #active = 0;
 
   constructor(conn: Connection, setup: X11ForwardingSetup) {
     this.#setup = setup;
     this.#debug = setup.debug ?? (() => {});
     handleChannelOpens(conn, 'x11', (req) => this.#onOpen(req));
-  }
-
-  /** X connections being relayed now. */
-  get activeCount(): number {
-    return this.#active;
   }
 
   /**
@@ -166,9 +159,7 @@ export class X11Forwarder {
       const rest = held.subarray(setup.length);
       if (rest.length > 0) ch.unshift(rest);
       sock.write(rewriteX11Setup(held.subarray(0, setup.length), setup, t.realName, t.realData));
-      this.#active++;
       relay(sock, ch, (err) => {
-        this.#active--;
         if (err) this.#debug(`X11 forwarding: ${err.message}`);
       });
     };

@@ -117,7 +117,7 @@ async function listenOnFreeDisplay(): Promise<{ server: net.Server; number: numb
     const server = net.createServer({ allowHalfOpen: true });
     const ok = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
-      server.listen({ host: '127.0.0.1', port: X11_BASE_PORT + number, exclusive: true }, () => resolve(true));
+      server.listen({ host: '127.0.0.1', port: X11_BASE_PORT + number }, () => resolve(true));
     });
     if (ok) {
       server.removeAllListeners('error');
