@@ -59,6 +59,17 @@ export {
   type PasswordChangeHandler,
   type BannerHandler,
 } from './auth/index.js';
+// GSS-API (Kerberos 5) for gssapi-with-mic: connect({ gssAuth }) and listen({ gssapi }) use these.
+export {
+  Krb5Error,
+  KRB_ERR,
+  krb5ClientMechanism,
+  krb5ServerMechanism,
+  type Krb5ClientOptions,
+  type Krb5ServerOptions,
+  type Krb5ServerMechanism,
+} from './auth/gssapi/index.js';
+export type { GssClientContext, GssClientMechanism, GssServerContext, GssServerMechanism } from './auth/index.js';
 
 // SFTP: the client, files, attributes, streams.
 export {

@@ -24,6 +24,8 @@ export interface SshdOptions {
   overrides?: string[];
   /** OpenSSH public key lines to put in the authorized_keys file. */
   authorizedKeys?: string[];
+  /** Extra environment for sshd (e.g. KRB5_CONFIG, KRB5_KTNAME). */
+  env?: Record<string, string>;
 }
 
 export interface Sshd {
@@ -120,8 +122,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   ];
   const configFile = join(dir, 'sshd_config');
   writeFileSync(configFile, config.join('\n') + '\n');
-  execFileSync(SSHD, ['-t', '-f', configFile], { stdio: 'pipe' });
-  const proc = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  execFileSync(SSHD, ['-t', '-f', configFile], { stdio: 'pipe', env });
+  const proc = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const chunks: Buffer[] = [];
   proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
   await waitForPort(port, proc, 10_000);

@@ -13,6 +13,11 @@ import { AuthInbox, abortError, type AuthMessage } from './inbox.js';
 import {
   decodeBanner,
   decodeFailure,
+  decodeGssapiError,
+  decodeGssapiString,
+  encodeGssapiRequest,
+  encodeGssapiString,
+  gssapiMicData,
   decodeInfoRequest,
   decodePasswordChangeRequest,
   decodePkOk,
@@ -41,6 +46,30 @@ export type BannerHandler = (message: string, lang: string) => void;
  * first needed (an agent is asked for its keys only if publickey is allowed).
  */
 export type KeySource = Signer | (() => readonly Signer[] | Promise<readonly Signer[]>);
+
+/**
+ * A GSS-API security context on the way to being established, for
+ * gssapi-with-mic (RFC 4462 section 3). Mechanism-agnostic: the Kerberos 5
+ * one is in ./gssapi/.
+ */
+export interface GssClientContext {
+  /** The first context token, sent once the server has chosen the mechanism. */
+  readonly initialToken: Uint8Array;
+  /** Whether the context is complete (after the server's reply token, for mutual authentication). */
+  readonly established: boolean;
+  /** Processes a token from the server; throws when it rejects or fails the context. */
+  acceptReply(token: Uint8Array): void;
+  /** A MIC token over `message` with the established context. */
+  getMic(message: Uint8Array): Uint8Array;
+}
+
+/** A GSS-API mechanism the client can authenticate with. */
+export interface GssClientMechanism {
+  /** The mechanism OID, DER-encoded (06 len ...), as gssapi-with-mic sends it. */
+  readonly oid: Uint8Array;
+  /** Gets credentials (a Kerberos service ticket, say) and starts a context; rejects when there are none. */
+  createContext(signal?: AbortSignal): Promise<GssClientContext>;
+}
 
 /** How one attempt ended. `partial`: this method succeeded, but the server wants more. */
 export interface AttemptResult {
@@ -259,6 +288,76 @@ export class UserAuthClient {
     });
   }
 
+  /**
+   * The `gssapi-with-mic` method (RFC 4462 section 3): the context is made
+   * first (so a client without credentials never asks), the server picks the
+   * mechanism, the context tokens go back and forth, and a MIC over the
+   * session identifier proves the context belongs to this connection. What
+   * went wrong on the GSS side is kept in `gssError`.
+   */
+  gssapiWithMic(mechanism: GssClientMechanism): Promise<AttemptResult> {
+    return this.#attempt('gssapi-with-mic', async () => {
+      let ctx: GssClientContext;
+      try {
+        ctx = await mechanism.createContext(this.#signal);
+      } catch (err) {
+        // No ticket, no KDC: the method fails here without asking the server, and the others go on, as with ssh.
+        if (!(err instanceof SSHException) || this.#signal?.aborted) throw err;
+        this.gssError = err.message;
+        this.#debug(`gssapi-with-mic: ${err.message}`);
+        return { outcome: 'failure', allowed: this.allowed ?? [] };
+      }
+      this.#transport.send(encodeGssapiRequest(this.username, [mechanism.oid]));
+      let m = await this.#next();
+      if (m.type !== MSG.USERAUTH_GSSAPI_RESPONSE) return this.#finalReply(m, 'gssapi-with-mic');
+      const chosen = decodeGssapiString(m.payload, 'USERAUTH_GSSAPI_RESPONSE');
+      if (!Buffer.from(chosen).equals(Buffer.from(mechanism.oid))) throw new ProtocolError('the server chose a GSS-API mechanism that was not offered');
+      this.#transport.send(encodeGssapiString(MSG.USERAUTH_GSSAPI_TOKEN, ctx.initialToken));
+      let contextFailed = false;
+      while (!ctx.established && !contextFailed) {
+        m = await this.#next();
+        if (m.type === MSG.USERAUTH_GSSAPI_TOKEN || m.type === MSG.USERAUTH_GSSAPI_ERRTOK) {
+          const errtok = m.type === MSG.USERAUTH_GSSAPI_ERRTOK;
+          try {
+            ctx.acceptReply(decodeGssapiString(m.payload, errtok ? 'USERAUTH_GSSAPI_ERRTOK' : 'USERAUTH_GSSAPI_TOKEN'));
+            if (errtok) throw new AuthenticationException('the server sent a GSS-API error token');
+          } catch (err) {
+            if (!(err instanceof SSHException)) throw err;
+            this.gssError = err.message;
+            this.#debug(`gssapi-with-mic: ${err.message}`);
+            // After an error token the server still sends FAILURE; after a
+            // reply we refuse, it waits for a MIC, and the next request resets it.
+            if (!errtok) return { outcome: 'failure', allowed: this.allowed ?? [] };
+            contextFailed = true;
+          }
+        } else if (m.type === MSG.USERAUTH_GSSAPI_ERROR) {
+          this.#noteGssError(m.payload);
+        } else {
+          return this.#finalReply(m, 'gssapi-with-mic');
+        }
+      }
+      if (!contextFailed) {
+        const sessionId = this.#transport.sessionId;
+        if (!sessionId) throw new SSHException('no session id: key exchange has not completed', { code: 'ERR_SSH_INTERNAL' });
+        this.#transport.send(encodeGssapiString(MSG.USERAUTH_GSSAPI_MIC, ctx.getMic(gssapiMicData(sessionId, this.username))));
+      }
+      for (;;) {
+        m = await this.#next();
+        if (m.type !== MSG.USERAUTH_GSSAPI_ERROR) return this.#finalReply(m, 'gssapi-with-mic');
+        this.#noteGssError(m.payload);
+      }
+    });
+  }
+
+  /** The last GSS-API failure of gssapiWithMic (local or reported by the server), for error messages. */
+  gssError: string | null = null;
+
+  #noteGssError(payload: Uint8Array): void {
+    const e = decodeGssapiError(payload);
+    this.gssError = `the server's GSS-API error: ${e.message.slice(0, 300)} (major 0x${e.major.toString(16)}, minor ${e.minor})`;
+    this.#debug(`gssapi-with-mic: ${this.gssError}`);
+  }
+
   /** Detaches from the transport. */
   close(): void {
     this.#inbox.close();
@@ -313,6 +412,8 @@ export interface ClientAuthOptions extends UserAuthClientOptions {
   /** Keyboard-interactive submethods hint (RFC 4256), default empty. */
   kbdintSubmethods?: string;
   passwordChangeHandler?: PasswordChangeHandler;
+  /** gssapi-with-mic, tried first when the server allows it (as Paramiko and OpenSSH do). */
+  gssapi?: GssClientMechanism;
 }
 
 /** Who we are, and how we got in. */
@@ -382,8 +483,17 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
     const kbdintPossible = options.kbdintHandler !== undefined || options.password !== undefined;
     let kbdintDone = !kbdintPossible;
 
+    let gssDone = options.gssapi === undefined;
     for (let progress = true; progress; ) {
       progress = false;
+      if (!gssDone && allowed.includes('gssapi-with-mic')) {
+        gssDone = true;
+        attempted.add('gssapi-with-mic');
+        r = await ua.gssapiWithMic(options.gssapi!);
+        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
+        allowed = r.allowed;
+        if (r.outcome === 'partial') progress = true;
+      }
       if (allowed.includes('publickey') && (options.keys?.length ?? 0) > 0) {
         for (const signer of await loadSigners()) {
           if (!allowed.includes('publickey')) break;
@@ -428,7 +538,8 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
     if (attempted.size === 0) {
       throw new BadAuthenticationType(`no authentication method we have credentials for is allowed; the server allows [${allowedText}]`, allowed);
     }
-    throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]`, {
+    const gssNote = ua.gssError ? ` (gssapi-with-mic: ${ua.gssError})` : '';
+    throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]${gssNote}`, {
       allowedTypes: allowed,
     });
   } catch (err) {

@@ -33,6 +33,10 @@ export const LIMITS = {
   blob: 16 * 1024,
   /** Prompts in one keyboard-interactive request (OpenSSH allows 100). */
   prompts: 100,
+  /** A GSS-API token or MIC (a Kerberos AP-REQ with a large PAC stays far below). */
+  gssToken: 64 * 1024,
+  /** Mechanism OIDs offered in one gssapi-with-mic request. */
+  gssMechanisms: 16,
   /** Messages queued while nobody waits: a server flooding banners gets a protocol error. */
   inbox: 64,
 } as const;

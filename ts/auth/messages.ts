@@ -176,3 +176,59 @@ export function decodeRequestHead(payload: Uint8Array): DecodedRequest {
   const method = reader.ascii(LIMITS.name);
   return { username, service, method, reader };
 }
+
+// ───────────── gssapi-with-mic (RFC 4462 section 3) ─────────────
+
+/** A gssapi-with-mic request offering `mechanisms` (each a DER-encoded OID). */
+export function encodeGssapiRequest(username: string, mechanisms: readonly Uint8Array[]): Uint8Array {
+  const w = requestHead(username, 'gssapi-with-mic', mechanisms.reduce((n, m) => n + m.length + 4, 8)).uint32(mechanisms.length);
+  for (const m of mechanisms) w.string(m);
+  return w.toBytes();
+}
+
+/** The mechanism OIDs of a gssapi-with-mic request, from its method-specific fields. */
+export function decodeGssapiMechanisms(r: SSHReader): Uint8Array[] {
+  const count = r.uint32();
+  if (count > LIMITS.gssMechanisms) throw new ProtocolError(`gssapi-with-mic request offering ${count} mechanisms (limit ${LIMITS.gssMechanisms})`);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) out.push(r.string(LIMITS.name));
+  r.end();
+  return out;
+}
+
+/** SSH_MSG_USERAUTH_GSSAPI_RESPONSE, TOKEN, ERRTOK and MIC: a message number and one string. */
+export function encodeGssapiString(type: number, data: Uint8Array): Uint8Array {
+  return new SSHWriter(data.length + 8).byte(type).string(data).toBytes();
+}
+
+export function decodeGssapiString(payload: Uint8Array, what: string): Uint8Array {
+  const r = new SSHReader(payload, what);
+  r.byte();
+  const data = r.string(LIMITS.gssToken);
+  r.end();
+  return data;
+}
+
+/** SSH_MSG_USERAUTH_GSSAPI_ERROR: the peer's GSS status and message. */
+export function decodeGssapiError(payload: Uint8Array): { major: number; minor: number; message: string } {
+  const r = new SSHReader(payload, 'USERAUTH_GSSAPI_ERROR');
+  r.byte();
+  const major = r.uint32();
+  const minor = r.uint32();
+  const message = r.utf8(LIMITS.text);
+  return { major, minor, message };
+}
+
+/**
+ * What the MIC covers (RFC 4462 section 3.5): the session identifier, then
+ * a USERAUTH_REQUEST head for this user, service and method.
+ */
+export function gssapiMicData(sessionId: Uint8Array, username: string, service = CONNECTION_SERVICE): Uint8Array {
+  return new SSHWriter(sessionId.length + username.length * 3 + 64)
+    .string(sessionId)
+    .byte(MSG.USERAUTH_REQUEST)
+    .string(username)
+    .string(service)
+    .string('gssapi-with-mic')
+    .toBytes();
+}

@@ -10,8 +10,12 @@ import { AuthenticationException, DisconnectError, ProtocolError, SSHException, 
 import { DISCONNECT_REASON, MSG, SSHReader } from '../wire/index.js';
 import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, CONNECTION_SERVICE, LIMITS } from './constants.js';
 import {
+  decodeGssapiMechanisms,
+  decodeGssapiString,
   decodeInfoResponse,
   decodeRequestHead,
+  encodeGssapiString,
+  gssapiMicData,
   encodeBanner,
   encodeFailure,
   encodeInfoRequest,
@@ -87,6 +91,37 @@ export interface AuthServerInterface {
   checkAuthInteractiveResponse?(responses: string[], username: string): MaybePromise<InteractiveQuery | AuthResult>;
   /** A banner to send before authentication, or null. */
   getBanner?(): MaybePromise<string | { message: string; lang?: string } | null>;
+  /**
+   * gssapi-with-mic (Paramiko's check_auth_gssapi_with_mic): called once the
+   * client's GSS-API context is established and its MIC has verified, so
+   * `gssAuthenticated` is AUTH_SUCCESSFUL. `principal` is who Kerberos
+   * vouches for (e.g. "alice@EXAMPLE.COM"): deciding whether that principal
+   * may log in as `username` is the policy's job (a .k5login-style check).
+   * `ccFile` is a credential cache holding credentials the client
+   * delegated, or null.
+   */
+  checkAuthGssapiWithMic?(username: string, gssAuthenticated: AuthResult, ccFile: string | null, principal: string): MaybePromise<AuthResult>;
+  /** Paramiko's enable_auth_gssapi: false turns gssapi-with-mic off. Default true when checkAuthGssapiWithMic exists. */
+  enableAuthGssapi?(): MaybePromise<boolean>;
+}
+
+/** One GSS-API acceptor context for a gssapi-with-mic exchange (mechanism-agnostic; Kerberos 5 is in ./gssapi/). */
+export interface GssServerContext {
+  /** Processes a context token from the client: the token to send back, if any, and whether the context is complete. Throws on failure. */
+  accept(token: Uint8Array): MaybePromise<{ token: Uint8Array | null; established: boolean }>;
+  /** Whether `mic` is the client's valid MIC over `message`. */
+  verifyMic(message: Uint8Array, mic: Uint8Array): boolean;
+  /** The authenticated client principal (once established). */
+  readonly principal: string;
+  /** Where credentials the client delegated were stored, or null. */
+  readonly ccFile: string | null;
+}
+
+/** A GSS-API mechanism the server accepts. */
+export interface GssServerMechanism {
+  /** The mechanism OID, DER-encoded. */
+  readonly oid: Uint8Array;
+  createContext(): MaybePromise<GssServerContext>;
 }
 
 export interface ServerAuthOptions {
@@ -99,6 +134,8 @@ export interface ServerAuthOptions {
   banner?: string;
   /** Signature algorithms accepted for publickey. Default DEFAULT_PUBLICKEY_ALGORITHMS (no SHA-1 ssh-rsa). */
   publicKeyAlgorithms?: readonly string[];
+  /** The GSS-API mechanism for gssapi-with-mic (used when the policy has checkAuthGssapiWithMic). */
+  gssapi?: GssServerMechanism;
   debug?: (message: string) => void;
 }
 
@@ -109,7 +146,7 @@ export interface ServerAuthResult {
   methods: string[];
 }
 
-const KNOWN_METHODS = ['publickey', 'password', 'keyboard-interactive', 'none'] as const;
+const KNOWN_METHODS = ['publickey', 'password', 'keyboard-interactive', 'gssapi-with-mic', 'none'] as const;
 
 function fingerprintOf(blob: Uint8Array): string {
   return 'SHA256:' + Buffer.from(hash('sha256', blob)).toString('base64').replace(/=+$/, '');
@@ -159,6 +196,9 @@ export class UserAuthServer {
   #methods: string[] = [];
   /** Set while a keyboard-interactive exchange waits for INFO_RESPONSE. */
   #kbdint: { prompts: number } | null = null;
+  /** Set while a gssapi-with-mic exchange waits for a context token or the MIC. */
+  #gss: { ctx: GssServerContext; established: boolean } | null = null;
+  readonly #gssMechanism: GssServerMechanism | undefined;
 
   constructor(transport: AuthTransport, options: ServerAuthOptions) {
     if (!options || typeof options.server !== 'object' || options.server === null) {
@@ -175,6 +215,7 @@ export class UserAuthServer {
     this.#maxTries = maxTries;
     this.#accepted = new Set(options.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS);
     this.#banner = options.banner;
+    this.#gssMechanism = options.gssapi;
     this.#debug = options.debug ?? (() => {});
     this.result = new Promise<ServerAuthResult>((resolve, reject) => {
       this.#resolve = resolve;
@@ -198,7 +239,8 @@ export class UserAuthServer {
   readonly #onMessage = (type: number, payload: Buffer): void => {
     if (this.#settled) return; // RFC 4252 5.1: requests after success are ignored
     if (type < MSG.USERAUTH_REQUEST) return;
-    if (type !== MSG.USERAUTH_REQUEST && type !== MSG.USERAUTH_INFO_RESPONSE) {
+    const gssMessage = type === MSG.USERAUTH_GSSAPI_TOKEN || type === MSG.USERAUTH_GSSAPI_MIC || type === MSG.USERAUTH_GSSAPI_ERRTOK || type === MSG.USERAUTH_GSSAPI_EXCHANGE_COMPLETE;
+    if (type !== MSG.USERAUTH_REQUEST && type !== MSG.USERAUTH_INFO_RESPONSE && !gssMessage) {
       this.#abort(new ProtocolError(`client sent message ${type} before authenticating`), DISCONNECT_REASON.PROTOCOL_ERROR, 'unexpected message before authentication');
       return;
     }
@@ -211,7 +253,10 @@ export class UserAuthServer {
       if (this.#settled) return;
       try {
         if (type === MSG.USERAUTH_REQUEST) await this.#onRequest(payload);
-        else await this.#onInfoResponse(payload);
+        // 61 is INFO_RESPONSE in keyboard-interactive and GSSAPI_TOKEN in gssapi-with-mic.
+        else if (this.#gss && gssMessage) await this.#onGssMessage(type, payload);
+        else if (type === MSG.USERAUTH_INFO_RESPONSE) await this.#onInfoResponse(payload);
+        else throw new ProtocolError(`GSS-API message ${type} without a gssapi-with-mic exchange`);
       } catch (err) {
         if (err instanceof ProtocolError) {
           this.#abort(err, DISCONNECT_REASON.PROTOCOL_ERROR, err.message);
@@ -245,6 +290,7 @@ export class UserAuthServer {
     if (p.checkAuthPublickey) out.push('publickey');
     if (p.checkAuthPassword) out.push('password');
     if (p.checkAuthInteractive) out.push('keyboard-interactive');
+    if (await this.#gssEnabled()) out.unshift('gssapi-with-mic');
     return out;
   }
 
@@ -259,8 +305,9 @@ export class UserAuthServer {
       this.#abort(new ProtocolError(`client asked for unknown service ${clean(service)}`), DISCONNECT_REASON.SERVICE_NOT_AVAILABLE, 'service not available');
       return;
     }
-    // A new request abandons an unfinished keyboard-interactive exchange (RFC 4256 3.4).
+    // A new request abandons an unfinished keyboard-interactive (RFC 4256 3.4) or GSS-API (RFC 4462 3.4) exchange.
     this.#kbdint = null;
+    this.#gss = null;
     await this.#sendBannerOnce();
     this.#debug(`auth request: user ${clean(username)}, method ${clean(method)}`);
     const allowed = await this.#allowed(username);
@@ -278,6 +325,8 @@ export class UserAuthServer {
         return this.#publickey(username, reader, allowed);
       case 'keyboard-interactive':
         return this.#keyboardInteractive(username, reader, allowed);
+      case 'gssapi-with-mic':
+        return this.#gssapiStart(reader, allowed);
       default:
         return this.#reply(method, AUTH_FAILED, allowed, { count: false });
     }
@@ -370,6 +419,66 @@ export class UserAuthServer {
       return;
     }
     return this.#reply('keyboard-interactive', v, allowed);
+  }
+
+  async #gssEnabled(): Promise<boolean> {
+    const p = this.#policy;
+    if (!this.#gssMechanism || !p.checkAuthGssapiWithMic) return false;
+    return p.enableAuthGssapi ? (await p.enableAuthGssapi()) === true : true;
+  }
+
+  async #gssapiStart(r: SSHReader, allowed: string[]): Promise<void> {
+    const offered = decodeGssapiMechanisms(r);
+    const mech = this.#gssMechanism;
+    if (!mech || !(await this.#gssEnabled()) || !offered.some((o) => Buffer.from(o).equals(Buffer.from(mech.oid)))) {
+      this.#debug('gssapi-with-mic: no mechanism in common');
+      return this.#reply('gssapi-with-mic', AUTH_FAILED, allowed);
+    }
+    let ctx: GssServerContext;
+    try {
+      ctx = await mech.createContext();
+    } catch (err) {
+      // No keytab, say: this method fails, the connection and the other methods go on.
+      if (!(err instanceof SSHException) || err instanceof ProtocolError) throw err;
+      this.#debug(`gssapi-with-mic unavailable: ${err.message}`);
+      return this.#reply('gssapi-with-mic', AUTH_FAILED, allowed);
+    }
+    this.#gss = { ctx, established: false };
+    this.#transport.send(encodeGssapiString(MSG.USERAUTH_GSSAPI_RESPONSE, mech.oid));
+  }
+
+  async #onGssMessage(type: number, payload: Buffer): Promise<void> {
+    const gss = this.#gss!;
+    const username = this.#username!;
+    const allowed = await this.#allowed(username);
+    const fail = (why: string): Promise<void> => {
+      this.#gss = null;
+      this.#debug(`gssapi-with-mic: ${why}`);
+      return this.#reply('gssapi-with-mic', AUTH_FAILED, allowed);
+    };
+    if (type === MSG.USERAUTH_GSSAPI_TOKEN) {
+      if (gss.established) throw new ProtocolError('USERAUTH_GSSAPI_TOKEN after the GSS-API context was established');
+      let step: { token: Uint8Array | null; established: boolean };
+      try {
+        step = await gss.ctx.accept(decodeGssapiString(payload, 'USERAUTH_GSSAPI_TOKEN'));
+      } catch (err) {
+        if (err instanceof ProtocolError || !(err instanceof SSHException)) throw err;
+        return fail(`context rejected: ${err.message}`);
+      }
+      if (step.token) this.#transport.send(encodeGssapiString(MSG.USERAUTH_GSSAPI_TOKEN, step.token));
+      gss.established = step.established;
+      return;
+    }
+    if (type === MSG.USERAUTH_GSSAPI_ERRTOK) return fail('the client sent an error token');
+    // Without a MIC nothing binds the context to this connection: refused, as OpenSSH does.
+    if (type === MSG.USERAUTH_GSSAPI_EXCHANGE_COMPLETE) return fail('EXCHANGE_COMPLETE without a MIC is not accepted');
+    if (!gss.established) throw new ProtocolError('USERAUTH_GSSAPI_MIC before the GSS-API context was established');
+    const mic = decodeGssapiString(payload, 'USERAUTH_GSSAPI_MIC');
+    const sessionId = this.#transport.sessionId;
+    if (!sessionId || !gss.ctx.verifyMic(gssapiMicData(sessionId, username), mic)) return fail(`the MIC of ${clean(gss.ctx.principal, 256)} does not verify`);
+    this.#gss = null;
+    this.#debug(`gssapi-with-mic: ${clean(gss.ctx.principal, 256)} authenticated by Kerberos`);
+    return this.#reply('gssapi-with-mic', await this.#policy.checkAuthGssapiWithMic!(username, AUTH_SUCCESSFUL, gss.ctx.ccFile, gss.ctx.principal), allowed);
   }
 
   /** Sends SUCCESS or FAILURE for a finished attempt and keeps count of failures. */

@@ -8,6 +8,7 @@ import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
+import { krb5ClientMechanism } from '../auth/gssapi/index.js';
 import { ProxyCommand } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
@@ -96,6 +97,18 @@ export interface ConnectOptions {
   passwordChangeHandler?: PasswordChangeHandler;
   /** Receives the server's pre-authentication banner. */
   onBanner?: BannerHandler;
+  /**
+   * Kerberos: gssapi-with-mic with the tickets `kinit` left in the credential
+   * cache (KRB5CCNAME), tried first when the server allows it (AsyncSSH's
+   * `gss_auth`). Default: the config's GSSAPIAuthentication, else false.
+   */
+  gssAuth?: boolean;
+  /** The host whose `host/` principal to ask a ticket for. Default: the config's GSSAPIServerIdentity, else the host connected to. */
+  gssHost?: string;
+  /** Forward the ticket-granting ticket to the server (`ssh -K`). Default: the config's GSSAPIDelegateCredentials, else false. */
+  gssDelegateCreds?: boolean;
+  /** Canonicalize `gssHost` through the resolver first, unless krb5.conf says dns_canonicalize_hostname = false. Default: the config's GSSAPITrustDns, else true. */
+  gssTrustDns?: boolean;
   /** Diagnostic lines (never secrets). */
   debug?: (message: string) => void;
   /** Also hexdump every packet to `debug` / NODE_DEBUG=sshwire (Paramiko's set_hexdump); user-auth requests are withheld. */
@@ -133,6 +146,11 @@ function policyClient(hostKeys: HostKeys, file: string | null): HostKeyPolicyCli
     },
     hostKeysFilename: file,
   };
+}
+
+/** An ssh_config yes/no value; undefined when unset. */
+function configYes(v: string | undefined): boolean | undefined {
+  return v === undefined ? undefined : /^(yes|true)$/i.test(v);
 }
 
 function merge(explicit: string[] | undefined, fromConfig: string[] | undefined): string[] | undefined {
@@ -237,6 +255,15 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(options.onBanner ? { onBanner: options.onBanner } : {}),
       ...(options.authTimeout !== undefined ? { authTimeout: options.authTimeout } : {}),
       ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
+      ...((options.gssAuth ?? configYes(cfg?.get('gssapiauthentication')) ?? false)
+        ? {
+            gssapi: krb5ClientMechanism({
+              host: options.gssHost ?? cfg?.get('gssapiserveridentity') ?? host,
+              delegate: options.gssDelegateCreds ?? configYes(cfg?.get('gssapidelegatecredentials')) ?? false,
+              trustDns: options.gssTrustDns ?? configYes(cfg?.get('gssapitrustdns')) ?? true,
+            }),
+          }
+        : {}),
       ...(options.debug ? { debug: options.debug } : {}),
     },
     identities: {

@@ -10,6 +10,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
+import { krb5ClientMechanism } from '../auth/gssapi/index.js';
 import { Connection, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
@@ -56,11 +57,15 @@ export interface SSHClientConnectOptions {
   compress?: boolean;
   /** A connected stream to use instead of TCP. */
   sock?: Duplex;
-  /** GSS-API (Kerberos) authentication and key exchange: not supported; true raises ERR_SSH_UNSUPPORTED. */
+  /** Kerberos gssapi-with-mic with the credential cache's tickets (KRB5CCNAME), tried first. Default false. */
   gssAuth?: boolean;
+  /** GSS-API key exchange (RFC 4462 section 2): not supported; true raises ERR_SSH_UNSUPPORTED. */
   gssKex?: boolean;
+  /** Forward the ticket-granting ticket to the server. Default false. */
   gssDelegCreds?: boolean;
+  /** The host whose `host/` principal to use. Default: `hostname`. */
   gssHost?: string;
+  /** Canonicalize gssHost through the resolver (unless krb5.conf's dns_canonicalize_hostname is false). Default true. */
   gssTrustDns?: boolean;
   /** Limit on the server's identification line. Default 15 000 (Paramiko's). */
   bannerTimeout?: number;
@@ -195,9 +200,7 @@ export class SSHClient implements HostKeyPolicyClient {
   async connect(hostname: string, options: SSHClientConnectOptions = {}): Promise<void> {
     if (this.#conn && !this.#conn.isClosed) throw new SSHException('this SSHClient is already connected; close() it first', { code: 'ERR_SSH_BAD_OPTION' });
     if (typeof hostname !== 'string' || hostname.length === 0) throw new SSHException('connect() needs a hostname', { code: 'ERR_SSH_BAD_OPTION' });
-    if (options.gssAuth || options.gssKex) {
-      throw unsupported('GSS-API authentication and key exchange (gssAuth, gssKex) are not supported by sshwire');
-    }
+    if (options.gssKex) throw unsupported('GSS-API key exchange (gssKex) is not supported by sshwire; gssAuth (gssapi-with-mic) is');
     const port = options.port ?? 22;
     const disabled = translateDisabled(options.disabledAlgorithms);
     const sets = [this.#systemHostKeys, this.#hostKeys];
@@ -231,6 +234,9 @@ export class SSHClient implements HostKeyPolicyClient {
         ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
         ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
         ...(options.onBanner ? { onBanner: options.onBanner } : {}),
+        ...(options.gssAuth
+          ? { gssapi: krb5ClientMechanism({ host: options.gssHost ?? hostname, delegate: options.gssDelegCreds ?? false, trustDns: options.gssTrustDns ?? true }) }
+          : {}),
         authTimeout: options.authTimeout ?? 30_000,
         publicKeyAlgorithms,
         ...(options.debug ? { debug: options.debug } : {}),

@@ -14,12 +14,19 @@ import type { ServerInterface } from './serverInterface.js';
 /** Calls a policy method with the connection as the extra last argument (see ServerInterface). */
 type Loose = (...args: unknown[]) => unknown;
 
-export function connectionAuthPolicy(user: ServerInterface, authorizedKeysPath: string | undefined, conn: SSHServerConnection, debug: (m: string) => void): AuthServerInterface {
+export function connectionAuthPolicy(
+  user: ServerInterface,
+  authorizedKeysPath: string | undefined,
+  conn: SSHServerConnection,
+  debug: (m: string) => void,
+  gssConfigured = false,
+): AuthServerInterface {
   const call = <T>(name: keyof ServerInterface, ...args: unknown[]): Promise<T> | T => (user[name] as Loose).call(user, ...args, conn) as T;
   const policy: AuthServerInterface = {
     getAllowedAuths: async (username) => {
       if (user.getAllowedAuths) return call<string | readonly string[]>('getAllowedAuths', username);
       const out: string[] = [];
+      if (gssConfigured && user.checkAuthGssapiWithMic && (user.enableAuthGssapi ? (await call<boolean>('enableAuthGssapi')) === true : true)) out.push('gssapi-with-mic');
       if (authorizedKeysPath || user.checkAuthPublickey) out.push('publickey');
       if (user.checkAuthPassword) out.push('password');
       if (user.checkAuthInteractive) out.push('keyboard-interactive');
@@ -52,5 +59,13 @@ export function connectionAuthPolicy(user: ServerInterface, authorizedKeysPath: 
   if (user.checkAuthInteractive) policy.checkAuthInteractive = (username, sub) => call('checkAuthInteractive', username, sub);
   if (user.checkAuthInteractiveResponse) policy.checkAuthInteractiveResponse = (responses, username) => call('checkAuthInteractiveResponse', responses, username);
   if (user.getBanner) policy.getBanner = () => call('getBanner');
+  if (user.enableAuthGssapi) policy.enableAuthGssapi = () => call<boolean>('enableAuthGssapi');
+  if (user.checkAuthGssapiWithMic) {
+    policy.checkAuthGssapiWithMic = async (username, gssAuthenticated, ccFile, principal) => {
+      const verdict = await call<AuthResult>('checkAuthGssapiWithMic', username, gssAuthenticated, ccFile, principal);
+      if (verdict !== AUTH_FAILED) conn._setGss(principal, ccFile);
+      return verdict;
+    };
+  }
   return policy;
 }

@@ -1,6 +1,7 @@
 /**
  * Options of `listen()` and their checking; host key loading.
  */
+import type { Krb5ServerOptions } from '../auth/gssapi/index.js';
 import { SSHException } from '../errors.js';
 import { PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
@@ -58,6 +59,15 @@ export interface ListenOptions {
   authTimeout?: number;
   /** Failed authentication attempts before disconnecting. Default 6. */
   maxAuthTries?: number;
+  /**
+   * Kerberos gssapi-with-mic: true (the keytab in KRB5_KTNAME, else
+   * /etc/krb5.keytab) or options (`keytab`, `principal` to accept tickets
+   * for only that service principal, `clockskew`, `storeDelegated`). The
+   * policy's `checkAuthGssapiWithMic` decides who gets in. Delegated
+   * credentials are stored in a private credential cache that sessions get
+   * as KRB5CCNAME, removed when the connection ends. Default off.
+   */
+  gssapi?: boolean | Krb5ServerOptions;
   rekeyBytes?: number;
   rekeySeconds?: number;
   /** Keepalive probe interval (ms) when a client is silent; 0 (default) disables. */

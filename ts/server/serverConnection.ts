@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { UserAuthServer } from '../auth/index.js';
+import { krb5ServerMechanism, type Krb5ServerMechanism } from '../auth/gssapi/index.js';
 import { type Channel, Connection, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
 import { encodeX11OpenData } from '../connection/x11.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
@@ -70,6 +71,10 @@ export class SSHServerConnection extends EventEmitter {
   username: string | null = null;
   /** Methods that succeeded, in order. */
   authMethods: string[] = [];
+  /** The Kerberos principal that authenticated through gssapi-with-mic, else null. */
+  gssPrincipal: string | null = null;
+  /** A credential cache with the credentials the client delegated (gssapi-with-mic), else null; sessions get it as KRB5CCNAME. */
+  gssCredentialsCache: string | null = null;
   /** @internal The server's debug log, lines tagged with this client's address. */
   readonly debug: (message: string) => void;
   #authorizedKey: AuthorizedKeyEntry | null = null;
@@ -78,6 +83,7 @@ export class SSHServerConnection extends EventEmitter {
   readonly #forwards: PortForwards;
   #refusedOpens = 0;
   #agent: Promise<AgentServerProxy> | null = null;
+  readonly #gss: Krb5ServerMechanism | null;
   #pendingGlobal = 0;
   /** Global requests are decided one at a time, in arrival order. */
   readonly #globalOrder = new InOrder();
@@ -108,8 +114,10 @@ export class SSHServerConnection extends EventEmitter {
     });
     // The transport's own failures surface through `closed`; a late socket error must not crash us.
     socket.on('error', () => {});
+    this.#gss = o.gssapi ? krb5ServerMechanism(o.gssapi === true ? {} : o.gssapi) : null;
     const auth = new UserAuthServer(this.transport, {
-      server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug),
+      server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug, this.#gss !== null),
+      ...(this.#gss ? { gssapi: this.#gss } : {}),
       ...(o.maxAuthTries !== undefined ? { maxAuthTries: o.maxAuthTries } : {}),
       ...(o.authTimeout !== undefined ? { authTimeout: o.authTimeout } : {}),
       ...(o.banner !== undefined ? { banner: o.banner } : {}),
@@ -141,6 +149,12 @@ export class SSHServerConnection extends EventEmitter {
   /** The first error that ended or will end this connection. */
   get error(): Error | null {
     return this.#error;
+  }
+
+  /** @internal set by the auth policy when gssapi-with-mic let the client in. */
+  _setGss(principal: string, ccFile: string | null): void {
+    this.gssPrincipal = principal;
+    this.gssCredentialsCache = ccFile;
   }
 
   /** @internal set by the auth policy when a listed key signed successfully. */
@@ -202,6 +216,7 @@ export class SSHServerConnection extends EventEmitter {
 
   #ended(err: Error | null): Error | null {
     this.#forwards.closeAll();
+    this.#gss?.dispose();
     // A peer that simply went away (DISCONNECT or EOF) is not an error of ours to report.
     if (err && !(err instanceof DisconnectError)) this.#record(err);
     const e = this.#error;

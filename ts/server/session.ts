@@ -45,6 +45,7 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
   const start = (kind: 'exec' | 'shell' | 'subsystem', what: string | null): boolean => {
     started = true;
     for (const { name, value } of conn.authorizedKey?.options.environment ?? []) env[name] = value;
+    if (conn.gssCredentialsCache) env.KRB5CCNAME = `FILE:${conn.gssCredentialsCache}`;
     let command = kind === 'exec' ? what : null;
     let subsystem = kind === 'subsystem' ? what : null;
     if (forced !== undefined) {

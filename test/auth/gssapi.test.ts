@@ -1,0 +1,230 @@
+/**
+ * gssapi-with-mic against MIT Kerberos 1.20 and OpenSSH 9.2, all on
+ * 127.0.0.1: a private KDC (test/helpers/kdc.ts), a user principal whose
+ * tickets `kinit` puts in a private credential cache, and a host/localhost
+ * service key in a private keytab.
+ *
+ *  - our client (connect and SSHClient) against sshd with GSSAPIAuthentication;
+ *  - OpenSSH's ssh (MIT's GSS library as initiator) against our server;
+ *  - our client against our server;
+ *  - delegation both ways: the session sees a forwarded TGT through klist.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_FAILED, AUTH_SUCCESSFUL, AuthenticationException, connect, listen, SSHClient, AutoAddPolicy, type SSHServer } from '../../ts/index.js';
+import { kdcAvailable, startKdc, type TestKdc } from '../helpers/kdc.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const run = promisify(execFile);
+const REALM = 'SSHWIRE.TEST';
+
+describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
+  let kdc: TestKdc;
+  let dir: string;
+  let keytab: string;
+  let ccache: string;
+  let env: Record<string, string>;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    kdc = await startKdc({ realm: REALM });
+    dir = mkdtempSync(join(tmpdir(), 'sshwire-gss-'));
+    keytab = join(dir, 'krb5.keytab');
+    ccache = join(dir, 'ccache');
+    kdc.addPrincipal('root', 'root-password');
+    kdc.addPrincipal('mallory', 'mallory-password');
+    kdc.addPrincipal('host/localhost');
+    kdc.exportKeytab(['host/localhost'], keytab);
+    kdc.kinit('root', 'root-password', ccache, { forwardable: true });
+    env = { ...kdc.env, KRB5CCNAME: `FILE:${ccache}`, KRB5_KTNAME: `FILE:${keytab}` };
+    // Our client reads KRB5CCNAME / KRB5_CONFIG from the process environment, as MIT's library does.
+    for (const [k, v] of Object.entries(env)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await kdc?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('our client against OpenSSH sshd', () => {
+    let sshd: Sshd;
+    beforeAll(async () => {
+      sshd = await startSshd({
+        overrides: ['LogLevel ERROR'],
+        config: ['GSSAPIAuthentication yes', 'GSSAPIStrictAcceptorCheck no', 'PubkeyAuthentication no'],
+        env,
+      });
+    });
+    afterAll(async () => {
+      await sshd?.stop();
+    });
+
+    const login = { host: '127.0.0.1', username: 'root', gssAuth: true, gssHost: 'localhost', clientKeys: null, agent: false as const, knownHosts: null, config: false as const };
+
+    it('logs in with the ticket from kinit and runs a command', async () => {
+      await using conn = await connect({ ...login, port: sshd.port });
+      const r = await conn.run('echo gss-ok; echo "${KRB5CCNAME:-none}"', { check: true });
+      expect(String(r.stdout)).toBe('gss-ok\nnone\n');
+    });
+
+    it('delegates the TGT with gssDelegateCreds: klist on the server shows a forwarded krbtgt', async () => {
+      await using conn = await connect({ ...login, port: sshd.port, gssDelegateCreds: true });
+      const r = await conn.run('klist -f', { check: true });
+      const out = String(r.stdout);
+      expect(out).toContain(`Default principal: root@${REALM}`);
+      expect(out).toMatch(new RegExp(`krbtgt/${REALM}@${REALM}`));
+      expect(out).toMatch(/Flags: F[A-Za-z]*F|Flags: [A-Za-z]*F/);
+    });
+
+    it('SSHClient with gssAuth', async () => {
+      const client = new SSHClient();
+      client.setMissingHostKeyPolicy(new AutoAddPolicy());
+      try {
+        await client.connect('127.0.0.1', { port: sshd.port, username: 'root', gssAuth: true, gssHost: 'localhost', allowAgent: false, lookForKeys: false });
+        const { stdout } = await client.execCommand('echo paramiko-shaped');
+        let text = '';
+        for await (const c of stdout) text += String(c);
+        expect(text).toBe('paramiko-shaped\n');
+      } finally {
+        client.close();
+      }
+    });
+
+    it('ssh_config GSSAPIAuthentication and GSSAPIServerIdentity turn it on', async () => {
+      const cfg = join(dir, 'ssh_config');
+      writeFileSync(cfg, `Host kerberized\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  GSSAPIAuthentication yes\n  GSSAPIServerIdentity localhost\n`);
+      await using conn = await connect({ host: 'kerberized', username: 'root', config: cfg, clientKeys: null, agent: false, knownHosts: null });
+      expect(String((await conn.run('echo via-config', { check: true })).stdout)).toBe('via-config\n');
+      // Without the config line, and no other credentials, there is no way in.
+      writeFileSync(cfg, `Host kerberized\n  HostName 127.0.0.1\n  Port ${sshd.port}\n`);
+      await expect(connect({ host: 'kerberized', username: 'root', config: cfg, clientKeys: null, agent: false, knownHosts: null })).rejects.toThrow(AuthenticationException);
+    });
+
+    it('a principal the KDC does not know is a clear failure, not a hang', async () => {
+      const err = await connect({ ...login, port: sshd.port, gssHost: 'nosuchhost' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationException);
+      expect((err as Error).message).toMatch(/gssapi-with-mic: .*KDC_ERR_S_PRINCIPAL_UNKNOWN/);
+    });
+
+    it('no credential cache: the method is skipped with the reason', async () => {
+      const before = process.env.KRB5CCNAME;
+      process.env.KRB5CCNAME = `FILE:${join(dir, 'missing')}`;
+      try {
+        const err = await connect({ ...login, port: sshd.port }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AuthenticationException);
+        expect((err as Error).message).toMatch(/gssapi-with-mic: .*(kinit|credential)/i);
+      } finally {
+        process.env.KRB5CCNAME = before;
+      }
+    });
+  });
+
+  describe('our server', () => {
+    let server: SSHServer;
+    const seen: { username: string; principal: string; ccFile: string | null }[] = [];
+    beforeAll(async () => {
+      server = await listen({
+        port: 0,
+        host: '127.0.0.1',
+        hostKeys: ['generate'],
+        gssapi: { keytab },
+        spawnCommands: true,
+        server: {
+          checkAuthGssapiWithMic(username, gssAuthenticated, ccFile, principal) {
+            seen.push({ username, principal, ccFile });
+            // A .k5login-style rule: root@REALM may log in as root, nobody else.
+            return gssAuthenticated === AUTH_SUCCESSFUL && principal === `${username}@${REALM}` ? AUTH_SUCCESSFUL : AUTH_FAILED;
+          },
+        },
+      });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    const sshArgs = (port: number, ...extra: string[]): string[] => [
+      '-F', '/dev/null', '-p', String(port),
+      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'GSSAPIAuthentication=yes', '-o', 'PreferredAuthentications=gssapi-with-mic', '-o', 'GSSAPIServerIdentity=localhost',
+      ...extra,
+    ];
+
+    it('OpenSSH ssh (MIT GSS initiator) logs in; the policy sees the principal', async () => {
+      seen.length = 0;
+      const { stdout } = await run('ssh', [...sshArgs(server.address().port), 'root@127.0.0.1', 'echo from-ssh'], { env: { ...process.env, ...env }, timeout: 30_000 });
+      expect(stdout).toBe('from-ssh\n');
+      expect(seen).toEqual([{ username: 'root', principal: `root@${REALM}`, ccFile: null }]);
+    });
+
+    it('OpenSSH ssh -K delegates: the session has KRB5CCNAME with a forwarded TGT', async () => {
+      const { stdout } = await run('ssh', [...sshArgs(server.address().port, '-o', 'GSSAPIDelegateCredentials=yes'), 'root@127.0.0.1', 'klist -f; echo "cc=$KRB5CCNAME"'], {
+        env: { ...process.env, ...env },
+        timeout: 30_000,
+      });
+      expect(stdout).toContain(`Default principal: root@${REALM}`);
+      expect(stdout).toContain(`krbtgt/${REALM}@${REALM}`);
+      expect(stdout).toMatch(/cc=FILE:\/.*sshwire-krb5-/);
+    });
+
+    it('the policy refuses a principal that may not log in as the user', async () => {
+      const err = await run('ssh', [...sshArgs(server.address().port), 'nobody@127.0.0.1', 'true'], { env: { ...process.env, ...env }, timeout: 30_000 }).catch((e: unknown) => e);
+      expect((err as { code?: number }).code).toBe(255);
+      expect(String((err as { stderr?: string }).stderr)).toMatch(/Permission denied/);
+    });
+
+    it('our client against our server, with delegation', async () => {
+      seen.length = 0;
+      await using conn = await connect({
+        host: '127.0.0.1', port: server.address().port, username: 'root', gssAuth: true, gssHost: 'localhost', gssDelegateCreds: true,
+        clientKeys: null, agent: false, knownHosts: null, config: false,
+      });
+      const r = await conn.run('klist', { check: true });
+      expect(String(r.stdout)).toContain(`krbtgt/${REALM}@${REALM}`);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.ccFile).toMatch(/sshwire-krb5-/);
+    });
+
+    it("a user without Kerberos tickets gets OpenSSH's ordinary refusal", async () => {
+      const other = join(dir, 'mallory-cc');
+      kdc.kinit('mallory', 'mallory-password', other);
+      const err = await run('ssh', [...sshArgs(server.address().port), 'root@127.0.0.1', 'true'], { env: { ...process.env, ...env, KRB5CCNAME: `FILE:${other}` }, timeout: 30_000 }).catch((e: unknown) => e);
+      expect((err as { code?: number }).code).toBe(255);
+      expect(seen.at(-1)).toMatchObject({ username: 'root', principal: `mallory@${REALM}` });
+    });
+  });
+  it('a server whose keytab is missing fails the method and keeps the connection for the next one', async () => {
+    const key = join(dir, 'id_fallback');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const lines: string[] = [];
+    const server = await listen({
+      hostKeys: ['generate'],
+      gssapi: { keytab: join(dir, 'missing.keytab') },
+      authorizedClientKeys: `${key}.pub`,
+      processFactory: (proc) => proc.exit(0),
+      debug: (m) => lines.push(m),
+      server: { checkAuthGssapiWithMic: () => AUTH_SUCCESSFUL },
+    });
+    try {
+      await using conn = await connect({
+        host: '127.0.0.1', port: server.address().port, username: 'root', privateKey: key, agent: false, knownHosts: null, config: false,
+        gssAuth: true, gssHost: 'localhost',
+      });
+      expect((await conn.run('true')).exitStatus).toBe(0);
+      expect(lines.some((l) => /gssapi-with-mic unavailable: .*keytab/i.test(l))).toBe(true);
+      expect(lines.some((l) => /authenticated \(publickey\)/.test(l))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The client's Kerberos 5 GSS-API mechanism for gssapi-with-mic: reads the
+ * user's credential cache (KRB5CCNAME, else /tmp/krb5cc_<uid>) and
+ * krb5.conf (KRB5_CONFIG, else /etc/krb5.conf), gets a ticket for
+ * host/<host>@<realm> from the KDC, optionally a forwarded TGT to delegate,
+ * and makes the context. Nothing is written to the cache.
+ */
+import { lookup, lookupService } from 'node:dns/promises';
+import net from 'node:net';
+import { krb5Enctype } from '../../crypto/krb5/index.js';
+import type { GssClientContext, GssClientMechanism } from '../client.js';
+import { ccachePath, readCcache } from './ccache.js';
+import { kdcAddresses, loadKrb5Config, realmForHost } from './krb5Config.js';
+import { Krb5Error } from './krb5Errors.js';
+import { Krb5Initiator } from './krb5Mech.js';
+import { encodeEncKrbCredPart, encodeKrbCred, encodeMechOid, decodeTicket } from './krb5Messages.js';
+import { NT, type Krb5Credential } from './krb5Types.js';
+import { hostServicePrincipal } from './principal.js';
+import { getServiceCredential } from './tgs.js';
+
+/** Key usage of KRB-CRED's encrypted part (RFC 4120 7.5.1). */
+const KRB_CRED_USAGE = 14;
+
+export interface Krb5ClientOptions {
+  /** The host whose host/ principal to ask a ticket for. */
+  host: string;
+  /** Delegate a forwarded TGT to the server (Paramiko's gss_deleg_creds, ssh's GSSAPIDelegateCredentials). */
+  delegate?: boolean;
+  /**
+   * Canonicalize `host` through the resolver before making the principal
+   * (Paramiko's gss_trust_dns; default true). krb5.conf's
+   * dns_canonicalize_hostname = false turns it off too.
+   */
+  trustDns?: boolean;
+  /** Environment to read KRB5CCNAME / KRB5_CONFIG from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds for the KDC exchanges. Default 10 000. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The host name the service principal is made from. */
+async function canonicalHost(host: string, trustDns: boolean): Promise<string> {
+  if (!trustDns || net.isIP(host)) return host;
+  try {
+    // Node does not expose getaddrinfo's canonical name; the name the
+    // address maps back to (getnameinfo: /etc/hosts, then DNS) is what MIT's
+    // default rdns = true settles on too.
+    const { address } = await lookup(host);
+    const { hostname } = await lookupService(address, 22);
+    return hostname && !net.isIP(hostname) ? hostname : host;
+  } catch {
+    return host;
+  }
+}
+
+/** KRB-CRED carrying `fwd` (a forwarded TGT), encrypted with the service session key (RFC 4121 4.1.1.1). */
+function krbCredFor(fwd: Krb5Credential, service: Krb5Credential): Buffer {
+  const e = krb5Enctype(service.key.keytype);
+  if (!e) throw new Krb5Error(`encryption type ${service.key.keytype} is not supported`);
+  const part = encodeEncKrbCredPart({
+    ticketInfo: [
+      {
+        key: fwd.key,
+        prealm: fwd.client.realm,
+        pname: fwd.client.name,
+        flags: fwd.flags,
+        authtime: fwd.authtime,
+        ...(fwd.starttime ? { starttime: fwd.starttime } : {}),
+        endtime: fwd.endtime,
+        ...(fwd.renewTill ? { renewTill: fwd.renewTill } : {}),
+        srealm: fwd.server.realm,
+        sname: fwd.server.name,
+      },
+    ],
+  });
+  return encodeKrbCred({ tickets: [decodeTicket(fwd.ticket)], encPart: { etype: e.etype, cipher: e.encrypt(service.key.keyvalue, KRB_CRED_USAGE, part) } });
+}
+
+/** The Kerberos 5 mechanism for `UserAuthClient.gssapiWithMic` / `authenticateClient({ gssapi })`. */
+export function krb5ClientMechanism(options: Krb5ClientOptions): GssClientMechanism {
+  return {
+    oid: encodeMechOid(),
+    async createContext(signal?: AbortSignal): Promise<GssClientContext> {
+      const env = options.env ?? process.env;
+      const config = await loadKrb5Config(env);
+      const cache = await readCcache(ccachePath(env));
+      const host = await canonicalHost(options.host, (options.trustDns ?? true) && config.dnsCanonicalizeHostname);
+      const realm = realmForHost(config, host) ?? cache.defaultPrincipal.realm;
+      const tgsOptions = {
+        kdcs: kdcAddresses(config, realm),
+        clockskew: config.clockskew,
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        ...((options.signal ?? signal) ? { signal: (options.signal ?? signal)! } : {}),
+      };
+      const service = await getServiceCredential(cache, hostServicePrincipal('host', host, realm), tgsOptions);
+      let delegation: Buffer | undefined;
+      if (options.delegate) {
+        const krbtgt = { realm, name: { nameType: NT.SRV_INST, nameString: ['krbtgt', realm] } };
+        delegation = krbCredFor(await getServiceCredential(cache, krbtgt, { ...tgsOptions, forwardedTgt: true }), service);
+      }
+      return new Krb5Initiator(service, delegation ? { delegation } : {});
+    },
+  };
+}
