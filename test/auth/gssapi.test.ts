@@ -177,6 +177,40 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       expect(stdout).toMatch(/cc=FILE:\/.*sshwire-krb5-/);
     });
 
+    const PY_PARAMIKO = `
+import sys, paramiko
+c = paramiko.SSHClient()
+c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+c.connect('127.0.0.1', port=int(sys.argv[1]), username='root', gss_auth=True, gss_host='localhost', gss_deleg_creds=False,
+          look_for_keys=False, allow_agent=False, timeout=20)
+_, out, _ = c.exec_command('echo paramiko-gss')
+sys.stdout.write(out.read().decode())
+c.close()
+`;
+    const PY_ASYNCSSH = `
+import sys, asyncio, asyncssh
+async def main():
+    async with asyncssh.connect('127.0.0.1', int(sys.argv[1]), username='root', gss_host='localhost', known_hosts=None,
+                                client_keys=None, agent_path=None, preferred_auth='gssapi-with-mic') as conn:
+        r = await conn.run('echo asyncssh-gss', check=True)
+        sys.stdout.write(r.stdout)
+asyncio.run(main())
+`;
+
+    it('Paramiko (python-gssapi over MIT) logs in with gss_auth', async () => {
+      seen.length = 0;
+      const { stdout } = await run('/usr/bin/python3', ['-c', PY_PARAMIKO, String(server.address().port)], { env: { ...process.env, ...env }, timeout: 30_000 });
+      expect(stdout).toBe('paramiko-gss\n');
+      expect(seen).toEqual([{ username: 'root', principal: `root@${REALM}`, ccFile: null }]);
+    });
+
+    it('AsyncSSH logs in with gssapi-with-mic', async () => {
+      seen.length = 0;
+      const { stdout } = await run('/usr/bin/python3', ['-W', 'ignore', '-c', PY_ASYNCSSH, String(server.address().port)], { env: { ...process.env, ...env }, timeout: 30_000 });
+      expect(stdout).toBe('asyncssh-gss\n');
+      expect(seen[0]).toMatchObject({ username: 'root', principal: `root@${REALM}` });
+    });
+
     it('the policy refuses a principal that may not log in as the user', async () => {
       const err = await run('ssh', [...sshArgs(server.address().port), 'nobody@127.0.0.1', 'true'], { env: { ...process.env, ...env }, timeout: 30_000 }).catch((e: unknown) => e);
       expect((err as { code?: number }).code).toBe(255);
