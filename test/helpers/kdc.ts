@@ -12,10 +12,9 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, stopProcess } from './sshd.js';
+import { freePort, stopProcess, waitForListening } from './sshd.js';
 
 export const KRB5KDC = '/usr/sbin/krb5kdc';
 export const KDB5_UTIL = '/usr/sbin/kdb5_util';
@@ -54,29 +53,6 @@ export interface StartKdcOptions {
   realm?: string;
   /** kdc.conf supported_enctypes (the key types new principals get), e.g. ['aes256-cts-hmac-sha1-96:normal']. */
   enctypes?: string[];
-}
-
-/** Resolves once 127.0.0.1:`port` accepts a TCP connection; throws with the KDC's stderr if it exits or the time runs out. */
-async function waitForKdc(port: number, proc: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`krb5kdc exited early (${proc.exitCode ?? proc.signalCode}): ${stderr().trim() || '(no stderr)'}`);
-    }
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) {
-      throw new Error(`krb5kdc did not listen on 127.0.0.1:${port} within ${timeoutMs} ms: ${stderr().trim() || '(no stderr)'}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**
@@ -199,7 +175,7 @@ export async function startKdc(opts: StartKdcOptions = {}): Promise<TestKdc> {
       }
       return `${Buffer.concat(chunks).toString('utf8')}${log ? `\n--- ${logFile} ---\n${log}` : ''}`;
     };
-    await waitForKdc(port, proc, stderr, 10_000);
+    await waitForListening(port, proc, 'krb5kdc', 10_000, stderr);
     const kdcProc = proc;
 
     return {

@@ -64,10 +64,18 @@ const KEY_TYPES: [string, string[]][] = [
   ['ssh-rsa', ['-t', 'rsa', '-b', '2048']],
 ];
 
-async function waitForPort(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Waits until `proc` (named `name` in errors) accepts TCP connections on
+ * 127.0.0.1:`port`; fails early if it exits. `details` adds what it printed.
+ */
+export async function waitForListening(port: number, proc: ChildProcess, name: string, timeoutMs: number, details: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const extra = (): string => {
+    const d = details().trim();
+    return d ? `: ${d}` : '';
+  };
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`sshd exited early with code ${proc.exitCode}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${name} exited early (${proc.exitCode ?? proc.signalCode})${extra()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
@@ -77,7 +85,7 @@ async function waitForPort(port: number, proc: ChildProcess, timeoutMs: number):
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not listen on ${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms${extra()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -127,7 +135,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const proc = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const chunks: Buffer[] = [];
   proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
-  await waitForPort(port, proc, 10_000);
+  await waitForListening(port, proc, 'sshd', 10_000);
   return {
     port,
     dir,

@@ -25,8 +25,9 @@
  * a KeyFormatError naming the file and the field.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { AuthenticationException, KeyFormatError, SSHException } from '../../errors.js';
+import { open, rename, unlink } from 'node:fs/promises';
+import { AuthenticationException, SSHException } from '../../errors.js';
+import { Krb5FileReader, readKrb5File } from './fileReader.js';
 import type { Krb5Credential, PrincipalName } from './krb5Types.js';
 
 /** A parsed credential cache: its owner and its (non-configuration) credentials, in file order. */
@@ -39,75 +40,10 @@ export interface CredentialCache {
 /** The realm MIT gives the server principal of configuration entries. */
 const CONFIG_REALM = 'X-CACHECONF:';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Big-endian, bounds-checked reading of one ccache; errors name the source and the offset. */
-class CcacheReader {
-  #pos = 0;
-  readonly #view: DataView;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly source: string,
-  ) {
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  get remaining(): number {
-    return this.buf.length - this.#pos;
-  }
-
-  get position(): number {
-    return this.#pos;
-  }
-
-  fail(what: string): never {
-    throw new KeyFormatError(`${this.source}: malformed credential cache: ${what} (at offset ${this.#pos})`);
-  }
-
-  #need(n: number, what: string): void {
-    if (n > this.remaining) this.fail(`truncated ${what} (need ${n} bytes, ${this.remaining} left)`);
-  }
-
-  u8(what: string): number {
-    this.#need(1, what);
-    return this.buf[this.#pos++]!;
-  }
-
-  u16(what: string): number {
-    this.#need(2, what);
-    const v = this.#view.getUint16(this.#pos);
-    this.#pos += 2;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.#need(4, what);
-    const v = this.#view.getUint32(this.#pos);
-    this.#pos += 4;
-    return v;
-  }
-
-  skip(n: number, what: string): void {
-    this.#need(n, what);
-    this.#pos += n;
-  }
-
-  /** A `data` field: 32-bit length, then that many bytes (a view, not a copy). */
-  data(what: string): Uint8Array {
-    const len = this.u32(`${what} length`);
-    if (len > this.remaining) this.fail(`${what} length ${len} exceeds the ${this.remaining} bytes left`);
-    const v = this.buf.subarray(this.#pos, this.#pos + len);
-    this.#pos += len;
-    return v;
-  }
-
-  text(what: string): string {
-    const bytes = this.data(what);
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      return this.fail(`${what} is not valid UTF-8`);
-    }
+/** The ccache reader: 32-bit data lengths, plus counts bounded by what is left. */
+class CcacheReader extends Krb5FileReader {
+  constructor(buf: Uint8Array, source: string) {
+    super(buf, source, 'credential cache', 4);
   }
 
   /** A count of items each at least `minItemSize` bytes long: bounded by what is left. */
@@ -303,17 +239,9 @@ export function ccachePath(env: NodeJS.ProcessEnv = process.env, uid: number = p
  * ERR_KRB5_CCACHE; malformed content KeyFormatError.
  */
 export async function readCcache(path: string): Promise<CredentialCache> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new AuthenticationException(`no Kerberos credentials: credential cache ${path} does not exist (run kinit)`, { code: 'ERR_KRB5_NO_CREDENTIALS', cause: e });
-    }
-    throw new SSHException(`cannot read credential cache ${path}: ${(e as Error).message}`, { code: 'ERR_KRB5_CCACHE', cause: e });
-  }
-  return parseCcache(buf, path);
+  const missing = (cause: unknown): Error =>
+    new AuthenticationException(`no Kerberos credentials: credential cache ${path} does not exist (run kinit)`, { code: 'ERR_KRB5_NO_CREDENTIALS', cause });
+  return parseCcache(await readKrb5File(path, 'credential cache', missing, 'ERR_KRB5_CCACHE'), path);
 }
 
 /**

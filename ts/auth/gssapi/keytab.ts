@@ -21,78 +21,12 @@
  * a malformed file is a KeyFormatError naming the file and the field,
  * never showing key bytes.
  */
-import { readFile } from 'node:fs/promises';
 import { KeyFormatError, SSHException } from '../../errors.js';
+import { Krb5FileReader, readKrb5File } from './fileReader.js';
 import { NT, type KeytabEntry, type PrincipalName } from './krb5Types.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Bounds-checked big-endian reading of one keytab record ([start, end) of the file). */
-class RecordReader {
-  #pos: number;
-  readonly #view: DataView;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-    readonly source: string,
-  ) {
-    this.#pos = start;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  get remaining(): number {
-    return this.end - this.#pos;
-  }
-
-  fail(what: string): never {
-    throw new KeyFormatError(`${this.source}: malformed keytab: ${what} (at offset ${this.#pos})`);
-  }
-
-  #need(n: number, what: string): void {
-    if (n > this.remaining) this.fail(`truncated ${what} (need ${n} bytes, ${this.remaining} left in the record)`);
-  }
-
-  u8(what: string): number {
-    this.#need(1, what);
-    return this.buf[this.#pos++]!;
-  }
-
-  u16(what: string): number {
-    this.#need(2, what);
-    const v = this.#view.getUint16(this.#pos);
-    this.#pos += 2;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.#need(4, what);
-    const v = this.#view.getUint32(this.#pos);
-    this.#pos += 4;
-    return v;
-  }
-
-  /** A `data` field: 16-bit length, then that many bytes (a view). */
-  data(what: string): Uint8Array {
-    const len = this.u16(`${what} length`);
-    if (len > this.remaining) this.fail(`${what} length ${len} exceeds the ${this.remaining} bytes left in the record`);
-    const v = this.buf.subarray(this.#pos, this.#pos + len);
-    this.#pos += len;
-    return v;
-  }
-
-  text(what: string): string {
-    const bytes = this.data(what);
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      return this.fail(`${what} is not valid UTF-8`);
-    }
-  }
-}
-
 /** One record's entry. */
-function readEntry(r: RecordReader, version: number): KeytabEntry {
+function readEntry(r: Krb5FileReader, version: number): KeytabEntry {
   let count = r.u16('component count');
   if (version === 1) {
     if (count === 0) r.fail('component count 0 (version 1 counts include the realm)');
@@ -139,7 +73,7 @@ export function parseKeytab(buf: Uint8Array, source = 'keytab'): KeytabEntry[] {
     if (size === 0) break;
     const len = Math.abs(size);
     if (len > buf.length - pos) fail(`${size < 0 ? 'hole' : 'record'} of ${len} bytes runs past the end of the file (${buf.length - pos} bytes left)`, pos - 4);
-    if (size > 0) entries.push(readEntry(new RecordReader(buf, pos, pos + len, source), version));
+    if (size > 0) entries.push(readEntry(new Krb5FileReader(buf, source, 'keytab', 2, pos, pos + len), version));
     pos += len;
   }
   return entries;
@@ -212,15 +146,7 @@ export function keytabPath(env: NodeJS.ProcessEnv = process.env): string {
  * /etc/krb5.keytab) code ERR_KRB5_KEYTAB; malformed content KeyFormatError.
  */
 export async function readKeytab(path: string): Promise<KeytabEntry[]> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SSHException(`keytab ${path} does not exist (set KRB5_KTNAME or the keytab option)`, { code: 'ERR_KRB5_NO_KEYTAB', cause: e });
-    }
-    throw new SSHException(`cannot read keytab ${path}: ${(e as Error).message}`, { code: 'ERR_KRB5_KEYTAB', cause: e });
-  }
-  return parseKeytab(buf, path);
+  const missing = (cause: unknown): Error =>
+    new SSHException(`keytab ${path} does not exist (set KRB5_KTNAME or the keytab option)`, { code: 'ERR_KRB5_NO_KEYTAB', cause });
+  return parseKeytab(await readKrb5File(path, 'keytab', missing, 'ERR_KRB5_KEYTAB'), path);
 }
