@@ -14,12 +14,10 @@ import { kdcAddresses, loadKrb5Config, realmForHost } from './krb5Config.js';
 import { Krb5Error } from './krb5Errors.js';
 import { Krb5Initiator } from './krb5Mech.js';
 import { encodeEncKrbCredPart, encodeKrbCred, encodeMechOid, decodeTicket } from './krb5Messages.js';
-import { NT, type Krb5Credential } from './krb5Types.js';
+import { KEY_USAGE, NT, type Krb5Credential } from './krb5Types.js';
 import { hostServicePrincipal } from './principal.js';
 import { getServiceCredential } from './tgs.js';
 
-/** Key usage of KRB-CRED's encrypted part (RFC 4120 7.5.1). */
-const KRB_CRED_USAGE = 14;
 
 export interface Krb5ClientOptions {
   /** The host whose host/ principal to ask a ticket for. */
@@ -74,7 +72,7 @@ function krbCredFor(fwd: Krb5Credential, service: Krb5Credential): Buffer {
       },
     ],
   });
-  return encodeKrbCred({ tickets: [decodeTicket(fwd.ticket)], encPart: { etype: e.etype, cipher: e.encrypt(service.key.keyvalue, KRB_CRED_USAGE, part) } });
+  return encodeKrbCred({ tickets: [decodeTicket(fwd.ticket)], encPart: { etype: e.etype, cipher: e.encrypt(service.key.keyvalue, KEY_USAGE.KRB_CRED, part) } });
 }
 
 /** The Kerberos 5 mechanism for `UserAuthClient.gssapiWithMic` / `authenticateClient({ gssapi })`. */

@@ -8,7 +8,7 @@
  * so MICs use the initiator's subkey (RFC 4121 section 2). Against an
  * acceptor that does send one (MIT's), the initiator uses the acceptor's.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { krb5Enctype, type Krb5Enctype } from '../../crypto/krb5/index.js';
 import { fromKrbError, Krb5Error, KRB_ERR } from './krb5Errors.js';
 import {
@@ -26,12 +26,10 @@ import {
   unwrapInitialToken,
   wrapInitialToken,
 } from './krb5Messages.js';
-import { AP_OPT, type EncryptionKey, type KeytabEntry, type Krb5Credential } from './krb5Types.js';
+import { AP_OPT, KEY_USAGE, type EncryptionKey, type KeytabEntry, type Krb5Credential } from './krb5Types.js';
 import { formatPrincipal, type Principal } from './principal.js';
 import { ReplayCache } from './replayCache.js';
 
-/** RFC 4120 7.5.1 and RFC 4121 2 key usages. */
-const USAGE = { TICKET: 2, AP_REQ_AUTH: 11, AP_REP_ENC: 12, ACCEPTOR_SIGN: 23, INITIATOR_SIGN: 25 } as const;
 /** RFC 1964 1.1 token identifiers. */
 export const TOK = { AP_REQ: 0x0100, AP_REP: 0x0200, ERROR: 0x0300, MIC: 0x0404 } as const;
 /** GSS-API context flags (RFC 2744), as carried in the 0x8003 checksum. */
@@ -131,7 +129,7 @@ export class Krb5Initiator {
     const apReq = encodeApReq({
       apOptions: AP_OPT.MUTUAL_REQUIRED,
       ticket: decodeTicket(credential.ticket),
-      authenticator: { etype: session.etype, cipher: session.encrypt(credential.key.keyvalue, USAGE.AP_REQ_AUTH, authenticator) },
+      authenticator: { etype: session.etype, cipher: session.encrypt(credential.key.keyvalue, KEY_USAGE.AP_REQ_AUTH, authenticator) },
     });
     this.#token = wrapInitialToken(TOK.AP_REQ, apReq);
   }
@@ -155,7 +153,7 @@ export class Krb5Initiator {
     if (tokId !== TOK.AP_REP) throw new Krb5Error(`${server} answered with token type 0x${tokId.toString(16)} instead of AP-REP`);
     const session = enctypeFor(this.#cred.key, 'AP-REP');
     const rep = decodeApRep(body);
-    const part = decodeEncApRepPart(session.decrypt(this.#cred.key.keyvalue, USAGE.AP_REP_ENC, rep.encPart.cipher));
+    const part = decodeEncApRepPart(session.decrypt(this.#cred.key.keyvalue, KEY_USAGE.AP_REP_ENC, rep.encPart.cipher));
     // Mutual authentication: only the service could have echoed our timestamp under the session key.
     if (part.ctime.getTime() !== this.#ctime.getTime() || part.cusec !== this.#cusec) {
       throw new Krb5Error(`${server}'s AP-REP does not echo our authenticator's time: mutual authentication failed`, KRB_ERR.KRB_AP_ERR_MODIFIED);
@@ -168,7 +166,7 @@ export class Krb5Initiator {
   /** A MIC token over `message` (RFC 4121 4.2.6.1). */
   getMic(message: Uint8Array): Buffer {
     if (!this.#micKey) throw new Krb5Error('getMic before the security context is established');
-    return makeMic(this.#micKey, USAGE.INITIATOR_SIGN, this.#micFlags, this.#seq++, message);
+    return makeMic(this.#micKey, KEY_USAGE.GSS_INITIATOR_SIGN, this.#micFlags, this.#seq++, message);
   }
 }
 
@@ -241,14 +239,14 @@ export class Krb5Acceptor {
     const entry = enc.kvno === undefined ? entries.reduce((a, b) => (b.kvno > a.kvno ? b : a)) : entries.find((k) => k.kvno === enc.kvno);
     if (!entry) throw new Krb5Error(`the keytab has no key version ${enc.kvno} for ${formatPrincipal(server)}`, KRB_ERR.KRB_AP_ERR_BADKEYVER);
     const longTerm = enctypeFor(entry.key, 'the keytab key');
-    const ticket = decodeEncTicketPart(longTerm.decrypt(entry.key.keyvalue, USAGE.TICKET, enc.cipher));
+    const ticket = decodeEncTicketPart(longTerm.decrypt(entry.key.keyvalue, KEY_USAGE.TICKET, enc.cipher));
     const client: Principal = { realm: ticket.crealm, name: ticket.cname };
     const start = (ticket.starttime ?? ticket.authtime).getTime();
     if (start - skew > now.getTime()) throw new Krb5Error(`the ticket of ${formatPrincipal(client)} is not yet valid`, KRB_ERR.KRB_AP_ERR_TKT_NYV);
     if (ticket.endtime.getTime() + skew < now.getTime()) throw new Krb5Error(`the ticket of ${formatPrincipal(client)} has expired`, KRB_ERR.KRB_AP_ERR_TKT_EXPIRED);
     const session = enctypeFor(ticket.key, 'the ticket session key');
     if (req.authenticator.etype !== session.etype) throw new Krb5Error('the authenticator is not encrypted with the session key type', KRB_ERR.KRB_AP_ERR_BAD_INTEGRITY);
-    const auth = decodeAuthenticator(session.decrypt(ticket.key.keyvalue, USAGE.AP_REQ_AUTH, req.authenticator.cipher));
+    const auth = decodeAuthenticator(session.decrypt(ticket.key.keyvalue, KEY_USAGE.AP_REQ_AUTH, req.authenticator.cipher));
     if (formatPrincipal({ realm: auth.crealm, name: auth.cname }) !== formatPrincipal(client)) {
       throw new Krb5Error('the authenticator names a different client than the ticket', KRB_ERR.KRB_AP_ERR_BADMATCH);
     }
@@ -278,7 +276,7 @@ export class Krb5Acceptor {
               etype: session.etype,
               cipher: session.encrypt(
                 ticket.key.keyvalue,
-                USAGE.AP_REP_ENC,
+                KEY_USAGE.AP_REP_ENC,
                 encodeEncApRepPart({ ctime: auth.ctime, cusec: auth.cusec, seqNumber: randomSeq() }),
               ),
             },
@@ -302,8 +300,6 @@ export class Krb5Acceptor {
     for (let i = 3; i < 8; i++) if (m[i] !== 0xff) return false;
     const header = m.subarray(0, MIC_HEADER);
     const e = enctypeFor(key, 'MIC');
-    const expected = e.checksum(key.keyvalue, USAGE.INITIATOR_SIGN, Buffer.concat([message, header]));
-    const got = m.subarray(MIC_HEADER);
-    return got.length === expected.length && timingSafeEqual(got, expected);
+    return e.verifyChecksum(key.keyvalue, KEY_USAGE.GSS_INITIATOR_SIGN, Buffer.concat([message, header]), m.subarray(MIC_HEADER));
   }
 }

@@ -15,12 +15,10 @@ import { writeCcache } from './ccache.js';
 import { Krb5Error } from './krb5Errors.js';
 import { Krb5Acceptor, type AcceptedContext } from './krb5Mech.js';
 import { decodeEncKrbCredPart, decodeKrbCred, encodeMechOid } from './krb5Messages.js';
-import type { EncKrbCredPart, Krb5Credential } from './krb5Types.js';
+import { KEY_USAGE, type EncKrbCredPart, type Krb5Credential } from './krb5Types.js';
 import { keytabPath, readKeytab } from './keytab.js';
 import { formatPrincipal, parsePrincipal } from './principal.js';
 
-/** Key usage of KRB-CRED's encrypted part (RFC 4120 7.5.1). */
-const KRB_CRED_USAGE = 14;
 
 export interface Krb5ServerOptions {
   /** Keytab path; default KRB5_KTNAME (FILE: prefix dropped), else /etc/krb5.keytab. */
@@ -55,7 +53,7 @@ function readDelegation(krbCred: Buffer, accepted: AcceptedContext): Krb5Credent
       const e = key && key.keytype === cred.encPart.etype ? krb5Enctype(key.keytype) : undefined;
       if (!e || !key) continue;
       try {
-        part = decodeEncKrbCredPart(e.decrypt(key.keyvalue, KRB_CRED_USAGE, cred.encPart.cipher));
+        part = decodeEncKrbCredPart(e.decrypt(key.keyvalue, KEY_USAGE.KRB_CRED, cred.encPart.cipher));
         break;
       } catch (err) {
         if (!(err instanceof CryptoError)) throw err;

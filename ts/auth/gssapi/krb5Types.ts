@@ -25,6 +25,19 @@ export const KRB_MSG = {
   KRB_ERROR: 30,
 } as const;
 
+/** Key usage numbers (RFC 4120 7.5.1, RFC 4121 2): each encryption and checksum is keyed for its purpose. */
+export const KEY_USAGE = {
+  TICKET: 2,
+  TGS_REQ_AUTH_CKSUM: 6,
+  TGS_REQ_AUTH: 7,
+  TGS_REP_ENC_SESSION: 8,
+  AP_REQ_AUTH: 11,
+  AP_REP_ENC: 12,
+  KRB_CRED: 14,
+  GSS_ACCEPTOR_SIGN: 23,
+  GSS_INITIATOR_SIGN: 25,
+} as const;
+
 /** RFC 4120 7.5.2 pre-authentication data types used here. */
 export const PA = { TGS_REQ: 1, ENC_TIMESTAMP: 2, ETYPE_INFO2: 19 } as const;
 

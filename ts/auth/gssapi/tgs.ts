@@ -10,12 +10,10 @@ import { KRB5_ENCTYPES, krb5Enctype, type Krb5Enctype } from '../../crypto/krb5/
 import type { CredentialCache } from './ccache.js';
 import { fromKrbError, Krb5Error } from './krb5Errors.js';
 import { decodeEncKdcRepPart, decodeKdcRep, decodeKrbError, decodeTicket, encodeApReq, encodeAuthenticator, encodeKdcReq, encodeKdcReqBody, peekKrbMessageType } from './krb5Messages.js';
-import { KDC_OPT, KRB_MSG, PA, TKT_FLAG, type KdcReqBody, type Krb5Credential } from './krb5Types.js';
+import { KDC_OPT, KEY_USAGE, KRB_MSG, PA, TKT_FLAG, type KdcReqBody, type Krb5Credential } from './krb5Types.js';
 import { sendToKdc, type KdcAddress, type KdcSendOptions } from './kdcTransport.js';
 import { formatPrincipal, samePrincipal, type Principal } from './principal.js';
 
-/** RFC 4120 7.5.1 key usages of the TGS exchange. */
-const USAGE = { TGS_REQ_AUTH_CKSUM: 6, TGS_REQ_AUTH: 7, TGS_REP_ENC_SESSION: 8 } as const;
 
 /** A credential must stay valid at least this long to be used (seconds). */
 const MIN_LIFETIME = 60;
@@ -95,14 +93,14 @@ export async function getServiceCredential(cache: CredentialCache, server: Princ
   const authenticator = encodeAuthenticator({
     crealm: tgt.client.realm,
     cname: tgt.client.name,
-    cksum: { cksumtype: tgtEnctype.checksumType, checksum: tgtEnctype.checksum(tgt.key.keyvalue, USAGE.TGS_REQ_AUTH_CKSUM, bodyDer) },
+    cksum: { cksumtype: tgtEnctype.checksumType, checksum: tgtEnctype.checksum(tgt.key.keyvalue, KEY_USAGE.TGS_REQ_AUTH_CKSUM, bodyDer) },
     cusec,
     ctime,
   });
   const apReq = encodeApReq({
     apOptions: 0,
     ticket: decodeTicket(tgt.ticket),
-    authenticator: { etype: tgtEnctype.etype, cipher: tgtEnctype.encrypt(tgt.key.keyvalue, USAGE.TGS_REQ_AUTH, authenticator) },
+    authenticator: { etype: tgtEnctype.etype, cipher: tgtEnctype.encrypt(tgt.key.keyvalue, KEY_USAGE.TGS_REQ_AUTH, authenticator) },
   });
   const request = encodeKdcReq({ msgType: KRB_MSG.TGS_REQ, padata: [{ type: PA.TGS_REQ, value: apReq }], reqBody: body });
   const what = `asking the KDC of ${server.realm} for a ticket to ${formatPrincipal(server)}`;
@@ -111,7 +109,7 @@ export async function getServiceCredential(cache: CredentialCache, server: Princ
   if (type === KRB_MSG.KRB_ERROR) throw fromKrbError(what, decodeKrbError(reply));
   if (type !== KRB_MSG.TGS_REP) throw new Krb5Error(`${what}: the KDC answered with message type ${type}`);
   const rep = decodeKdcRep(reply);
-  const part = decodeEncKdcRepPart(tgtEnctype.decrypt(tgt.key.keyvalue, USAGE.TGS_REP_ENC_SESSION, rep.encPart.cipher));
+  const part = decodeEncKdcRepPart(tgtEnctype.decrypt(tgt.key.keyvalue, KEY_USAGE.TGS_REP_ENC_SESSION, rep.encPart.cipher));
   if (part.nonce !== nonce) throw new Krb5Error(`${what}: the reply's nonce does not match the request (a replayed or forged reply)`);
   enctypeOf(part.key.keytype, 'the service ticket session key');
   const client = { realm: rep.crealm, name: rep.cname };
