@@ -458,11 +458,13 @@ export class UserAuthServer {
     };
     if (type === MSG.USERAUTH_GSSAPI_TOKEN) {
       if (gss.established) throw new ProtocolError('USERAUTH_GSSAPI_TOKEN after the GSS-API context was established');
+      const token = decodeGssapiString(payload, 'USERAUTH_GSSAPI_TOKEN');
       let step: { token: Uint8Array | null; established: boolean };
       try {
-        step = await gss.ctx.accept(decodeGssapiString(payload, 'USERAUTH_GSSAPI_TOKEN'));
+        step = await gss.ctx.accept(token);
       } catch (err) {
-        if (err instanceof ProtocolError || !(err instanceof SSHException)) throw err;
+        // A token that does not decode or verify fails the method, as a refused ticket does; the SSH message itself was sound.
+        if (!(err instanceof SSHException)) throw err;
         return fail(`context rejected: ${err.message}`);
       }
       if (step.token) this.#transport.send(encodeGssapiString(MSG.USERAUTH_GSSAPI_TOKEN, step.token));
