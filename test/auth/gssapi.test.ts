@@ -62,7 +62,7 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
     beforeAll(async () => {
       sshd = await startSshd({
         overrides: ['LogLevel ERROR'],
-        config: ['GSSAPIAuthentication yes', 'GSSAPIStrictAcceptorCheck no', 'PubkeyAuthentication no'],
+        config: ['GSSAPIAuthentication yes', 'GSSAPIKeyExchange yes', 'GSSAPIStrictAcceptorCheck no', 'PubkeyAuthentication no'],
         env,
       });
     });
@@ -85,6 +85,31 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       expect(out).toContain(`Default principal: root@${REALM}`);
       expect(out).toMatch(new RegExp(`krbtgt/${REALM}@${REALM}`));
       expect(out).toMatch(/Flags: F[A-Za-z]*F|Flags: [A-Za-z]*F/);
+    });
+
+    it('GSS-API key exchange: Kerberos authenticates sshd (no known_hosts entry needed), gssapi-keyex logs in, rekeys work', async () => {
+      const empty = join(dir, 'empty_known_hosts');
+      writeFileSync(empty, '');
+      const lines: string[] = [];
+      await using conn = await connect({ ...login, port: sshd.port, gssAuth: false, gssKex: true, knownHosts: empty, debug: (m) => lines.push(m) });
+      expect(lines.some((l) => /negotiated: kex gss-curve25519-sha256-toWM5Slw5Ew8Mqkay\+al2g==/.test(l))).toBe(true);
+      expect(lines.some((l) => /server authenticated by GSS-API key exchange/.test(l))).toBe(true);
+      expect(lines.some((l) => /gssapi-keyex: success/.test(l))).toBe(true);
+      expect(String((await conn.run('echo kex-ok', { check: true })).stdout)).toBe('kex-ok\n');
+      // A re-exchange makes a new context from the same ticket.
+      await conn.transport.renegotiateKeys();
+      expect(String((await conn.run('echo after-rekey', { check: true })).stdout)).toBe('after-rekey\n');
+    });
+
+    it('GSS-API key exchange with each base method sshd offers', async () => {
+      for (const base of ['gss-nistp256-sha256-', 'gss-group16-sha512-', 'gss-group14-sha256-']) {
+        const lines: string[] = [];
+        // Our gss-* names go first; disabling the others leaves `base` as the first common one.
+        const others = ['gss-curve25519-sha256-', 'gss-nistp256-sha256-', 'gss-group16-sha512-', 'gss-group14-sha256-'].filter((b) => b !== base).map((b) => `${b}toWM5Slw5Ew8Mqkay+al2g==`);
+        await using conn = await connect({ ...login, port: sshd.port, gssKex: true, disabledAlgorithms: { kex: others }, debug: (m) => lines.push(m) });
+        expect(lines.find((l) => l.includes("negotiated: kex"))).toContain(`kex ${base}toWM5Slw5Ew8Mqkay+al2g==`);
+        expect(String((await conn.run('echo ok', { check: true })).stdout)).toBe('ok\n');
+      }
     });
 
     it('SSHClient with gssAuth', async () => {
@@ -139,6 +164,7 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
         host: '127.0.0.1',
         hostKeys: ['generate'],
         gssapi: { keytab },
+        gssKex: true,
         spawnCommands: true,
         server: {
           checkAuthGssapiWithMic(username, gssAuthenticated, ccFile, principal) {
@@ -153,11 +179,11 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       await server?.close();
     });
 
+    // Options before the defaults win: ssh takes the first value of each.
     const sshArgs = (port: number, ...extra: string[]): string[] => [
-      '-F', '/dev/null', '-p', String(port),
+      '-F', '/dev/null', '-p', String(port), ...extra,
       '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
       '-o', 'GSSAPIAuthentication=yes', '-o', 'PreferredAuthentications=gssapi-with-mic', '-o', 'GSSAPIServerIdentity=localhost',
-      ...extra,
     ];
 
     it('OpenSSH ssh (MIT GSS initiator) logs in; the policy sees the principal', async () => {
@@ -209,6 +235,37 @@ asyncio.run(main())
       const { stdout } = await run('/usr/bin/python3', ['-W', 'ignore', '-c', PY_ASYNCSSH, String(server.address().port)], { env: { ...process.env, ...env }, timeout: 30_000 });
       expect(stdout).toBe('asyncssh-gss\n');
       expect(seen[0]).toMatchObject({ username: 'root', principal: `root@${REALM}` });
+    });
+
+    it('OpenSSH ssh with GSSAPIKeyExchange: gss-* kex and gssapi-keyex against our server', async () => {
+      seen.length = 0;
+      const { stdout, stderr } = await run(
+        'ssh',
+        [...sshArgs(server.address().port, '-o', 'GSSAPIKeyExchange=yes', '-o', 'PreferredAuthentications=gssapi-keyex', '-v'), 'root@127.0.0.1', 'echo kex-from-ssh'],
+        { env: { ...process.env, ...env }, timeout: 30_000 },
+      );
+      expect(stdout).toBe('kex-from-ssh\n');
+      expect(stderr).toMatch(/kex: algorithm: gss-(curve25519|nistp256|group16|group14)-sha(256|512)-toWM5Slw5Ew8Mqkay\+al2g==/);
+      expect(stderr).toMatch(/Authenticated to .* using "gssapi-keyex"/);
+      expect(seen).toEqual([{ username: 'root', principal: `root@${REALM}`, ccFile: null }]);
+    });
+
+    it('our client against our server with GSS-API key exchange', async () => {
+      const lines: string[] = [];
+      await using conn = await connect({
+        host: '127.0.0.1', port: server.address().port, username: 'root', gssKex: true, gssHost: 'localhost',
+        clientKeys: null, agent: false, knownHosts: join(dir, 'empty_known_hosts'), config: false, debug: (m) => lines.push(m),
+      });
+      expect(lines.some((l) => /gssapi-keyex: success/.test(l))).toBe(true);
+      expect(String((await conn.run('echo both-ours', { check: true })).stdout)).toBe('both-ours\n');
+      await conn.transport.renegotiateKeys();
+      expect(String((await conn.run('echo rekeyed', { check: true })).stdout)).toBe('rekeyed\n');
+    });
+
+    it('AsyncSSH with gss_kex against our server', async () => {
+      const code = PY_ASYNCSSH.replace("preferred_auth='gssapi-with-mic'", "gss_kex=True, preferred_auth='gssapi-keyex'").replace('asyncssh-gss', 'asyncssh-kex');
+      const { stdout } = await run('/usr/bin/python3', ['-W', 'ignore', '-c', code, String(server.address().port)], { env: { ...process.env, ...env }, timeout: 30_000 });
+      expect(stdout).toBe('asyncssh-kex\n');
     });
 
     it('the policy refuses a principal that may not log in as the user', async () => {

@@ -74,6 +74,24 @@ describe('Krb5Initiator + Krb5Acceptor', () => {
     });
   }
 
+  it('acceptor MICs (GSS key exchange signs H with them): the initiator verifies them, not its own', () => {
+    const { key, entry } = keytabFor(18);
+    const init = new Krb5Initiator(issue(key));
+    const acc = new Krb5Acceptor([entry], { replayCache: new ReplayCache() });
+    init.acceptReply(acc.accept(init.initialToken).replyToken!);
+    const H = Buffer.from('exchange hash');
+    const mic = acc.getMic(H);
+    expect(mic[2]! & 1).toBe(1); // SentByAcceptor
+    expect(init.verifyMic(H, mic)).toBe(true);
+    expect(init.verifyMic(Buffer.from('other hash'), mic)).toBe(false);
+    // A token the initiator made itself is not the acceptor's, and vice versa.
+    expect(init.verifyMic(H, init.getMic(H))).toBe(false);
+    expect(acc.verifyMic(H, acc.getMic(H))).toBe(false);
+    const flipped = Buffer.from(mic);
+    flipped[flipped.length - 1]! ^= 1;
+    expect(init.verifyMic(H, flipped)).toBe(false);
+  });
+
   it('a replayed AP-REQ is refused', () => {
     const { key, entry } = keytabFor(18);
     const cache = new ReplayCache();

@@ -164,10 +164,19 @@ describe('SSHClient host keys (Paramiko)', () => {
     }
   });
 
-  it('GSS-API key exchange requested: a clear unsupported error (gssapi-with-mic is in test/auth/gssapi.test.ts)', async () => {
-    const err = await new SSHClient().connect('127.0.0.1', { port: sshd.port, gssKex: true }).catch((e) => e);
-    expect(err.code).toBe('ERR_SSH_UNSUPPORTED');
-    expect(err.message).toMatch(/GSS-API key exchange/);
+  it('gssKex without Kerberos tickets: no gss-* method is offered, so the host key is checked as usual', async () => {
+    const before = process.env.KRB5CCNAME;
+    process.env.KRB5CCNAME = 'FILE:/nonexistent/sshwire-no-ccache';
+    try {
+      const lines: string[] = [];
+      const err = await new SSHClient().connect('127.0.0.1', { port: sshd.port, gssKex: true, debug: (m) => lines.push(m) }).catch((e) => e);
+      expect(err.code).toBe('ERR_SSH_UNKNOWN_HOST_KEY');
+      expect(lines.some((l) => /GSS-API key exchange not offered: .*kinit/.test(l))).toBe(true);
+      expect(lines.some((l) => /local kex: .*gss-/.test(l))).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.KRB5CCNAME;
+      else process.env.KRB5CCNAME = before;
+    }
   });
 });
 

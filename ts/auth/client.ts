@@ -15,6 +15,7 @@ import {
   decodeFailure,
   decodeGssapiError,
   decodeGssapiString,
+  encodeGssapiKeyexRequest,
   encodeGssapiRequest,
   encodeGssapiString,
   gssapiMicData,
@@ -349,6 +350,21 @@ export class UserAuthClient {
     });
   }
 
+  /**
+   * The `gssapi-keyex` method (RFC 4462 section 4): after a GSS-API key
+   * exchange, a MIC with that exchange's context proves who we are, with no
+   * further round trip. Fails at once when the key exchange was not GSS-API.
+   */
+  gssapiKeyex(): Promise<AttemptResult> {
+    return this.#attempt('gssapi-keyex', async () => {
+      const ctx = this.#transport.gssKexContext;
+      const sessionId = this.#transport.sessionId;
+      if (!ctx || !('initialToken' in ctx) || !sessionId) return { outcome: 'failure', allowed: this.allowed ?? [] };
+      this.#transport.send(encodeGssapiKeyexRequest(this.username, ctx.getMic(gssapiMicData(sessionId, this.username, 'gssapi-keyex'))));
+      return this.#finalReply(await this.#next(), 'gssapi-keyex');
+    });
+  }
+
   /** The last GSS-API failure of gssapiWithMic (local or reported by the server), for error messages. */
   gssError: string | null = null;
 
@@ -484,8 +500,17 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
     let kbdintDone = !kbdintPossible;
 
     let gssDone = options.gssapi === undefined;
+    let keyexDone = !transport.gssKexContext;
     for (let progress = true; progress; ) {
       progress = false;
+      if (!keyexDone && allowed.includes('gssapi-keyex')) {
+        keyexDone = true;
+        attempted.add('gssapi-keyex');
+        r = await ua.gssapiKeyex();
+        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
+        allowed = r.allowed;
+        if (r.outcome === 'partial') progress = true;
+      }
       if (!gssDone && allowed.includes('gssapi-with-mic')) {
         gssDone = true;
         attempted.add('gssapi-with-mic');

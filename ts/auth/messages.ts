@@ -223,12 +223,17 @@ export function decodeGssapiError(payload: Uint8Array): { major: number; minor: 
  * What the MIC covers (RFC 4462 section 3.5): the session identifier, then
  * a USERAUTH_REQUEST head for this user, service and method.
  */
-export function gssapiMicData(sessionId: Uint8Array, username: string, service = CONNECTION_SERVICE): Uint8Array {
+export function gssapiMicData(sessionId: Uint8Array, username: string, method: 'gssapi-with-mic' | 'gssapi-keyex' = 'gssapi-with-mic'): Uint8Array {
   return new SSHWriter(sessionId.length + username.length * 3 + 64)
     .string(sessionId)
     .byte(MSG.USERAUTH_REQUEST)
     .string(username)
-    .string(service)
-    .string('gssapi-with-mic')
+    .string(CONNECTION_SERVICE)
+    .string(method)
     .toBytes();
+}
+
+/** A gssapi-keyex request (RFC 4462 section 4): the MIC over gssapiMicData(..., 'gssapi-keyex') with the key exchange's context. */
+export function encodeGssapiKeyexRequest(username: string, mic: Uint8Array): Uint8Array {
+  return requestHead(username, 'gssapi-keyex', mic.length + 8).string(mic).toBytes();
 }

@@ -25,6 +25,7 @@ import {
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
+import type { GssKexAcceptor } from '../transport/index.js';
 
 /** A client's public key, as handed to `checkAuthPublickey`. */
 export interface PublicKeyInfo {
@@ -101,6 +102,13 @@ export interface AuthServerInterface {
    * delegated, or null.
    */
   checkAuthGssapiWithMic?(username: string, gssAuthenticated: AuthResult, ccFile: string | null, principal: string): MaybePromise<AuthResult>;
+  /**
+   * gssapi-keyex (Paramiko's check_auth_gssapi_keyex): the client proved
+   * itself with the context of a GSS-API key exchange; the arguments are
+   * those of checkAuthGssapiWithMic, which is asked instead when this is
+   * missing.
+   */
+  checkAuthGssapiKeyex?(username: string, gssAuthenticated: AuthResult, ccFile: string | null, principal: string): MaybePromise<AuthResult>;
   /** Paramiko's enable_auth_gssapi: false turns gssapi-with-mic off. Default true when checkAuthGssapiWithMic exists. */
   enableAuthGssapi?(): MaybePromise<boolean>;
 }
@@ -146,7 +154,7 @@ export interface ServerAuthResult {
   methods: string[];
 }
 
-const KNOWN_METHODS = ['publickey', 'password', 'keyboard-interactive', 'gssapi-with-mic', 'none'] as const;
+const KNOWN_METHODS = ['publickey', 'password', 'keyboard-interactive', 'gssapi-with-mic', 'gssapi-keyex', 'none'] as const;
 
 function fingerprintOf(blob: Uint8Array): string {
   return 'SHA256:' + Buffer.from(hash('sha256', blob)).toString('base64').replace(/=+$/, '');
@@ -291,6 +299,7 @@ export class UserAuthServer {
     if (p.checkAuthPassword) out.push('password');
     if (p.checkAuthInteractive) out.push('keyboard-interactive');
     if (await this.#gssEnabled()) out.unshift('gssapi-with-mic');
+    if (this.#keyexAcceptor() && (p.checkAuthGssapiKeyex || p.checkAuthGssapiWithMic)) out.unshift('gssapi-keyex');
     return out;
   }
 
@@ -327,6 +336,8 @@ export class UserAuthServer {
         return this.#keyboardInteractive(username, reader, allowed);
       case 'gssapi-with-mic':
         return this.#gssapiStart(reader, allowed);
+      case 'gssapi-keyex':
+        return this.#gssapiKeyex(username, reader, allowed);
       default:
         return this.#reply(method, AUTH_FAILED, allowed, { count: false });
     }
@@ -419,6 +430,29 @@ export class UserAuthServer {
       return;
     }
     return this.#reply('keyboard-interactive', v, allowed);
+  }
+
+  /** The acceptor context of a GSS-API key exchange on this transport, if there was one. */
+  #keyexAcceptor(): GssKexAcceptor | null {
+    const ctx = this.#transport.gssKexContext;
+    return ctx && !('initialToken' in ctx) ? ctx : null;
+  }
+
+  async #gssapiKeyex(username: string, r: SSHReader, allowed: string[]): Promise<void> {
+    const mic = r.string(LIMITS.gssToken);
+    r.end();
+    const ctx = this.#keyexAcceptor();
+    const p = this.#policy;
+    const sessionId = this.#transport.sessionId;
+    if (!ctx || !sessionId || !(p.checkAuthGssapiKeyex || p.checkAuthGssapiWithMic)) return this.#reply('gssapi-keyex', AUTH_FAILED, allowed);
+    if (!ctx.verifyMic(gssapiMicData(sessionId, username, 'gssapi-keyex'), mic)) {
+      this.#debug(`gssapi-keyex: the MIC of ${clean(ctx.principal, 256)} does not verify`);
+      return this.#reply('gssapi-keyex', AUTH_FAILED, allowed);
+    }
+    const verdict = p.checkAuthGssapiKeyex
+      ? await p.checkAuthGssapiKeyex(username, AUTH_SUCCESSFUL, ctx.ccFile, ctx.principal)
+      : await p.checkAuthGssapiWithMic!(username, AUTH_SUCCESSFUL, ctx.ccFile, ctx.principal);
+    return this.#reply('gssapi-keyex', verdict, allowed);
   }
 
   async #gssEnabled(): Promise<boolean> {

@@ -2,13 +2,15 @@
  * What user authentication needs from the transport. `Transport` from
  * ts/transport satisfies it; tests may pass anything of the same shape.
  */
-import type { MessageHandler } from '../transport/index.js';
+import type { GssKexAcceptor, GssKexInitiator, MessageHandler } from '../transport/index.js';
 
 export interface AuthTransport {
   /** H of the first key exchange: what publickey signatures bind to. */
   readonly sessionId: Uint8Array | null;
   /** Client: the server's `server-sig-algs` (RFC 8308), or null when it sent none. */
   readonly serverSigAlgs: string[] | null;
+  /** After a GSS-API key exchange: its context, for the gssapi-keyex method. */
+  readonly gssKexContext?: GssKexInitiator | GssKexAcceptor | null;
   /** Resolves when the transport is gone: null for a local close, else the error. */
   readonly closed: Promise<Error | null>;
   readonly isClosed: boolean;

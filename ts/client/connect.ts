@@ -8,7 +8,7 @@ import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
-import { krb5ClientMechanism } from '../auth/gssapi/index.js';
+import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
 import { ProxyCommand } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
@@ -107,6 +107,15 @@ export interface ConnectOptions {
   gssHost?: string;
   /** Forward the ticket-granting ticket to the server (`ssh -K`). Default: the config's GSSAPIDelegateCredentials, else false. */
   gssDelegateCreds?: boolean;
+  /**
+   * GSS-API key exchange (`gss-*` methods, RFC 4462 section 2 / RFC 8732):
+   * the server is authenticated by Kerberos instead of its host key (which
+   * is then not checked against known_hosts), and `gssapi-keyex` logs in
+   * without another round trip. Tickets are fetched before connecting; a
+   * client without them offers the ordinary methods only. Default: the
+   * config's GSSAPIKeyExchange, else false.
+   */
+  gssKex?: boolean;
   /** Canonicalize `gssHost` through the resolver first, unless krb5.conf says dns_canonicalize_hostname = false. Default: the config's GSSAPITrustDns, else true. */
   gssTrustDns?: boolean;
   /** Diagnostic lines (never secrets). */
@@ -226,6 +235,13 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
   let sock: Duplex | undefined = options.sock;
   if (!sock && cfg?.proxyCommand) sock = new ProxyCommand(cfg.proxyCommand);
 
+  const gssOptions = {
+    host: options.gssHost ?? cfg?.get('gssapiserveridentity') ?? host,
+    delegate: options.gssDelegateCreds ?? configYes(cfg?.get('gssapidelegatecredentials')) ?? false,
+    trustDns: options.gssTrustDns ?? configYes(cfg?.get('gssapitrustdns')) ?? true,
+  };
+  const gssKex = (options.gssKex ?? configYes(cfg?.get('gssapikeyexchange')) ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
+
   const keepaliveInterval = options.keepaliveInterval ?? keepalive.interval;
   const keepaliveCountMax = options.keepaliveCountMax ?? keepalive.countMax;
   let connection: Connection | null = null;
@@ -247,6 +263,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(options.rekeySeconds !== undefined ? { rekeySeconds: options.rekeySeconds } : {}),
       ...(options.debug ? { debug: options.debug } : {}),
       ...(options.hexdump ? { hexdump: true } : {}),
+      ...(gssKex ? { gssKex } : {}),
     },
     auth: {
       ...(options.password !== undefined ? { password: options.password } : {}),
@@ -257,11 +274,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
       ...((options.gssAuth ?? configYes(cfg?.get('gssapiauthentication')) ?? false)
         ? {
-            gssapi: krb5ClientMechanism({
-              host: options.gssHost ?? cfg?.get('gssapiserveridentity') ?? host,
-              delegate: options.gssDelegateCreds ?? configYes(cfg?.get('gssapidelegatecredentials')) ?? false,
-              trustDns: options.gssTrustDns ?? configYes(cfg?.get('gssapitrustdns')) ?? true,
-            }),
+            gssapi: krb5ClientMechanism(gssOptions),
           }
         : {}),
       ...(options.debug ? { debug: options.debug } : {}),

@@ -10,7 +10,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
-import { krb5ClientMechanism } from '../auth/gssapi/index.js';
+import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
 import { Connection, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
@@ -59,7 +59,7 @@ export interface SSHClientConnectOptions {
   sock?: Duplex;
   /** Kerberos gssapi-with-mic with the credential cache's tickets (KRB5CCNAME), tried first. Default false. */
   gssAuth?: boolean;
-  /** GSS-API key exchange (RFC 4462 section 2): not supported; true raises ERR_SSH_UNSUPPORTED. */
+  /** GSS-API key exchange (RFC 4462 section 2): Kerberos authenticates the server instead of its host key; gssapi-keyex logs in. Default false. */
   gssKex?: boolean;
   /** Forward the ticket-granting ticket to the server. Default false. */
   gssDelegCreds?: boolean;
@@ -114,10 +114,6 @@ export interface InvokeShellOptions {
   widthPixels?: number;
   heightPixels?: number;
   environment?: Record<string, string>;
-}
-
-function unsupported(message: string): SSHException {
-  return new SSHException(message, { code: 'ERR_SSH_UNSUPPORTED' });
 }
 
 function translateDisabled(d: DisabledAlgorithms | undefined): { transport: AlgorithmOptions; publicKey: string[] } {
@@ -200,7 +196,8 @@ export class SSHClient implements HostKeyPolicyClient {
   async connect(hostname: string, options: SSHClientConnectOptions = {}): Promise<void> {
     if (this.#conn && !this.#conn.isClosed) throw new SSHException('this SSHClient is already connected; close() it first', { code: 'ERR_SSH_BAD_OPTION' });
     if (typeof hostname !== 'string' || hostname.length === 0) throw new SSHException('connect() needs a hostname', { code: 'ERR_SSH_BAD_OPTION' });
-    if (options.gssKex) throw unsupported('GSS-API key exchange (gssKex) is not supported by sshwire; gssAuth (gssapi-with-mic) is');
+    const gssOptions = { host: options.gssHost ?? hostname, delegate: options.gssDelegCreds ?? false, trustDns: options.gssTrustDns ?? true };
+    const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     const port = options.port ?? 22;
     const disabled = translateDisabled(options.disabledAlgorithms);
     const sets = [this.#systemHostKeys, this.#hostKeys];
@@ -228,15 +225,14 @@ export class SSHClient implements HostKeyPolicyClient {
         bannerTimeout: options.bannerTimeout ?? 15_000,
         ...(options.keepaliveInterval !== undefined ? { keepaliveInterval: options.keepaliveInterval } : {}),
         ...(options.debug ? { debug: options.debug } : {}),
+        ...(gssKex ? { gssKex } : {}),
       },
       auth: {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
         ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
         ...(options.onBanner ? { onBanner: options.onBanner } : {}),
-        ...(options.gssAuth
-          ? { gssapi: krb5ClientMechanism({ host: options.gssHost ?? hostname, delegate: options.gssDelegCreds ?? false, trustDns: options.gssTrustDns ?? true }) }
-          : {}),
+        ...(options.gssAuth ? { gssapi: krb5ClientMechanism(gssOptions) } : {}),
         authTimeout: options.authTimeout ?? 30_000,
         publicKeyAlgorithms,
         ...(options.debug ? { debug: options.debug } : {}),

@@ -26,7 +26,9 @@ export function connectionAuthPolicy(
     getAllowedAuths: async (username) => {
       if (user.getAllowedAuths) return call<string | readonly string[]>('getAllowedAuths', username);
       const out: string[] = [];
-      if (gssConfigured && user.checkAuthGssapiWithMic && (user.enableAuthGssapi ? (await call<boolean>('enableAuthGssapi')) === true : true)) out.push('gssapi-with-mic');
+      const gssAllowed = gssConfigured && (user.enableAuthGssapi ? (await call<boolean>('enableAuthGssapi')) === true : true);
+      if (gssAllowed && conn.transport.gssKexContext && (user.checkAuthGssapiKeyex || user.checkAuthGssapiWithMic)) out.push('gssapi-keyex');
+      if (gssAllowed && user.checkAuthGssapiWithMic) out.push('gssapi-with-mic');
       if (authorizedKeysPath || user.checkAuthPublickey) out.push('publickey');
       if (user.checkAuthPassword) out.push('password');
       if (user.checkAuthInteractive) out.push('keyboard-interactive');
@@ -60,9 +62,10 @@ export function connectionAuthPolicy(
   if (user.checkAuthInteractiveResponse) policy.checkAuthInteractiveResponse = (responses, username) => call('checkAuthInteractiveResponse', responses, username);
   if (user.getBanner) policy.getBanner = () => call('getBanner');
   if (user.enableAuthGssapi) policy.enableAuthGssapi = () => call<boolean>('enableAuthGssapi');
-  if (user.checkAuthGssapiWithMic) {
-    policy.checkAuthGssapiWithMic = async (username, gssAuthenticated, ccFile, principal) => {
-      const verdict = await call<AuthResult>('checkAuthGssapiWithMic', username, gssAuthenticated, ccFile, principal);
+  for (const name of ['checkAuthGssapiWithMic', 'checkAuthGssapiKeyex'] as const) {
+    if (!user[name]) continue;
+    policy[name] = async (username, gssAuthenticated, ccFile, principal) => {
+      const verdict = await call<AuthResult>(name, username, gssAuthenticated, ccFile, principal);
       if (verdict !== AUTH_FAILED) conn._setGss(principal, ccFile);
       return verdict;
     };

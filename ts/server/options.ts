@@ -68,6 +68,13 @@ export interface ListenOptions {
    * as KRB5CCNAME, removed when the connection ends. Default off.
    */
   gssapi?: boolean | Krb5ServerOptions;
+  /**
+   * GSS-API key exchange too (sshd's GSSAPIKeyExchange; needs `gssapi`):
+   * gss-* kex methods whose MIC over the exchange hash authenticates this
+   * server by its keytab key, and the `gssapi-keyex` login (decided by
+   * checkAuthGssapiKeyex, else checkAuthGssapiWithMic). Default false.
+   */
+  gssKex?: boolean;
   rekeyBytes?: number;
   rekeySeconds?: number;
   /** Keepalive probe interval (ms) when a client is silent; 0 (default) disables. */

@@ -100,8 +100,10 @@ export class SSHServerConnection extends EventEmitter {
     this.debug = debug;
     this.policy = typeof policyInput === 'function' ? policyInput(this) : (policyInput ?? {});
     this.#forwards = new PortForwards(this, debug);
+    const gss = (this.#gss = o.gssapi ? krb5ServerMechanism(o.gssapi === true ? {} : o.gssapi) : null);
     this.transport = new Transport(socket, {
       role: 'server',
+      ...(gss && o.gssKex ? { gssKex: { oid: gss.oid, acceptor: () => gss.createContext() } } : {}),
       hostKeys: ctx.hostKeys,
       ...(o.version !== undefined ? { version: o.version } : {}),
       ...(o.algorithms ? { algorithms: o.algorithms } : {}),
@@ -114,7 +116,6 @@ export class SSHServerConnection extends EventEmitter {
     });
     // The transport's own failures surface through `closed`; a late socket error must not crash us.
     socket.on('error', () => {});
-    this.#gss = o.gssapi ? krb5ServerMechanism(o.gssapi === true ? {} : o.gssapi) : null;
     const auth = new UserAuthServer(this.transport, {
       server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug, this.#gss !== null),
       ...(this.#gss ? { gssapi: this.#gss } : {}),

@@ -7,7 +7,7 @@ import * as crypto from '../crypto/index.js';
 import { createKem as createKemDirect } from '../crypto/kem/index.js';
 import type { Kem } from '../crypto/types.js';
 import { NegotiationError } from '../errors.js';
-import { KEX_METHODS, type KemName } from './kex/methods.js';
+import { kexSpecFor, type KemName, type KexSpec } from './kex/methods.js';
 import { zlibAvailable } from './compression.js';
 
 /** Pseudo kex names that signal extensions, never chosen as a method. */
@@ -15,6 +15,9 @@ export const EXT_INFO_C = 'ext-info-c';
 export const EXT_INFO_S = 'ext-info-s';
 export const STRICT_KEX_C = 'kex-strict-c-v00@openssh.com';
 export const STRICT_KEX_S = 'kex-strict-s-v00@openssh.com';
+/** The host key algorithm of GSS-API key exchange without a host key. */
+export const NULL_HOST_KEY_ALGORITHM = 'null';
+const NULL_HOST_KEY = new Set([NULL_HOST_KEY_ALGORITHM]);
 const PSEUDO_KEX = new Set([EXT_INFO_C, EXT_INFO_S, STRICT_KEX_C, STRICT_KEX_S]);
 
 /** Default preferences, in the order OpenSSH 10 uses. */
@@ -118,8 +121,12 @@ export function kemAvailable(name: KemName): boolean {
 
 /** Whether we can run a kex method at all. */
 export function canServeKex(name: string): boolean {
-  const spec = KEX_METHODS[name];
+  const spec = kexSpecFor(name);
   if (!spec) return false;
+  return canServeSpec(spec);
+}
+
+function canServeSpec(spec: KexSpec): boolean {
   switch (spec.kind) {
     case 'ecdh':
       return crypto.canServeKeyAgreement(spec.curve);
@@ -129,6 +136,8 @@ export function canServeKex(name: string): boolean {
       return crypto.canServeKeyAgreement(spec.group);
     case 'gex':
       return crypto.canServeKeyAgreement('gex');
+    case 'gss':
+      return canServeSpec(spec.base);
   }
 }
 
@@ -212,7 +221,8 @@ function choose(category: string, client: string[], server: string[], skip?: Set
  */
 export function negotiate(client: KexInitLists, server: KexInitLists, isAead: (cipher: string) => boolean): NegotiatedAlgorithms {
   const kex = choose('kex', client.kex, server.kex, PSEUDO_KEX);
-  const hostKey = choose('host key', client.serverHostKey, server.serverHostKey);
+  // "null" (no host key) is only for GSS-API key exchange, which authenticates the server without one (RFC 4462 5).
+  const hostKey = choose('host key', client.serverHostKey, server.serverHostKey, kexSpecFor(kex)?.kind === 'gss' ? undefined : NULL_HOST_KEY);
   const cipherCS = choose('cipher (client to server)', client.cipherCS, server.cipherCS);
   const cipherSC = choose('cipher (server to client)', client.cipherSC, server.cipherSC);
   const macCS = isAead(cipherCS) ? 'none' : choose('MAC (client to server)', client.macCS, server.macCS);

@@ -11,7 +11,7 @@
 import { cipherInfo, createOpener, createSealer, macInfo, randomBytes } from '../crypto/index.js';
 import { BadHostKeyException, ProtocolError, TimeoutError } from '../errors.js';
 import { MSG } from '../wire/index.js';
-import { EXT_INFO_C, EXT_INFO_S, STRICT_KEX_C, STRICT_KEX_S, negotiate, type AlgorithmLists, type KexInitLists, type NegotiatedAlgorithms } from './algorithms.js';
+import { EXT_INFO_C, EXT_INFO_S, NULL_HOST_KEY_ALGORITHM, STRICT_KEX_C, STRICT_KEX_S, negotiate, type AlgorithmLists, type KexInitLists, type NegotiatedAlgorithms } from './algorithms.js';
 import { asSSHError } from './closing.js';
 import type { CompressionState } from './compression-state.js';
 import { sanitize, type DebugSink } from './debug.js';
@@ -22,7 +22,8 @@ import { EphemeralKeyExchange } from './kex/ephemeral.js';
 import type { KexContext, KexResult, KeyExchange } from './kex/exchange.js';
 import { GEX_MAX_BITS, GEX_MIN_BITS, GroupExchange, preferredGexBits } from './kex/gex.js';
 import { fingerprint, keyTypeOfBlob, selectHostKey } from './kex/hostkey.js';
-import { KEX_METHODS } from './kex/methods.js';
+import { GssKeyExchange, type GssKexAcceptor, type GssKexInitiator } from './kex/gss.js';
+import { kexSpecFor } from './kex/methods.js';
 import type { DHGroup } from './kex/moduli.js';
 import { decodeKexInit, encodeKexInit, type KexInit } from './kexinit.js';
 import type { ResolvedOptions } from './options.js';
@@ -71,6 +72,8 @@ export interface KexHost {
 export class KexDriver {
   /** H of the first key exchange. */
   sessionId: Uint8Array | null = null;
+  /** The GSS-API context of the last GSS-API key exchange (gssapi-keyex authenticates with it), else null. */
+  gssContext: GssKexInitiator | GssKexAcceptor | null = null;
   /** What the last completed key exchange chose. */
   negotiated: NegotiatedAlgorithms | null = null;
   initialDone = false;
@@ -200,7 +203,7 @@ export class KexDriver {
       k.ignoreGuess = peer.kex[0] !== k.ourLists.kex[0] || peer.serverHostKey[0] !== k.ourLists.serverHostKey[0];
       if (k.ignoreGuess) h.debug('peer guessed the kex wrong; its next kex packet is ignored');
     }
-    const spec = KEX_METHODS[neg.kex]!;
+    const spec = kexSpecFor(neg.kex)!;
     const peerVersion = h.peerVersion()!;
     const ctx: KexContext = {
       role: h.role,
@@ -214,12 +217,17 @@ export class KexDriver {
       send: (m) => h.send.sendKex(m),
     };
     if (!isClient) {
-      ctx.hostKey = selectHostKey(h.opts.hostKeys!, neg.hostKey);
+      if (neg.hostKey !== NULL_HOST_KEY_ALGORITHM) ctx.hostKey = selectHostKey(h.opts.hostKeys!, neg.hostKey);
       ctx.gexGroups = h.gexGroups;
     } else if (spec.kind === 'gex') {
       ctx.gexRequest = h.opts.gexRequest ?? defaultGexRequest(neg);
     }
-    k.exchange = spec.kind === 'gex' ? new GroupExchange(ctx) : new EphemeralKeyExchange(ctx);
+    if (spec.kind === 'gss') {
+      if (!h.opts.gssKex) throw new ProtocolError(`${neg.kex} was negotiated without GSS-API key exchange configured`);
+      k.exchange = new GssKeyExchange(ctx, h.opts.gssKex);
+    } else {
+      k.exchange = spec.kind === 'gex' ? new GroupExchange(ctx) : new EphemeralKeyExchange(ctx);
+    }
     k.exchange.start();
   }
 
@@ -339,7 +347,10 @@ export class KexDriver {
   #acceptResult(k: KexRound, r: KexResult): Promise<void> | null {
     const h = this.#h;
     if (h.closing() || this.#round !== k) return null;
-    if (h.role === 'client') {
+    if (h.role === 'client' && r.gss) {
+      // The server proved itself through the GSS-API context (its MIC over H), not a host key signature.
+      h.debug(`server authenticated by GSS-API key exchange${r.hostKeyBlob.length ? ` (host key ${keyTypeOfBlob(r.hostKeyBlob)} ${fingerprint(r.hostKeyBlob)} not checked)` : ''}`);
+    } else if (h.role === 'client') {
       const keyType = keyTypeOfBlob(r.hostKeyBlob);
       const verdict = h.opts.verifyHostKey!(keyType, r.hostKeyBlob);
       const decide = (ok: boolean): void => {
@@ -363,6 +374,7 @@ export class KexDriver {
     const h = this.#h;
     const neg = k.negotiated!;
     if (!this.sessionId) this.sessionId = Uint8Array.from(r.H);
+    if (r.gss) this.gssContext = r.gss;
     const keys = deriveSessionKeys(r.hash, r.K, r.H, this.sessionId, neg);
     k.keys = keys;
     h.send.sendKex(Uint8Array.of(MSG.NEWKEYS));

@@ -5,11 +5,18 @@ import type { Signer } from '../crypto/types.js';
 import { SSHException } from '../errors.js';
 import type { AlgorithmOptions } from './algorithms.js';
 import type { GexRequest } from './kex/exchange.js';
+import type { GssKexOptions } from './kex/gss.js';
 import { checkOwnVersion } from './version.js';
 
 export interface TransportOptions {
   /** Which end of the connection we are. */
   role: 'client' | 'server';
+  /**
+   * GSS-API key exchange (RFC 4462 section 2): its gss-* methods go first in
+   * our kex list and "null" joins the host key algorithms. The contexts
+   * come from these callbacks (initiator for a client, acceptor for a server).
+   */
+  gssKex?: GssKexOptions;
   /** Our identification string without CR LF. Default `SSH-2.0-sshwire_0.1`. */
   version?: string;
   /** Replacement preference lists, per category. */

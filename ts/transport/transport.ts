@@ -23,7 +23,8 @@ import type { Duplex } from 'node:stream';
 import { createOpener, createSealer, randomBytes } from '../crypto/index.js';
 import { DisconnectError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHReader, SSHWriter } from '../wire/index.js';
-import { buildAlgorithmLists, type NegotiatedAlgorithms } from './algorithms.js';
+import { buildAlgorithmLists, canServeKex, NULL_HOST_KEY_ALGORITHM, type NegotiatedAlgorithms } from './algorithms.js';
+import { gssKexNames, type GssKexAcceptor, type GssKexInitiator } from './kex/gss.js';
 import { REASON_NAMES, asSSHError, closeSocket, disconnectPayload, disconnectReasonFor } from './closing.js';
 import { CompressionState } from './compression-state.js';
 import { createDebugSink, hexdump, lenientUtf8, sanitize, type DebugSink } from './debug.js';
@@ -101,6 +102,11 @@ export class Transport extends EventEmitter {
       opts.disabledAlgorithms,
       this.role === 'server' ? (alg) => hostKeys.some((k) => signerSupports(k, alg)) : undefined,
     );
+    if (opts.gssKex) {
+      const off = new Set(opts.disabledAlgorithms?.kex ?? []);
+      lists.kex = [...gssKexNames(opts.gssKex.oid).filter((n) => canServeKex(n) && !off.has(n)), ...lists.kex];
+      lists.serverHostKey = [...lists.serverHostKey, NULL_HOST_KEY_ALGORITHM];
+    }
     const gexGroups = this.role === 'server' && opts.moduliFile ? loadModuliFile(opts.moduliFile) : BUILTIN_GEX_GROUPS;
     const none = { cipher: 'none', mac: 'none', encKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
     const closing = (): boolean => this.#closing;
@@ -211,6 +217,11 @@ export class Transport extends EventEmitter {
   // ───────────────────────────── public API ─────────────────────────────
 
   /** H of the first key exchange. */
+  /** After a GSS-API key exchange: its context (gssapi-keyex user authentication signs with it), else null. */
+  get gssKexContext(): GssKexInitiator | GssKexAcceptor | null {
+    return this.#kex.gssContext;
+  }
+
   get sessionId(): Uint8Array | null {
     return this.#kex.sessionId;
   }

@@ -8,6 +8,8 @@
 import { lookup, lookupService } from 'node:dns/promises';
 import net from 'node:net';
 import { krb5Enctype } from '../../crypto/krb5/index.js';
+import { SSHException } from '../../errors.js';
+import type { GssKexOptions } from '../../transport/index.js';
 import type { GssClientContext, GssClientMechanism } from '../client.js';
 import { ccachePath, readCcache } from './ccache.js';
 import { kdcAddresses, loadKrb5Config, realmForHost } from './krb5Config.js';
@@ -75,29 +77,55 @@ function krbCredFor(fwd: Krb5Credential, service: Krb5Credential): Buffer {
   return encodeKrbCred({ tickets: [decodeTicket(fwd.ticket)], encPart: { etype: e.etype, cipher: e.encrypt(service.key.keyvalue, KEY_USAGE.KRB_CRED, part) } });
 }
 
+/** Gets the service ticket (and, to delegate, a forwarded TGT in a KRB-CRED) for `options.host`. */
+async function credentialsFor(options: Krb5ClientOptions, signal?: AbortSignal): Promise<{ service: Krb5Credential; delegation?: Buffer }> {
+  const env = options.env ?? process.env;
+  const config = await loadKrb5Config(env);
+  const cache = await readCcache(ccachePath(env));
+  const host = await canonicalHost(options.host, (options.trustDns ?? true) && config.dnsCanonicalizeHostname);
+  const realm = realmForHost(config, host) ?? cache.defaultPrincipal.realm;
+  const abort = options.signal ?? signal;
+  const tgsOptions = {
+    kdcs: kdcAddresses(config, realm),
+    clockskew: config.clockskew,
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+    ...(abort ? { signal: abort } : {}),
+  };
+  const service = await getServiceCredential(cache, hostServicePrincipal('host', host, realm), tgsOptions);
+  if (!options.delegate) return { service };
+  const krbtgt = { realm, name: { nameType: NT.SRV_INST, nameString: ['krbtgt', realm] } };
+  return { service, delegation: krbCredFor(await getServiceCredential(cache, krbtgt, { ...tgsOptions, forwardedTgt: true }), service) };
+}
+
 /** The Kerberos 5 mechanism for `UserAuthClient.gssapiWithMic` / `authenticateClient({ gssapi })`. */
 export function krb5ClientMechanism(options: Krb5ClientOptions): GssClientMechanism {
   return {
     oid: encodeMechOid(),
     async createContext(signal?: AbortSignal): Promise<GssClientContext> {
-      const env = options.env ?? process.env;
-      const config = await loadKrb5Config(env);
-      const cache = await readCcache(ccachePath(env));
-      const host = await canonicalHost(options.host, (options.trustDns ?? true) && config.dnsCanonicalizeHostname);
-      const realm = realmForHost(config, host) ?? cache.defaultPrincipal.realm;
-      const tgsOptions = {
-        kdcs: kdcAddresses(config, realm),
-        clockskew: config.clockskew,
-        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-        ...((options.signal ?? signal) ? { signal: (options.signal ?? signal)! } : {}),
-      };
-      const service = await getServiceCredential(cache, hostServicePrincipal('host', host, realm), tgsOptions);
-      let delegation: Buffer | undefined;
-      if (options.delegate) {
-        const krbtgt = { realm, name: { nameType: NT.SRV_INST, nameString: ['krbtgt', realm] } };
-        delegation = krbCredFor(await getServiceCredential(cache, krbtgt, { ...tgsOptions, forwardedTgt: true }), service);
-      }
+      const { service, delegation } = await credentialsFor(options, signal);
       return new Krb5Initiator(service, delegation ? { delegation } : {});
     },
   };
+}
+
+/**
+ * GSS-API key exchange with Kerberos 5 (the transport's `gssKex`): the
+ * tickets are fetched now, before the connection's first KEXINIT (so a
+ * client without them offers no gss-* methods), and each exchange, rekeys
+ * included, makes a fresh context from them.
+ */
+export async function krb5KexOptions(options: Krb5ClientOptions): Promise<GssKexOptions> {
+  const { service, delegation } = await credentialsFor(options);
+  return { oid: encodeMechOid(), initiator: () => new Krb5Initiator(service, delegation ? { delegation } : {}) };
+}
+
+/** krb5KexOptions when Kerberos tickets are at hand; without them undefined, so no gss-* method is offered (as ssh does). */
+export async function krb5KexOptionsIfAvailable(options: Krb5ClientOptions, debug?: (m: string) => void): Promise<GssKexOptions | undefined> {
+  try {
+    return await krb5KexOptions(options);
+  } catch (err) {
+    if (!(err instanceof SSHException)) throw err;
+    debug?.(`GSS-API key exchange not offered: ${err.message}`);
+    return undefined;
+  }
 }

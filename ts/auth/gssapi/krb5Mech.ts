@@ -56,6 +56,24 @@ function micHeader(flags: number, seq: number): Buffer {
   return h;
 }
 
+/**
+ * Whether `mic` is a valid MIC token over `message` from the other side:
+ * its TOK_ID and fillers, the sender flag `fromAcceptor`, and the checksum
+ * with `keyFor(flags)` (null: the flags name a key this context does not have).
+ */
+function checkMic(message: Uint8Array, mic: Uint8Array, fromAcceptor: boolean, usage: number, keyFor: (flags: number) => EncryptionKey | null): boolean {
+  if (mic.length < MIC_HEADER) return false;
+  const m = Buffer.from(mic.buffer, mic.byteOffset, mic.byteLength);
+  if (m.readUInt16BE(0) !== TOK.MIC) return false;
+  const flags = m[2]!;
+  if (((flags & MIC_FLAG.SENT_BY_ACCEPTOR) !== 0) !== fromAcceptor) return false;
+  for (let i = 3; i < 8; i++) if (m[i] !== 0xff) return false;
+  const key = keyFor(flags);
+  if (!key) return false;
+  const header = m.subarray(0, MIC_HEADER);
+  return enctypeFor(key, 'MIC').verifyChecksum(key.keyvalue, usage, Buffer.concat([message, header]), m.subarray(MIC_HEADER));
+}
+
 function makeMic(key: EncryptionKey, usage: number, flags: number, seq: number, message: Uint8Array): Buffer {
   const e = enctypeFor(key, 'MIC');
   const header = micHeader(flags, seq);
@@ -105,6 +123,7 @@ export class Krb5Initiator {
   #seq: number;
   #micKey: EncryptionKey | null = null;
   #micFlags = 0;
+  #acceptorSubkey: EncryptionKey | null = null;
   readonly #token: Buffer;
 
   constructor(credential: Krb5Credential, options: Krb5InitiatorOptions = {}) {
@@ -159,8 +178,17 @@ export class Krb5Initiator {
       throw new Krb5Error(`${server}'s AP-REP does not echo our authenticator's time: mutual authentication failed`, KRB_ERR.KRB_AP_ERR_MODIFIED);
     }
     if (part.subkey) enctypeFor(part.subkey, 'the acceptor subkey');
+    this.#acceptorSubkey = part.subkey ?? null;
     this.#micKey = part.subkey ?? this.#subkey;
     this.#micFlags = part.subkey ? MIC_FLAG.ACCEPTOR_SUBKEY : 0;
+  }
+
+  /** Whether `mic` is the acceptor's valid MIC token over `message` (GSS key exchange: the MIC over H). */
+  verifyMic(message: Uint8Array, mic: Uint8Array): boolean {
+    if (!this.#micKey) return false;
+    return checkMic(message, mic, true, KEY_USAGE.GSS_ACCEPTOR_SIGN, (flags) =>
+      flags & MIC_FLAG.ACCEPTOR_SUBKEY ? this.#acceptorSubkey : this.#acceptorSubkey ? null : this.#subkey,
+    );
   }
 
   /** A MIC token over `message` (RFC 4121 4.2.6.1). */
@@ -210,6 +238,7 @@ export class Krb5Acceptor {
   readonly #options: Krb5AcceptorOptions;
   #micKey: EncryptionKey | null = null;
   #accepted: AcceptedContext | null = null;
+  #seq = 0;
 
   constructor(keytab: readonly KeytabEntry[], options: Krb5AcceptorOptions = {}) {
     this.#keytab = keytab;
@@ -268,6 +297,7 @@ export class Krb5Acceptor {
     }
     if (auth.subkey) enctypeFor(auth.subkey, 'the initiator subkey');
     const mutual = (req.apOptions & AP_OPT.MUTUAL_REQUIRED) !== 0 || (flags & GSS_FLAG.MUTUAL) !== 0;
+    this.#seq = randomSeq();
     const replyToken = mutual
       ? wrapInitialToken(
           TOK.AP_REP,
@@ -277,7 +307,7 @@ export class Krb5Acceptor {
               cipher: session.encrypt(
                 ticket.key.keyvalue,
                 KEY_USAGE.AP_REP_ENC,
-                encodeEncApRepPart({ ctime: auth.ctime, cusec: auth.cusec, seqNumber: randomSeq() }),
+                encodeEncApRepPart({ ctime: auth.ctime, cusec: auth.cusec, seqNumber: this.#seq }),
               ),
             },
           }),
@@ -291,15 +321,14 @@ export class Krb5Acceptor {
   /** Whether `mic` is the initiator's valid MIC token over `message`. */
   verifyMic(message: Uint8Array, mic: Uint8Array): boolean {
     const key = this.#micKey;
-    if (!key || mic.length < MIC_HEADER) return false;
-    const m = Buffer.from(mic.buffer, mic.byteOffset, mic.byteLength);
-    if (m.readUInt16BE(0) !== TOK.MIC) return false;
-    const flags = m[2]!;
-    // We send no acceptor subkey, so a token claiming one, or claiming to come from us, is not the initiator's.
-    if (flags & (MIC_FLAG.SENT_BY_ACCEPTOR | MIC_FLAG.ACCEPTOR_SUBKEY)) return false;
-    for (let i = 3; i < 8; i++) if (m[i] !== 0xff) return false;
-    const header = m.subarray(0, MIC_HEADER);
-    const e = enctypeFor(key, 'MIC');
-    return e.verifyChecksum(key.keyvalue, KEY_USAGE.GSS_INITIATOR_SIGN, Buffer.concat([message, header]), m.subarray(MIC_HEADER));
+    // We send no acceptor subkey, so a token claiming one is not for this context.
+    return key !== null && checkMic(message, mic, false, KEY_USAGE.GSS_INITIATOR_SIGN, (flags) => (flags & MIC_FLAG.ACCEPTOR_SUBKEY ? null : key));
   }
+
+  /** Our MIC token over `message` (GSS key exchange: the MIC over H). */
+  getMic(message: Uint8Array): Buffer {
+    if (!this.#micKey) throw new Krb5Error('getMic before the security context is established');
+    return makeMic(this.#micKey, KEY_USAGE.GSS_ACCEPTOR_SIGN, MIC_FLAG.SENT_BY_ACCEPTOR, this.#seq++, message);
+  }
+
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { krb5Enctype } from '../../crypto/krb5/index.js';
 import { CryptoError } from '../../errors.js';
+import type { GssKexAcceptor } from '../../transport/index.js';
 import type { GssServerContext, GssServerMechanism } from '../server.js';
 import { writeCcache } from './ccache.js';
 import { Krb5Error } from './krb5Errors.js';
@@ -36,8 +37,9 @@ export interface Krb5ServerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A Kerberos 5 server mechanism whose delegated-credential files are removed by dispose(). */
+/** A Kerberos 5 server mechanism whose delegated-credential files are removed by dispose(). Its contexts also serve GSS-API key exchange. */
 export interface Krb5ServerMechanism extends GssServerMechanism {
+  createContext(): Promise<GssServerContext & GssKexAcceptor>;
   /** Removes the credential caches written for delegated credentials. */
   dispose(): void;
 }
@@ -87,7 +89,7 @@ export function krb5ServerMechanism(options: Krb5ServerOptions = {}): Krb5Server
   let files = 0;
   return {
     oid: encodeMechOid(),
-    async createContext(): Promise<GssServerContext> {
+    async createContext(): Promise<GssServerContext & GssKexAcceptor> {
       const entries = await readKeytab(options.keytab ?? keytabPath(options.env ?? process.env));
       const acceptor = new Krb5Acceptor(entries, {
         ...(options.principal ? { principal: parsePrincipal(options.principal, options.principal.includes('@') ? '' : (entries[0]?.principal.realm ?? '')) } : {}),
@@ -108,6 +110,7 @@ export function krb5ServerMechanism(options: Krb5ServerOptions = {}): Krb5Server
           return { token: ctx.replyToken, established: true };
         },
         verifyMic: (message, mic) => acceptor.verifyMic(message, mic),
+        getMic: (message) => acceptor.getMic(message),
         get principal() {
           return principal;
         },

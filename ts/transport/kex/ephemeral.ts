@@ -33,7 +33,7 @@ const MAX_PUBLIC_VALUE = 8192;
 const MAX_HOST_KEY_BLOB = 16384;
 
 /** The ephemeral half of one method, independent of message framing. */
-interface Ephemeral {
+export interface Ephemeral {
   /** 'string' for Q_C/Q_S, 'mpint' for e/f. */
   readonly valueEncoding: 'string' | 'mpint';
   /** Client: our public value. */
@@ -119,7 +119,8 @@ function hybridEphemeral(kemName: 'mlkem768' | 'sntrup761', hash: HashName): Eph
   };
 }
 
-function ephemeralFor(ctx: KexContext): Ephemeral {
+/** The ephemeral half for the context's method (a one-round-trip kind). */
+export function ephemeralFor(ctx: KexContext): Ephemeral {
   const spec = ctx.spec;
   switch (spec.kind) {
     case 'ecdh':
@@ -129,15 +130,16 @@ function ephemeralFor(ctx: KexContext): Ephemeral {
     case 'hybrid':
       return hybridEphemeral(spec.kem, spec.hash);
     case 'gex':
-      throw new ProtocolError('group exchange is not a one-round-trip method');
+    case 'gss':
+      throw new ProtocolError(`${ctx.name} is not a plain one-round-trip method`);
   }
 }
 
-function writeValue(w: SSHWriter, encoding: 'string' | 'mpint', v: Uint8Array): SSHWriter {
+export function writeValue(w: SSHWriter, encoding: 'string' | 'mpint', v: Uint8Array): SSHWriter {
   return encoding === 'string' ? w.string(v) : w.mpintFromUnsigned(v);
 }
 
-function readValue(r: SSHReader, encoding: 'string' | 'mpint'): Uint8Array {
+export function readValue(r: SSHReader, encoding: 'string' | 'mpint'): Uint8Array {
   return encoding === 'string' ? r.string(MAX_PUBLIC_VALUE) : r.mpintBytes(MAX_PUBLIC_VALUE);
 }
 

@@ -8,6 +8,7 @@ import { ProtocolError } from '../../errors.js';
 import { SSHWriter } from '../../wire/index.js';
 import type { DHGroup } from './moduli.js';
 import type { KexSpec } from './methods.js';
+import type { GssKexAcceptor, GssKexInitiator } from './gss.js';
 
 /** Group exchange sizes a client asks for (RFC 4419 section 3). */
 export interface GexRequest {
@@ -46,8 +47,10 @@ export interface KexResult {
   K: Uint8Array;
   /** The exchange hash. */
   H: Uint8Array;
-  /** The server's public host key blob (K_S). */
+  /** The server's public host key blob (K_S); empty after a GSS-API exchange without one. */
   hostKeyBlob: Uint8Array;
+  /** After a GSS-API key exchange: the context that authenticated it (for gssapi-keyex). */
+  gss?: GssKexInitiator | GssKexAcceptor;
 }
 
 /** One run of a kex method, driven by the transport. */

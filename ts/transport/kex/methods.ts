@@ -6,6 +6,7 @@
  *   - group exchange, which first agrees on a group (RFC 4419).
  */
 import type { HashName } from '../../crypto/types.js';
+import { gssKexSpec } from './gss.js';
 
 /** A classic elliptic-curve agreement as the crypto layer names it. */
 export type CurveName = 'x25519' | 'nistp256' | 'nistp384' | 'nistp521';
@@ -18,7 +19,9 @@ export type KexSpec =
   | { kind: 'ecdh'; hash: HashName; curve: CurveName }
   | { kind: 'hybrid'; hash: HashName; kem: KemName }
   | { kind: 'dh'; hash: HashName; group: GroupName }
-  | { kind: 'gex'; hash: HashName };
+  | { kind: 'gex'; hash: HashName }
+  /** GSS-API key exchange (RFC 4462, RFC 8732) over an ECDH or MODP base; see gss.ts. */
+  | { kind: 'gss'; hash: HashName; base: Extract<KexSpec, { kind: 'ecdh' | 'dh' }> };
 
 /** Every kex method by wire name. */
 export const KEX_METHODS: Readonly<Record<string, KexSpec>> = {
@@ -39,3 +42,8 @@ export const KEX_METHODS: Readonly<Record<string, KexSpec>> = {
   'diffie-hellman-group-exchange-sha1': { kind: 'gex', hash: 'sha1' },
 };
 
+
+/** The spec of a kex name: a fixed method, or a gss-* name for any mechanism. */
+export function kexSpecFor(name: string): KexSpec | undefined {
+  return KEX_METHODS[name] ?? gssKexSpec(name);
+}
