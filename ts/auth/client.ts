@@ -457,9 +457,9 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
   const debug = options.debug ?? (() => {});
   try {
     await ua.start();
-    let r = await ua.none();
-    if (r.outcome === 'success') return { username: ua.username, methods: ['none'] };
-    let allowed = r.allowed;
+    const first = await ua.none();
+    if (first.outcome === 'success') return { username: ua.username, methods: ['none'] };
+    let allowed = first.allowed;
     const attempted = new Set<string>();
 
     // Key sources are resolved once, the first time publickey is allowed.
@@ -495,30 +495,34 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
       signers = out;
       return out;
     };
-    let passwordDone = options.password === undefined;
-    const kbdintPossible = options.kbdintHandler !== undefined || options.password !== undefined;
-    let kbdintDone = !kbdintPossible;
+    // Methods tried at most once each, and only with what they need at hand.
+    const usable: Record<string, boolean> = {
+      'gssapi-keyex': Boolean(transport.gssKexContext),
+      'gssapi-with-mic': options.gssapi !== undefined,
+      password: options.password !== undefined,
+      'keyboard-interactive': options.kbdintHandler !== undefined || options.password !== undefined,
+    };
+    let progress = true;
+    /** Books one attempt's outcome; true when authentication is complete. */
+    const settle = (result: AttemptResult): boolean => {
+      if (result.outcome === 'success') return true;
+      allowed = result.allowed;
+      if (result.outcome === 'partial') progress = true;
+      return false;
+    };
+    /** Runs `attempt` for `method` once, if we can and the server allows it now. */
+    const once = async (method: string, attempt: () => Promise<AttemptResult>): Promise<boolean> => {
+      if (!usable[method] || !allowed.includes(method)) return false;
+      usable[method] = false;
+      attempted.add(method);
+      return settle(await attempt());
+    };
+    const done = (): ClientAuthResult => ({ username: ua.username, methods: ua.methodsSucceeded });
 
-    let gssDone = options.gssapi === undefined;
-    let keyexDone = !transport.gssKexContext;
-    for (let progress = true; progress; ) {
+    while (progress) {
       progress = false;
-      if (!keyexDone && allowed.includes('gssapi-keyex')) {
-        keyexDone = true;
-        attempted.add('gssapi-keyex');
-        r = await ua.gssapiKeyex();
-        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
-        allowed = r.allowed;
-        if (r.outcome === 'partial') progress = true;
-      }
-      if (!gssDone && allowed.includes('gssapi-with-mic')) {
-        gssDone = true;
-        attempted.add('gssapi-with-mic');
-        r = await ua.gssapiWithMic(options.gssapi!);
-        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
-        allowed = r.allowed;
-        if (r.outcome === 'partial') progress = true;
-      }
+      if (await once('gssapi-keyex', () => ua.gssapiKeyex())) return done();
+      if (await once('gssapi-with-mic', () => ua.gssapiWithMic(options.gssapi!))) return done();
       if (allowed.includes('publickey') && (options.keys?.length ?? 0) > 0) {
         for (const signer of await loadSigners()) {
           if (!allowed.includes('publickey')) break;
@@ -526,31 +530,16 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
           if (usedKeys.has(id)) continue;
           usedKeys.add(id);
           attempted.add('publickey');
-          r = await ua.publickey(signer);
-          if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
-          allowed = r.allowed;
-          if (r.outcome === 'partial') progress = true;
+          if (settle(await ua.publickey(signer))) return done();
         }
       }
-      if (!passwordDone && allowed.includes('password')) {
-        passwordDone = true;
-        attempted.add('password');
-        r = await ua.password(options.password!, options.passwordChangeHandler);
-        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
-        allowed = r.allowed;
-        if (r.outcome === 'partial') progress = true;
-      }
-      if (!kbdintDone && allowed.includes('keyboard-interactive')) {
-        kbdintDone = true;
-        attempted.add('keyboard-interactive');
-        r = await ua.keyboardInteractive(options.kbdintHandler, {
+      if (await once('password', () => ua.password(options.password!, options.passwordChangeHandler))) return done();
+      const kbdint = () =>
+        ua.keyboardInteractive(options.kbdintHandler, {
           ...(options.password !== undefined ? { password: options.password } : {}),
           ...(options.kbdintSubmethods !== undefined ? { submethods: options.kbdintSubmethods } : {}),
         });
-        if (r.outcome === 'success') return { username: ua.username, methods: ua.methodsSucceeded };
-        allowed = r.allowed;
-        if (r.outcome === 'partial') progress = true;
-      }
+      if (await once('keyboard-interactive', kbdint)) return done();
     }
 
     const allowedText = allowed.join(', ') || '(none)';
