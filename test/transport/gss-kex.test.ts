@@ -27,6 +27,11 @@ describe('GSS-API kex names and negotiation', () => {
     expect(gssKexSpec('gss-gex-sha1-toWM5Slw5Ew8Mqkay+al2g==')).toBeUndefined();
   });
 
+  it('listen() refuses gssKex without gssapi', async () => {
+    const { listen } = await import('../../ts/index.js');
+    await expect(listen({ hostKeys: ['generate'], gssKex: true })).rejects.toThrow(/gssKex needs gssapi/);
+  });
+
   it('"null" is chosen as the host key algorithm only for a gss-* kex', () => {
     const gss = gssKexNames(KRB5_OID)[0]!;
     expect(negotiate(lists([gss], ['null']), lists([gss], ['ssh-ed25519', 'null']), () => false).hostKey).toBe('null');

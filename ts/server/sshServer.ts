@@ -57,6 +57,7 @@ export class SSHServer extends EventEmitter {
     super();
     const o = options;
     if (o.spawnCommands && o.processFactory) throw bad('use either processFactory or spawnCommands, not both');
+    if (o.gssKex && !o.gssapi) throw bad('gssKex needs gssapi (the keytab that authenticates the server)');
     const subsystems = new Map<string, SubsystemHandler>(Object.entries(o.subsystems ?? {}));
     const debug = o.debug ?? (() => {});
     this.#ctx = {
