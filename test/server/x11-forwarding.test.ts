@@ -7,6 +7,7 @@
  * `xdpyinfo`.
  */
 import { existsSync } from 'node:fs';
+import * as net from 'node:net';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../ts/index.js';
@@ -94,6 +95,33 @@ describe('our client and AsyncSSH against our server', () => {
       }
     } finally {
       await r.server.close();
+    }
+  });
+
+  it('a display port taken on ::1 by someone else is skipped, so `localhost` never reaches their display', async () => {
+    // Hold [::1]:6010..6039 wherever free; a blocker drops whatever connects.
+    const blockers: net.Server[] = [];
+    for (let n = 10; n < 40; n++) {
+      const b = net.createServer((sock) => sock.destroy());
+      const ok = await new Promise<boolean>((resolve) => {
+        b.once('error', () => resolve(false));
+        b.listen({ host: '::1', port: 6000 + n, ipv6Only: true }, () => resolve(true));
+      });
+      if (ok) blockers.push(b);
+    }
+    const r = await spawningServer(true);
+    try {
+      expect(blockers.length).toBeGreaterThan(0);
+      await using c = await connect(ownServerLogin(r.port, { clientKeys: [fx.key], x11Forwarding: true, x11Display: xvfb.display, x11AuthPath: xvfb.authPath }));
+      const out = await c.run('echo "$DISPLAY"; xdpyinfo | grep -c "vendor string"');
+      expect(out.exitStatus, out.stderr as string).toBe(0);
+      const [display, count] = String(out.stdout).trim().split('\n');
+      const taken = blockers.map((b) => (b.address() as net.AddressInfo).port - 6000);
+      expect(taken).not.toContain(Number(/^localhost:(\d+)\.0$/.exec(display!)![1]));
+      expect(count).toBe('1');
+    } finally {
+      await r.server.close();
+      for (const b of blockers) b.close();
     }
   });
 
