@@ -51,7 +51,7 @@ export interface ServerInterface extends AuthServerInterface {
   checkChannelEnvRequest?(channel: SessionChannel, name: string, value: string, conn: SSHServerConnection): MaybePromise<boolean>;
   /**
    * Default: denied. Granting makes a proxy X display for the session on
-   * 127.0.0.1 (port 6000 + N, N from 10 up, as sshd) with the client's
+   * 127.0.0.1 and ::1 (port 6000 + N, N from 10 up, as sshd) with the client's
    * fake cookie in a private Xauthority file; each X client that connects
    * becomes an `x11` channel to the client. The session's process sees it
    * as `proc.x11Display` / `proc.x11AuthPath`, spawned commands as
