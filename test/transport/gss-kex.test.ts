@@ -110,8 +110,11 @@ describe('GSS-API key exchange between our client and server', () => {
       expect(client.sessionId).toEqual(server.sessionId);
       expect(client.gssKexContext).not.toBeNull();
       expect(server.gssKexContext).toMatchObject({ principal: 'alice@TEST' });
+      const first = client.gssKexContext;
       await client.renegotiateKeys();
       expect(mech.created).toEqual({ initiators: 2, acceptors: 2 });
+      // gssapi-keyex signs with the context bound to the session identifier: the first one.
+      expect(client.gssKexContext).toBe(first);
     });
   }
 

@@ -72,7 +72,11 @@ export interface KexHost {
 export class KexDriver {
   /** H of the first key exchange. */
   sessionId: Uint8Array | null = null;
-  /** The GSS-API context of the last GSS-API key exchange (gssapi-keyex authenticates with it), else null. */
+  /**
+   * The GSS-API context of the first key exchange when it was GSS-API: the
+   * one bound to the session identifier, which gssapi-keyex signs with (as
+   * sshd keeps it); later exchanges' contexts are not kept.
+   */
   gssContext: GssKexInitiator | GssKexAcceptor | null = null;
   /** What the last completed key exchange chose. */
   negotiated: NegotiatedAlgorithms | null = null;
@@ -374,7 +378,7 @@ export class KexDriver {
     const h = this.#h;
     const neg = k.negotiated!;
     if (!this.sessionId) this.sessionId = Uint8Array.from(r.H);
-    if (r.gss) this.gssContext = r.gss;
+    if (r.gss && k.initial) this.gssContext = r.gss;
     const keys = deriveSessionKeys(r.hash, r.K, r.H, this.sessionId, neg);
     k.keys = keys;
     h.send.sendKex(Uint8Array.of(MSG.NEWKEYS));

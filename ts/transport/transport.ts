@@ -217,7 +217,7 @@ export class Transport extends EventEmitter {
   // ───────────────────────────── public API ─────────────────────────────
 
   /** H of the first key exchange. */
-  /** After a GSS-API key exchange: its context (gssapi-keyex user authentication signs with it), else null. */
+  /** After a GSS-API first key exchange: its context (gssapi-keyex user authentication signs with it), else null. */
   get gssKexContext(): GssKexInitiator | GssKexAcceptor | null {
     return this.#kex.gssContext;
   }
