@@ -25,6 +25,9 @@ describe('GSS-API kex names and negotiation', () => {
     expect(gssKexSpec('gss-group16-sha512-anything')).toMatchObject({ kind: 'gss', hash: 'sha512', base: { kind: 'dh', group: 'group16' } });
     expect(gssKexSpec('gss-group16-sha512-')).toBeUndefined();
     expect(gssKexSpec('gss-gex-sha1-toWM5Slw5Ew8Mqkay+al2g==')).toBeUndefined();
+    // SHA-1 ones are known (for a user who lists them) but not offered by default.
+    expect(gssKexSpec('gss-group14-sha1-toWM5Slw5Ew8Mqkay+al2g==')).toMatchObject({ hash: 'sha1', base: { group: 'group14' } });
+    expect(gssKexNames(KRB5_OID).some((n) => n.includes('sha1'))).toBe(false);
   });
 
   it('listen() refuses gssKex without gssapi', async () => {
@@ -117,6 +120,20 @@ describe('GSS-API key exchange between our client and server', () => {
       expect(client.gssKexContext).toBe(first);
     });
   }
+
+  it('gss-group14-sha1 runs when both sides list it by name (for servers that offer nothing newer)', async () => {
+    const mech = fakeMechanism('k');
+    const legacy = 'gss-group14-sha1-toWM5Slw5Ew8Mqkay+al2g==';
+    const lines: string[] = [];
+    const { client, server } = await transportPair({
+      client: { gssKex: mech.client, algorithms: { kex: [legacy, 'curve25519-sha256'] }, disabledAlgorithms: { kex: gssKexNames(KRB5_OID) }, debug: (m) => lines.push(m) },
+      server: { gssKex: mech.server, algorithms: { kex: [legacy, 'curve25519-sha256'] } },
+    });
+    open.push(client, server);
+    await Promise.all([client.ready, server.ready]);
+    expect(lines.find((l) => l.includes('negotiated: kex'))).toContain(`kex ${legacy},`);
+    expect(client.gssKexContext).not.toBeNull();
+  });
 
   it('a server MIC that does not verify ends the exchange with a typed error', async () => {
     const mech = fakeMechanism('k', { badMic: true });

@@ -54,12 +54,21 @@ export interface GssKexOptions {
   acceptor?: () => GssKexAcceptor | Promise<GssKexAcceptor>;
 }
 
-/** The exchanges offered, strongest first, with the method each builds on. */
+/** The exchanges offered by default, strongest first, with the method each builds on. */
 const GSS_BASES: readonly [prefix: string, base: KexSpec][] = [
   ['gss-curve25519-sha256-', { kind: 'ecdh', hash: 'sha256', curve: 'x25519' }],
   ['gss-nistp256-sha256-', { kind: 'ecdh', hash: 'sha256', curve: 'nistp256' }],
   ['gss-group16-sha512-', { kind: 'dh', hash: 'sha512', group: 'group16' }],
   ['gss-group14-sha256-', { kind: 'dh', hash: 'sha256', group: 'group14' }],
+];
+/**
+ * SHA-1 exchanges (RFC 4462): run only when listed in `algorithms.kex` by
+ * full name, as the plain SHA-1 kex methods are. Paramiko's gss_kex offers
+ * nothing newer than gss-group14-sha1.
+ */
+const LEGACY_GSS_BASES: readonly [prefix: string, base: KexSpec][] = [
+  ['gss-group14-sha1-', { kind: 'dh', hash: 'sha1', group: 'group14' }],
+  ['gss-group1-sha1-', { kind: 'dh', hash: 'sha1', group: 'group1' }],
 ];
 
 /** The name suffix for a mechanism: base64(MD5(DER OID)). */
@@ -75,7 +84,7 @@ export function gssKexNames(oid: Uint8Array): string[] {
 
 /** The spec of a gss-* name (any mechanism suffix), or undefined. */
 export function gssKexSpec(name: string): Extract<KexSpec, { kind: 'gss' }> | undefined {
-  for (const [prefix, base] of GSS_BASES) {
+  for (const [prefix, base] of [...GSS_BASES, ...LEGACY_GSS_BASES]) {
     if (name.startsWith(prefix) && name.length > prefix.length) return { kind: 'gss', hash: base.hash, base: base as Extract<KexSpec, { kind: 'ecdh' | 'dh' }> };
   }
   return undefined;
