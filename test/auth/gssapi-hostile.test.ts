@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILED, AUTH_SUCCESSFUL, UserAuthClient, UserAuthServer, type GssClientContext, type GssClientMechanism } from '../../ts/auth/index.js';
 import { krb5ServerMechanism } from '../../ts/auth/gssapi/index.js';
 import { encodeKeytab } from '../../ts/auth/gssapi/keytab.js';
-import { encodeMechOid } from '../../ts/auth/gssapi/krb5Messages.js';
+import { encodeMechOid } from '../../ts/auth/gssapi/gssToken.js';
 import { NT } from '../../ts/auth/gssapi/krb5Types.js';
 import { krb5Enctype } from '../../ts/crypto/krb5/index.js';
 import type { Transport } from '../../ts/transport/index.js';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { krb5Enctype } from '../../ts/crypto/krb5/index.js';
 import { Krb5Acceptor, Krb5Initiator } from '../../ts/auth/gssapi/krb5Mech.js';
-import { encodeEncTicketPart, encodeTicket } from '../../ts/auth/gssapi/krb5Messages.js';
+import { encodeEncTicketPart, encodeTicket } from '../../ts/auth/gssapi/krb5ApMessages.js';
 import { KRB_ERR } from '../../ts/auth/gssapi/krb5Errors.js';
 import { NT, type EncryptionKey, type KeytabEntry, type Krb5Credential } from '../../ts/auth/gssapi/krb5Types.js';
 import { ReplayCache } from '../../ts/auth/gssapi/replayCache.js';

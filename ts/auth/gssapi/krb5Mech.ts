@@ -17,15 +17,14 @@ import {
   decodeAuthenticator,
   decodeEncApRepPart,
   decodeEncTicketPart,
-  decodeKrbError,
   decodeTicket,
   encodeApRep,
   encodeApReq,
   encodeAuthenticator,
   encodeEncApRepPart,
-  unwrapInitialToken,
-  wrapInitialToken,
-} from './krb5Messages.js';
+} from './krb5ApMessages.js';
+import { unwrapInitialToken, wrapInitialToken } from './gssToken.js';
+import { decodeKrbError } from './krb5KdcMessages.js';
 import { AP_OPT, KEY_USAGE, type EncryptionKey, type KeytabEntry, type Krb5Credential } from './krb5Types.js';
 import { formatPrincipal, type Principal } from './principal.js';
 import { ReplayCache } from './replayCache.js';

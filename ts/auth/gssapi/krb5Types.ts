@@ -1,7 +1,8 @@
 /**
  * Kerberos 5 messages (RFC 4120 section 5) as plain structures. The DER
- * encoding and decoding of each lives in krb5Messages.ts; the protocol
- * logic (KDC exchange, GSS-API context) works on these types only.
+ * encoding and decoding of each lives in krb5Asn1.ts, krb5KdcMessages.ts
+ * and krb5ApMessages.ts; the protocol logic (KDC exchange, GSS-API
+ * context) works on these types only.
  *
  * Conventions: times are JavaScript Dates (KerberosTime has whole seconds;
  * microseconds travel beside them where the message has them); flags
