@@ -9,8 +9,8 @@
  *  - our client against our server;
  *  - delegation both ways: the session sees a forwarded TGT through klist.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -140,6 +140,20 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       const err = await connect({ ...login, port: sshd.port, gssHost: 'nosuchhost' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthenticationException);
       expect((err as Error).message).toMatch(/gssapi-with-mic: .*KDC_ERR_S_PRINCIPAL_UNKNOWN/);
+    });
+
+    it('a DIR: credential cache collection (its primary cache) works too', async () => {
+      const collection = join(dir, 'collection');
+      mkdirSync(collection, { mode: 0o700 });
+      execFileSync('kinit', ['-c', `DIR:${collection}`, 'root'], { env: { ...process.env, ...kdc.env }, input: 'root-password\n', stdio: ['pipe', 'ignore', 'pipe'] });
+      const before = process.env.KRB5CCNAME;
+      process.env.KRB5CCNAME = `DIR:${collection}`;
+      try {
+        await using conn = await connect({ ...login, port: sshd.port });
+        expect(String((await conn.run('echo from-dir-cache', { check: true })).stdout)).toBe('from-dir-cache\n');
+      } finally {
+        process.env.KRB5CCNAME = before;
+      }
     });
 
     it('no credential cache: the method is skipped with the reason', async () => {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigParseError, KeyFormatError, SSHException } from '../../ts/errors.js';
-import { ccachePath, encodeCcache, parseCcache, readCcache, writeCcache, type CredentialCache } from '../../ts/auth/gssapi/ccache.js';
+import { ccachePath, encodeCcache, parseCcache, readCcache, resolveCcacheFile, writeCcache, type CredentialCache } from '../../ts/auth/gssapi/ccache.js';
 import { encodeKeytab, keytabPath, parseKeytab, readKeytab } from '../../ts/auth/gssapi/keytab.js';
 import { kdcAddresses, loadKrb5Config, parseKrb5Config, realmForHost } from '../../ts/auth/gssapi/krb5Config.js';
 import type { KeytabEntry, Krb5Credential } from '../../ts/auth/gssapi/krb5Types.js';
@@ -652,5 +652,22 @@ describe.skipIf(!kdcAvailable())('interop with MIT Kerberos (private KDC)', () =
     expect(kdcAddresses(c, kdc.realm)).toEqual([{ host: '127.0.0.1', port: kdc.port }]);
     expect(realmForHost(c, 'localhost')).toBe(kdc.realm);
     expect(realmForHost(c, 'anything.else')).toBe(kdc.realm);
+  });
+});
+
+describe('DIR: credential cache collections', () => {
+  it('the primary file names the cache; "tkt" without one; DIR:: names one directly; a primary pointing elsewhere is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sshwire-dircc-'));
+    try {
+      expect(await resolveCcacheFile({ KRB5CCNAME: `DIR:${dir}` })).toBe(join(dir, 'tkt'));
+      writeFileSync(join(dir, 'primary'), 'tktAbC12\n');
+      expect(await resolveCcacheFile({ KRB5CCNAME: `DIR:${dir}` })).toBe(join(dir, 'tktAbC12'));
+      expect(await resolveCcacheFile({ KRB5CCNAME: `DIR::${dir}/tktOther` })).toBe(`${dir}/tktOther`);
+      expect(await resolveCcacheFile({ KRB5CCNAME: `FILE:${dir}/x` })).toBe(`${dir}/x`);
+      writeFileSync(join(dir, 'primary'), '../../etc/passwd\n');
+      await expect(resolveCcacheFile({ KRB5CCNAME: `DIR:${dir}` })).rejects.toMatchObject({ code: 'ERR_KRB5_CCACHE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

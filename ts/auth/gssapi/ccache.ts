@@ -25,7 +25,8 @@
  * a KeyFormatError naming the file and the field.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AuthenticationException, SSHException } from '../../errors.js';
 import { Krb5FileReader, readKrb5File } from './fileReader.js';
 import type { Krb5Credential, PrincipalName } from './krb5Types.js';
@@ -226,10 +227,33 @@ export function ccachePath(env: NodeJS.ProcessEnv = process.env, uid: number = p
   if (colon < 0 || name.startsWith('/') || name.startsWith('.') || colon === 1) return name;
   const type = name.slice(0, colon);
   if (type.toUpperCase() === 'FILE') return name.slice(colon + 1);
+  // DIR::/dir/tktXXX names one cache of a collection directly.
+  if (type.toUpperCase() === 'DIR' && name[colon + 1] === ':') return name.slice(colon + 2);
   throw new SSHException(
-    `KRB5CCNAME names a ${type}: credential cache; only FILE: caches can be read (set KRB5CCNAME=FILE:/path, e.g. run "kinit -c FILE:/tmp/krb5cc_${uid}")`,
+    `KRB5CCNAME names a ${type}: credential cache; only FILE: and DIR: caches can be read (set KRB5CCNAME=FILE:/path, e.g. run "kinit -c FILE:/tmp/krb5cc_${uid}")`,
     { code: 'ERR_SSH_UNSUPPORTED' },
   );
+}
+
+/**
+ * The file of the cache KRB5CCNAME names: as ccachePath, and for a DIR:
+ * collection its primary cache (the name in DIR/primary, "tkt" when that
+ * file is missing), as MIT's DIR type does.
+ */
+export async function resolveCcacheFile(env: NodeJS.ProcessEnv = process.env, uid?: number): Promise<string> {
+  const name = env.KRB5CCNAME ?? '';
+  const m = /^DIR:(?!:)(.+)$/i.exec(name);
+  if (!m) return ccachePath(env, uid);
+  const dir = m[1]!;
+  let primary = 'tkt';
+  try {
+    primary = (await readFile(join(dir, 'primary'), 'utf8')).split('\n')[0]!.trim() || 'tkt';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SSHException(`cannot read ${join(dir, 'primary')}: ${(e as Error).message}`, { code: 'ERR_KRB5_CCACHE', cause: e });
+  }
+  // The primary file names a cache in the directory, never a path elsewhere.
+  if (primary.includes('/')) throw new SSHException(`${join(dir, 'primary')} names "${primary.slice(0, 100)}", not a file in the collection`, { code: 'ERR_KRB5_CCACHE' });
+  return join(dir, primary);
 }
 
 /**

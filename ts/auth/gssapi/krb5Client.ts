@@ -11,7 +11,7 @@ import { krb5Enctype } from '../../crypto/krb5/index.js';
 import { SSHException } from '../../errors.js';
 import type { GssKexOptions } from '../../transport/index.js';
 import type { GssClientContext, GssClientMechanism } from '../client.js';
-import { ccachePath, readCcache } from './ccache.js';
+import { readCcache, resolveCcacheFile } from './ccache.js';
 import { kdcAddresses, loadKrb5Config, realmForHost } from './krb5Config.js';
 import { Krb5Error } from './krb5Errors.js';
 import { Krb5Initiator } from './krb5Mech.js';
@@ -82,7 +82,7 @@ function krbCredFor(fwd: Krb5Credential, service: Krb5Credential): Buffer {
 async function credentialsFor(options: Krb5ClientOptions, signal?: AbortSignal): Promise<{ service: Krb5Credential; delegation?: Buffer }> {
   const env = options.env ?? process.env;
   const config = await loadKrb5Config(env);
-  const cache = await readCcache(ccachePath(env));
+  const cache = await readCcache(await resolveCcacheFile(env));
   const host = await canonicalHost(options.host, (options.trustDns ?? true) && config.dnsCanonicalizeHostname);
   const realm = realmForHost(config, host) ?? cache.defaultPrincipal.realm;
   const abort = options.signal ?? signal;
