@@ -10,7 +10,7 @@
  *  - delegation both ways: the session sees a forwarded TGT through klist.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -134,6 +134,18 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       // Without the config line, and no other credentials, there is no way in.
       writeFileSync(cfg, `Host kerberized\n  HostName 127.0.0.1\n  Port ${sshd.port}\n`);
       await expect(connect({ host: 'kerberized', username: 'root', config: cfg, clientKeys: null, agent: false, knownHosts: null })).rejects.toThrow(AuthenticationException);
+    });
+
+    it('the sshwire command: ssh_config GSSAPIKeyExchange reaches a host with no known_hosts entry', async () => {
+      const cfg = join(dir, 'cli_ssh_config');
+      const empty = join(dir, 'cli_known_hosts');
+      writeFileSync(empty, '');
+      writeFileSync(cfg, `Host kerberized\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  UserKnownHostsFile ${empty}\n  GSSAPIAuthentication yes\n  GSSAPIKeyExchange yes\n  GSSAPIServerIdentity localhost\n  IdentityFile /nonexistent\n`);
+      const bin = join(process.cwd(), 'bin/sshwire.mjs');
+      const { stdout } = await run(process.execPath, [bin, 'exec', '-F', cfg, 'kerberized', 'echo', 'via-cli'], { env: { ...process.env, ...env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+      expect(stdout).toBe('via-cli\n');
+      // The default policy rejects unknown host keys and records nothing: only the GSS-API key exchange let this in.
+      expect(readFileSync(empty, 'utf8')).toBe('');
     });
 
     it('a principal the KDC does not know is a clear failure, not a hang', async () => {
