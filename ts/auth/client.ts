@@ -32,6 +32,7 @@ import {
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS, signatureAlgorithmsToTry } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
+import type { GssKexInitiator } from '../transport/index.js';
 
 /** Answers keyboard-interactive prompts: one string per prompt, in order. */
 export type KeyboardInteractiveHandler = (name: string, instructions: string, prompts: Prompt[]) => string[] | Promise<string[]>;
@@ -50,19 +51,11 @@ export type KeySource = Signer | (() => readonly Signer[] | Promise<readonly Sig
 
 /**
  * A GSS-API security context on the way to being established, for
- * gssapi-with-mic (RFC 4462 section 3). Mechanism-agnostic: the Kerberos 5
- * one is in ./gssapi/.
+ * gssapi-with-mic (RFC 4462 section 3): the key exchange's initiator
+ * context without the MIC check it alone needs. Mechanism-agnostic: the
+ * Kerberos 5 one is in ./gssapi/.
  */
-export interface GssClientContext {
-  /** The first context token, sent once the server has chosen the mechanism. */
-  readonly initialToken: Uint8Array;
-  /** Whether the context is complete (after the server's reply token, for mutual authentication). */
-  readonly established: boolean;
-  /** Processes a token from the server; throws when it rejects or fails the context. */
-  acceptReply(token: Uint8Array): void;
-  /** A MIC token over `message` with the established context. */
-  getMic(message: Uint8Array): Uint8Array;
-}
+export type GssClientContext = Omit<GssKexInitiator, 'verifyMic'>;
 
 /** A GSS-API mechanism the client can authenticate with. */
 export interface GssClientMechanism {

@@ -113,17 +113,12 @@ export interface AuthServerInterface {
   enableAuthGssapi?(): MaybePromise<boolean>;
 }
 
-/** One GSS-API acceptor context for a gssapi-with-mic exchange (mechanism-agnostic; Kerberos 5 is in ./gssapi/). */
-export interface GssServerContext {
-  /** Processes a context token from the client: the token to send back, if any, and whether the context is complete. Throws on failure. */
-  accept(token: Uint8Array): MaybePromise<{ token: Uint8Array | null; established: boolean }>;
-  /** Whether `mic` is the client's valid MIC over `message`. */
-  verifyMic(message: Uint8Array, mic: Uint8Array): boolean;
-  /** The authenticated client principal (once established). */
-  readonly principal: string;
-  /** Where credentials the client delegated were stored, or null. */
-  readonly ccFile: string | null;
-}
+/**
+ * One GSS-API acceptor context for a gssapi-with-mic exchange: the key
+ * exchange's acceptor context without the MIC it alone makes
+ * (mechanism-agnostic; Kerberos 5 is in ./gssapi/).
+ */
+export type GssServerContext = Omit<GssKexAcceptor, 'getMic'>;
 
 /** A GSS-API mechanism the server accepts. */
 export interface GssServerMechanism {

@@ -157,11 +157,6 @@ function policyClient(hostKeys: HostKeys, file: string | null): HostKeyPolicyCli
   };
 }
 
-/** An ssh_config yes/no value; undefined when unset. */
-function configYes(v: string | undefined): boolean | undefined {
-  return v === undefined ? undefined : /^(yes|true)$/i.test(v);
-}
-
 function merge(explicit: string[] | undefined, fromConfig: string[] | undefined): string[] | undefined {
   return explicit ?? fromConfig;
 }
@@ -237,10 +232,10 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
 
   const gssOptions = {
     host: options.gssHost ?? cfg?.get('gssapiserveridentity') ?? host,
-    delegate: options.gssDelegateCreds ?? configYes(cfg?.get('gssapidelegatecredentials')) ?? false,
-    trustDns: options.gssTrustDns ?? configYes(cfg?.get('gssapitrustdns')) ?? true,
+    delegate: options.gssDelegateCreds ?? cfg?.asBool('gssapidelegatecredentials') ?? false,
+    trustDns: options.gssTrustDns ?? cfg?.asBool('gssapitrustdns', true) ?? true,
   };
-  const gssKex = (options.gssKex ?? configYes(cfg?.get('gssapikeyexchange')) ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
+  const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 
   const keepaliveInterval = options.keepaliveInterval ?? keepalive.interval;
   const keepaliveCountMax = options.keepaliveCountMax ?? keepalive.countMax;
@@ -272,11 +267,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(options.onBanner ? { onBanner: options.onBanner } : {}),
       ...(options.authTimeout !== undefined ? { authTimeout: options.authTimeout } : {}),
       ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
-      ...((options.gssAuth ?? configYes(cfg?.get('gssapiauthentication')) ?? false)
-        ? {
-            gssapi: krb5ClientMechanism(gssOptions),
-          }
-        : {}),
+      ...((options.gssAuth ?? cfg?.asBool('gssapiauthentication') ?? false) ? { gssapi: krb5ClientMechanism(gssOptions) } : {}),
       ...(options.debug ? { debug: options.debug } : {}),
     },
     identities: {
@@ -310,7 +301,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
     byDefault: options.agentForwarding ?? (cfgForward !== undefined && cfgForward !== false),
     ...(options.debug ? { debug: options.debug } : {}),
   }, {
-    byDefault: options.x11Forwarding ?? (/^(yes|true)$/i.test(cfg?.get('forwardx11') ?? '') ? 'ignoreFailure' : false),
+    byDefault: options.x11Forwarding ?? (cfg?.asBool('forwardx11') ? 'ignoreFailure' : false),
     ...(options.x11Display !== undefined ? { display: options.x11Display } : {}),
     ...(options.x11AuthPath !== undefined ? { authPath: options.x11AuthPath } : {}),
     ...(options.x11SingleConnection !== undefined ? { singleConnection: options.x11SingleConnection } : {}),

@@ -71,9 +71,9 @@ export class SSHServerConnection extends EventEmitter {
   username: string | null = null;
   /** Methods that succeeded, in order. */
   authMethods: string[] = [];
-  /** The Kerberos principal that authenticated through gssapi-with-mic, else null. */
+  /** The Kerberos principal that authenticated (gssapi-with-mic or gssapi-keyex), else null. */
   gssPrincipal: string | null = null;
-  /** A credential cache with the credentials the client delegated (gssapi-with-mic), else null; sessions get it as KRB5CCNAME. */
+  /** A credential cache with the credentials the client delegated through GSS-API, else null; sessions get it as KRB5CCNAME. */
   gssCredentialsCache: string | null = null;
   /** @internal The server's debug log, lines tagged with this client's address. */
   readonly debug: (message: string) => void;
@@ -152,7 +152,7 @@ export class SSHServerConnection extends EventEmitter {
     return this.#error;
   }
 
-  /** @internal set by the auth policy when gssapi-with-mic let the client in. */
+  /** @internal set by the auth policy when gssapi-with-mic or gssapi-keyex let the client in. */
   _setGss(principal: string, ccFile: string | null): void {
     this.gssPrincipal = principal;
     this.gssCredentialsCache = ccFile;

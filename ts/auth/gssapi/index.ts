@@ -1,6 +1,7 @@
 /**
- * GSS-API user authentication (gssapi-with-mic, RFC 4462 section 3) with
- * the Kerberos 5 mechanism, written in TypeScript on node:crypto: no
+ * GSS-API with the Kerberos 5 mechanism: user authentication
+ * (gssapi-with-mic, gssapi-keyex) and the contexts of GSS-API key exchange
+ * (RFC 4462), all written in TypeScript on node:crypto: no
  * system GSS library is loaded. The client uses the credential cache that
  * `kinit` fills; the server, a keytab.
  */

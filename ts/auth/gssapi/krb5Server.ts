@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { krb5Enctype } from '../../crypto/krb5/index.js';
 import { CryptoError } from '../../errors.js';
 import type { GssKexAcceptor } from '../../transport/index.js';
-import type { GssServerContext, GssServerMechanism } from '../server.js';
+import type { GssServerMechanism } from '../server.js';
 import { writeCcache } from './ccache.js';
 import { Krb5Error } from './krb5Errors.js';
 import { Krb5Acceptor, type AcceptedContext } from './krb5Mech.js';
@@ -40,7 +40,7 @@ export interface Krb5ServerOptions {
 
 /** A Kerberos 5 server mechanism whose delegated-credential files are removed by dispose(). Its contexts also serve GSS-API key exchange. */
 export interface Krb5ServerMechanism extends GssServerMechanism {
-  createContext(): Promise<GssServerContext & GssKexAcceptor>;
+  createContext(): Promise<GssKexAcceptor>;
   /** Removes the credential caches written for delegated credentials. */
   dispose(): void;
 }
@@ -90,7 +90,7 @@ export function krb5ServerMechanism(options: Krb5ServerOptions = {}): Krb5Server
   let files = 0;
   return {
     oid: encodeMechOid(),
-    async createContext(): Promise<GssServerContext & GssKexAcceptor> {
+    async createContext(): Promise<GssKexAcceptor> {
       const entries = await readKeytab(options.keytab ?? keytabPath(options.env ?? process.env));
       const acceptor = new Krb5Acceptor(entries, {
         ...(options.principal ? { principal: parsePrincipal(options.principal, options.principal.includes('@') ? '' : (entries[0]?.principal.realm ?? '')) } : {}),

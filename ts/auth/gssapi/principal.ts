@@ -19,9 +19,8 @@ export function formatPrincipal(p: Principal): string {
 
 /**
  * Parses "a/b@REALM" (backslash escapes honoured). Without a realm the
- * `defaultRealm` is used; a name type is guessed as Kerberos libraries do
- * (SRV_HST for "host/..." style two-component names is not assumed: the
- * type is informational, comparisons ignore it).
+ * `defaultRealm` is used. The name type is PRINCIPAL for one component and
+ * SRV_INST for more; it is informational, and comparisons ignore it.
  */
 export function parsePrincipal(text: string, defaultRealm = ''): Principal {
   const parts: string[] = [''];

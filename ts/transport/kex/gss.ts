@@ -23,24 +23,29 @@ export const KEXGSS = { INIT: 30, CONTINUE: 31, COMPLETE: 32, HOSTKEY: 33, ERROR
 
 /** A GSS-API initiator context for one exchange (client). */
 export interface GssKexInitiator {
+  /** The first context token. */
   readonly initialToken: Uint8Array;
+  /** Whether the context is complete (after the acceptor's reply token, for mutual authentication). */
   readonly established: boolean;
+  /** Processes a token from the acceptor; throws when it rejects or fails the context. */
   acceptReply(token: Uint8Array): void;
   /** The acceptor's MIC over H. */
   verifyMic(message: Uint8Array, mic: Uint8Array): boolean;
-  /** Our MIC (gssapi-keyex user authentication). */
+  /** Our MIC over `message` (the user authentication methods). */
   getMic(message: Uint8Array): Uint8Array;
 }
 
 /** A GSS-API acceptor context for one exchange (server). */
 export interface GssKexAcceptor {
+  /** Processes a context token from the initiator: the token to send back, if any, and whether the context is complete. Throws on failure. */
   accept(token: Uint8Array): { token: Uint8Array | null; established: boolean } | Promise<{ token: Uint8Array | null; established: boolean }>;
+  /** Our MIC over `message` (H). */
   getMic(message: Uint8Array): Uint8Array;
-  /** The initiator's MIC (gssapi-keyex user authentication). */
+  /** Whether `mic` is the initiator's valid MIC over `message` (the user authentication methods). */
   verifyMic(message: Uint8Array, mic: Uint8Array): boolean;
-  /** The authenticated client principal. */
+  /** The authenticated client principal (once established). */
   readonly principal: string;
-  /** Credentials the client delegated, stored, or null. */
+  /** Where credentials the client delegated were stored, or null. */
   readonly ccFile: string | null;
 }
 
