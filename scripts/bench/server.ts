@@ -14,7 +14,9 @@
  * The sshwire server runs in its own process (this script with --child) so
  * its RSS is its own. Options: --quick (64 MiB, 100 connections),
  * --mib N, --conns N, --cipher=NAME (sftp -c, e.g. aes128-gcm@openssh.com;
- * default: what OpenSSH picks, chacha20-poly1305), --runs N (best of N, 2).
+ * default: what OpenSSH picks, chacha20-poly1305), --runs N (best of N, 2),
+ * --node-flags="..." (node options for the sshwire server process, e.g.
+ * --initial-old-space-size=64; docs/PERFORMANCE.md).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -102,7 +104,8 @@ async function main(): Promise<void> {
     // bundle of this script, as a user's server would run (tsx's loader adds
     // heap, which changes V8's collection heuristics; docs/PERFORMANCE.md).
     const childScript = bundleForNode(fileURLToPath(import.meta.url), work, 'server-child.mjs');
-    const srv = spawn(process.execPath, [...(childScript ? [childScript] : ['--import', 'tsx', new URL(import.meta.url).pathname]), '--child', ours, join(work, 'authorized_keys'), hostKey], {
+    const nodeFlags = arg('node-flags')?.split(' ').filter(Boolean) ?? [];
+    const srv = spawn(process.execPath, [...nodeFlags, ...(childScript ? [childScript] : ['--import', 'tsx', new URL(import.meta.url).pathname]), '--child', ours, join(work, 'authorized_keys'), hostKey], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     // Lines from the child: PORT once, then CPU answers in order.
