@@ -12,6 +12,7 @@ export {
   type InvokeShellOptions,
   type ChannelReadable,
   type DisabledAlgorithms,
+  type EnabledAlgorithms,
 } from './client/sshClient.js';
 export { AgentRequestHandler, type AgentRequestOptions } from './client/agentForward.js';
 export { ClientTransport, type AddressPort } from './client/clientTransport.js';

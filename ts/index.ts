@@ -32,6 +32,7 @@ export {
   type InvokeShellOptions,
   type ChannelReadable,
   type DisabledAlgorithms,
+  type EnabledAlgorithms,
   type HostKeyPolicyClient,
   type KeyInput,
   AgentRequestHandler,

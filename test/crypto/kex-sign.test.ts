@@ -149,7 +149,8 @@ describe('public API', () => {
     expect(api.canServeMac('hmac-md5')).toBe(false);
     expect(api.canServeMac('umac-64@openssh.com')).toBe(info.available.wasm.available);
     expect(api.canServeKeyAgreement('gex')).toBe(true);
-    expect(api.canServeSignature('ssh-dss')).toBe(false);
+    expect(api.canServeSignature('ssh-dss')).toBe(true);
+    expect(api.canServeSignature('ssh-dss-sha256@example.com')).toBe(false);
     expect(api.cipherInfo('aes256-gcm@openssh.com')).toMatchObject({ keyLength: 32, ivLength: 12, aead: true, tagLength: 16, blockSize: 16 });
     expect(api.cipherInfo('aes128-ctr')!.rekeyBytes).toBe(2 ** 30);
     expect(api.macInfo('hmac-sha2-512-etm@openssh.com')).toMatchObject({ keyLength: 64, length: 64, etm: true });
@@ -166,6 +167,7 @@ describe('public API', () => {
   });
   it('generatePrivateKey rejects bad RSA sizes and unknown types', () => {
     expect(() => api.generatePrivateKey('ssh-rsa', 512)).toThrow(CryptoError);
-    expect(() => api.generatePrivateKey('ssh-dss' as 'ssh-rsa')).toThrow(CryptoError);
+    expect(() => api.generatePrivateKey('ssh-xmss@openssh.com' as 'ssh-rsa')).toThrow(CryptoError);
+    expect(api.generatePrivateKey('ssh-dss').type).toBe('ssh-dss');
   });
 });

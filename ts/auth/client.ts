@@ -200,7 +200,12 @@ export class UserAuthClient {
       const label = `${signer.keyType} ${fingerprintOf(blob)}`;
       const algorithms = signatureAlgorithmsToTry(signer, this.#transport.serverSigAlgs, this.#accepted);
       if (algorithms.length === 0) {
-        this.#debug(`skipping key ${label}: no signature algorithm both sides accept`);
+        const ours = signer.signatureAlgorithms.filter((a) => this.#accepted.includes(a));
+        const why = ours.length === 0
+          ? `${signer.signatureAlgorithms.join('/')} is not among the accepted algorithms (list it in algorithms.publicKey to use this key)`
+          : `the server's server-sig-algs names none of ${ours.join(', ')}`;
+        this.skippedKeys.push(`${label}: ${why}`);
+        this.#debug(`skipping key ${label}: ${why}`);
         return { outcome: 'failure', allowed: this.allowed ?? [] };
       }
       // Without server-sig-algs an RSA key's algorithms are asked about in
@@ -360,6 +365,8 @@ export class UserAuthClient {
 
   /** The last GSS-API failure of gssapiWithMic (local or reported by the server), for error messages. */
   gssError: string | null = null;
+  /** Keys publickey could not offer, each with the reason (for the final error). */
+  readonly skippedKeys: string[] = [];
 
   #noteGssError(payload: Uint8Array): void {
     const e = decodeGssapiError(payload);
@@ -546,7 +553,8 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
       throw new BadAuthenticationType(`no authentication method we have credentials for is allowed; the server allows [${allowedText}]`, allowed);
     }
     const gssNote = ua.gssError ? ` (gssapi-with-mic: ${ua.gssError})` : '';
-    throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]${gssNote}`, {
+    const skipNote = ua.skippedKeys.length ? `; keys not offered: ${ua.skippedKeys.join('; ')}` : '';
+    throw new AuthenticationException(`authentication failed for user "${ua.username}": tried ${[...attempted].join(', ')}; the server allows [${allowedText}]${gssNote}${skipNote}`, {
       allowedTypes: allowed,
     });
   } catch (err) {

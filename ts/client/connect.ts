@@ -64,7 +64,7 @@ export interface ConnectOptions {
   x11AuthPath?: string;
   /** Ask the server to forward only the first X11 connection of each session. */
   x11SingleConnection?: boolean;
-  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa (or the config's IdentityFile) when no keys are given. Default true. */
+  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa, id_dsa (or the config's IdentityFile) when no keys are given; a DSA key only if `ssh-dss` is in `algorithms.publicKey`. Default true. */
   lookForKeys?: boolean;
   /** known_hosts file(s); default ~/.ssh/known_hosts (or the config's UserKnownHostsFile). `null` disables host key checking. */
   knownHosts?: string | string[] | null;

@@ -32,7 +32,7 @@ export interface IdentityOptions {
 
 /** The default key files, in the order they are tried. */
 export function defaultKeyFiles(home = homedir()): string[] {
-  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(home, '.ssh', n));
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa', 'id_dsa'].map((n) => join(home, '.ssh', n));
 }
 
 function looksLikeKeyText(s: string): boolean {

@@ -14,7 +14,7 @@ import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/i
 import { Connection, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
-import type { AlgorithmOptions } from '../transport/index.js';
+import { DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC, type AlgorithmOptions } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
 import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
@@ -37,6 +37,14 @@ export interface DisabledAlgorithms {
   publicKey?: string[];
 }
 
+/**
+ * sshwire's counterpart of `disabledAlgorithms` (same keys): names added
+ * after the defaults, for what is off by default, such as DSA keys
+ * (`{ keys: ['ssh-dss'], pubkeys: ['ssh-dss'] }`, which Paramiko enables
+ * unasked), SHA-1 `ssh-rsa` or `diffie-hellman-group14-sha1`.
+ */
+export type EnabledAlgorithms = DisabledAlgorithms;
+
 /** Options of `SSHClient.connect` (Paramiko's, camelCase; times in milliseconds). */
 export interface SSHClientConnectOptions {
   port?: number;
@@ -51,7 +59,7 @@ export interface SSHClientConnectOptions {
   timeout?: number;
   /** Use keys from ssh-agent ($SSH_AUTH_SOCK). Default true. */
   allowAgent?: boolean;
-  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa. Default true. */
+  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa, id_dsa (DSA only if `ssh-dss` is accepted). Default true. */
   lookForKeys?: boolean;
   /** Offer zlib compression. */
   compress?: boolean;
@@ -75,6 +83,8 @@ export interface SSHClientConnectOptions {
   channelTimeout?: number;
   passphrase?: string;
   disabledAlgorithms?: DisabledAlgorithms;
+  /** Legacy algorithms to allow besides the defaults (sshwire's addition; see EnabledAlgorithms). */
+  enabledAlgorithms?: EnabledAlgorithms;
   /** Everything up to an authenticated connection. Default 0 (each stage has its own limit). */
   readyTimeout?: number;
   signal?: AbortSignal;
@@ -116,7 +126,8 @@ export interface InvokeShellOptions {
   environment?: Record<string, string>;
 }
 
-function translateDisabled(d: DisabledAlgorithms | undefined): { transport: AlgorithmOptions; publicKey: string[] } {
+/** Paramiko's category names (and ours) as the transport's lists plus the publickey list. */
+function translateNames(d: DisabledAlgorithms | undefined): { transport: AlgorithmOptions; publicKey: string[] } {
   const t: AlgorithmOptions = {};
   const join2 = (a?: string[], b?: string[]): string[] | undefined => (a || b ? [...(a ?? []), ...(b ?? [])] : undefined);
   const cipher = join2(d?.ciphers, d?.cipher);
@@ -199,13 +210,19 @@ export class SSHClient implements HostKeyPolicyClient {
     const gssOptions = { host: options.gssHost ?? hostname, delegate: options.gssDelegCreds ?? false, trustDns: options.gssTrustDns ?? true };
     const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     const port = options.port ?? 22;
-    const disabled = translateDisabled(options.disabledAlgorithms);
+    const disabled = translateNames(options.disabledAlgorithms);
+    const enabled = translateNames(options.enabledAlgorithms);
     const sets = [this.#systemHostKeys, this.#hostKeys];
     const algorithms: AlgorithmOptions = {};
-    const preferred = preferredHostKeyAlgorithms(sets, hostname, port);
-    if (preferred) algorithms.serverHostKey = preferred;
+    const plus = (defaults: readonly string[], extra: string[] | undefined): string[] => [...defaults, ...(extra ?? []).filter((a) => !defaults.includes(a))];
+    if (enabled.transport.kex) algorithms.kex = plus(DEFAULT_KEX, enabled.transport.kex);
+    if (enabled.transport.cipher) algorithms.cipher = plus(DEFAULT_CIPHER, enabled.transport.cipher);
+    if (enabled.transport.mac) algorithms.mac = plus(DEFAULT_MAC, enabled.transport.mac);
+    const hostKeyBase = plus(DEFAULT_HOST_KEY, enabled.transport.serverHostKey);
+    const preferred = preferredHostKeyAlgorithms(sets, hostname, port, hostKeyBase);
+    if (preferred || enabled.transport.serverHostKey) algorithms.serverHostKey = preferred ?? hostKeyBase;
     algorithms.compression = options.compress ? ['zlib@openssh.com', 'zlib', 'none'] : ['none'];
-    const publicKeyAlgorithms = DEFAULT_PUBLICKEY_ALGORITHMS.filter((a) => !disabled.publicKey.includes(a));
+    const publicKeyAlgorithms = plus(DEFAULT_PUBLICKEY_ALGORITHMS, enabled.publicKey).filter((a) => !disabled.publicKey.includes(a));
     const explicit: KeyInput[] = options.pkey !== undefined ? [options.pkey] : [];
     const keyFiles = options.keyFilename === undefined ? [] : Array.isArray(options.keyFilename) ? options.keyFilename : [options.keyFilename];
     this.#channelTimeout = options.channelTimeout ?? 60_000;

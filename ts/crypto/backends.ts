@@ -198,7 +198,7 @@ export function buildVerifier(publicKeyBlob: Uint8Array, impl?: string): Signatu
 export function buildSigner(material: PrivateKeyMaterial, impl?: string): Signer {
   if (!material || typeof material !== 'object') throw new CryptoError('private key material is required');
   const algs = algorithmsOf(material.type);
-  if (material.type !== 'ssh-ed25519' && material.type !== 'ssh-rsa' && !material.type.startsWith('ecdsa-sha2-nistp')) {
+  if (material.type !== 'ssh-ed25519' && material.type !== 'ssh-rsa' && material.type !== 'ssh-dss' && !material.type.startsWith('ecdsa-sha2-nistp')) {
     throw new CryptoError(`unsupported private key type ${JSON.stringify(material.type)}`);
   }
   const bySigner = new Map<string, Signer>();
@@ -225,6 +225,8 @@ export function generateKey(type: PrivateKeyMaterial['type'], rsaBits = 3072, im
     // Prime generation in bigint JS would take seconds; node:crypto always does it.
     return nativeGenerate(type, rsaBits);
   }
+  // Parameter generation needs primes too; ssh-keygen's 1024-bit size only.
+  if (type === 'ssh-dss') return nativeGenerate(type, rsaBits);
   if (type !== 'ssh-ed25519' && type !== 'ecdsa-sha2-nistp256' && type !== 'ecdsa-sha2-nistp384' && type !== 'ecdsa-sha2-nistp521') {
     throw new CryptoError(`cannot generate keys of type ${JSON.stringify(type)}`);
   }

@@ -6,6 +6,7 @@
 import { CryptoError, KeyFormatError, ProtocolError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { PrivateKeyMaterial } from './types.js';
+import { DSA_MAX_P_BITS, checkDsaPublic } from './dsa.js';
 import { stripLeadingZeros } from './util.js';
 
 export type EcCurve = 'nistp256' | 'nistp384' | 'nistp521';
@@ -20,7 +21,8 @@ export const EC_CURVES: Readonly<Record<EcCurve, { openssl: string; jwk: string;
 export type ParsedPublicKey =
   | { type: 'ssh-ed25519'; publicKey: Uint8Array }
   | { type: 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521'; curve: EcCurve; q: Uint8Array }
-  | { type: 'ssh-rsa'; e: Uint8Array; n: Uint8Array };
+  | { type: 'ssh-rsa'; e: Uint8Array; n: Uint8Array }
+  | { type: 'ssh-dss'; p: Uint8Array; q: Uint8Array; g: Uint8Array; y: Uint8Array };
 
 /** RSA moduli sshwire accepts, in bits (OpenSSH's minimum is 1024). */
 export const RSA_MIN_BITS = 1024;
@@ -58,6 +60,10 @@ export function parsePublicKeyBlob(blob: Uint8Array): ParsedPublicKey {
       if (bits > RSA_MAX_BITS) throw new KeyFormatError(`RSA modulus of ${bits} bits exceeds ${RSA_MAX_BITS}`);
       if (e.length === 0 || (e[e.length - 1]! & 1) === 0) throw new KeyFormatError('RSA public exponent must be odd');
       key = { type, e, n };
+    } else if (type === 'ssh-dss') {
+      const max = DSA_MAX_P_BITS / 8 + 1;
+      key = { type, p: r.mpintBytes(max), q: r.mpintBytes(max), g: r.mpintBytes(max), y: r.mpintBytes(max) };
+      checkDsaPublic(key);
     } else {
       throw new KeyFormatError(`unsupported public key type ${JSON.stringify(type)}`);
     }
@@ -82,6 +88,8 @@ export function publicKeyBlobOf(material: PrivateKeyMaterial): Uint8Array {
       return w.string(material.type).string(material.type.slice('ecdsa-sha2-'.length)).string(material.q).toBytes();
     case 'ssh-rsa':
       return w.string('ssh-rsa').mpintFromUnsigned(material.e).mpintFromUnsigned(material.n).toBytes();
+    case 'ssh-dss':
+      return w.string('ssh-dss').mpintFromUnsigned(material.p).mpintFromUnsigned(material.q).mpintFromUnsigned(material.g).mpintFromUnsigned(material.y).toBytes();
     default:
       throw new CryptoError(`unsupported private key type ${JSON.stringify((material as { type: unknown }).type)}`);
   }

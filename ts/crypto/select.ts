@@ -170,6 +170,12 @@ for (const alg of ['rsa-sha2-256', 'rsa-sha2-512', 'ssh-rsa']) {
   table.set(alg, [c('native', 'native', ok, ok ? 'OpenSSL RSA PKCS#1 v1.5' : 'FIPS mode refuses SHA-1 signatures'), c('js', 'js', true, 'bigint RSA PKCS#1 v1.5')]);
 }
 
+{
+  // DSA signatures are SHA-1, which FIPS mode refuses.
+  const ok = !fips && nodeHashes.has('sha1');
+  table.set('ssh-dss', [c('native', 'native', ok, ok ? 'OpenSSL DSA' : 'FIPS mode refuses SHA-1 signatures'), c('js', 'js', true, 'bigint DSA')]);
+}
+
 // Post-quantum KEMs (wire names of ts/crypto/kem): rust-core first, as it
 // is the only implementation of sntrup761; @noble/post-quantum serves
 // ML-KEM-768 when wasm cannot (or when SSHWIRE_BACKEND=js asks for it).

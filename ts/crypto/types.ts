@@ -214,4 +214,6 @@ export type PrivateKeyMaterial =
       /** Public point, uncompressed SEC1 (0x04 || X || Y). */
       q: Uint8Array;
     }
-  | { type: 'ssh-rsa'; n: Uint8Array; e: Uint8Array; d: Uint8Array; p: Uint8Array; q: Uint8Array; iqmp: Uint8Array };
+  | { type: 'ssh-rsa'; n: Uint8Array; e: Uint8Array; d: Uint8Array; p: Uint8Array; q: Uint8Array; iqmp: Uint8Array }
+  /** DSA (`ssh-dss`): domain parameters p, q, g, public y, private x. */
+  | { type: 'ssh-dss'; p: Uint8Array; q: Uint8Array; g: Uint8Array; y: Uint8Array; x: Uint8Array };

@@ -15,6 +15,7 @@ export const CERT_KEY_TYPES: Readonly<Record<string, string>> = {
   'ecdsa-sha2-nistp384-cert-v01@openssh.com': 'ecdsa-sha2-nistp384',
   'ecdsa-sha2-nistp521-cert-v01@openssh.com': 'ecdsa-sha2-nistp521',
   'ssh-rsa-cert-v01@openssh.com': 'ssh-rsa',
+  'ssh-dss-cert-v01@openssh.com': 'ssh-dss',
 };
 
 export const SSH_CERT_TYPE_USER = 1;

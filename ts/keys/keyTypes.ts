@@ -6,6 +6,7 @@
 import type { PrivateKeyMaterial } from '../crypto/types.js';
 import { KeyFormatError, ProtocolError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
+import { DSA_MAX_P_BITS, checkDsaPublic, type DsaPublic } from '../crypto/dsa.js';
 
 /** A key type sshwire can hold a private key for. */
 export type KeyType = PrivateKeyMaterial['type'];
@@ -16,6 +17,7 @@ export const KEY_TYPES: readonly KeyType[] = [
   'ecdsa-sha2-nistp384',
   'ecdsa-sha2-nistp521',
   'ssh-rsa',
+  'ssh-dss',
 ];
 
 export type EcdsaKeyType = 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521';
@@ -86,7 +88,13 @@ export function checkEcPoint(keyType: EcdsaKeyType, q: Uint8Array): void {
 export type PublicParts =
   | { type: 'ssh-ed25519'; publicKey: Uint8Array }
   | { type: EcdsaKeyType; q: Uint8Array }
-  | { type: 'ssh-rsa'; n: Uint8Array; e: Uint8Array };
+  | { type: 'ssh-rsa'; n: Uint8Array; e: Uint8Array }
+  | DsaPublicParts;
+
+/** A DSA public key: domain parameters and y. */
+export type DsaPublicParts = { type: 'ssh-dss' } & DsaPublic;
+
+const DSA_FIELDS = ['p', 'q', 'g', 'y'] as const;
 
 /** Write a key's type-specific public fields (no type name) into `w`. */
 export function writePublicFields(w: SSHWriter, k: PublicParts): void {
@@ -96,6 +104,9 @@ export function writePublicFields(w: SSHWriter, k: PublicParts): void {
       break;
     case 'ssh-rsa':
       w.mpintFromUnsigned(k.e).mpintFromUnsigned(k.n);
+      break;
+    case 'ssh-dss':
+      for (const f of DSA_FIELDS) w.mpintFromUnsigned(k[f]);
       break;
     default:
       w.string(ECDSA_CURVES[k.type].sshName).string(k.q);
@@ -122,6 +133,13 @@ export function readPublicFields(r: SSHReader, type: string): PublicParts {
     const n = r.mpintBytes(MAX_RSA_BITS / 8 + 1);
     if (bitLength(e) < 2 || bitLength(n) < 512) throw new KeyFormatError('ssh-rsa: modulus or exponent too small');
     return { type, e: e.slice(), n: n.slice() };
+  }
+  if (type === 'ssh-dss') {
+    const max = DSA_MAX_P_BITS / 8 + 1;
+    const [p, q, g, y] = DSA_FIELDS.map(() => r.mpintBytes(max).slice());
+    const k: DsaPublicParts = { type, p: p!, q: q!, g: g!, y: y! };
+    checkDsaPublic(k);
+    return k;
   }
   if (isEcdsaType(type)) {
     const curve = r.ascii(64);
@@ -164,6 +182,8 @@ export function publicPartsOf(m: PrivateKeyMaterial): PublicParts {
       return { type: m.type, publicKey: m.publicKey };
     case 'ssh-rsa':
       return { type: m.type, n: m.n, e: m.e };
+    case 'ssh-dss':
+      return { type: m.type, p: m.p, q: m.q, g: m.g, y: m.y };
     default:
       return { type: m.type, q: m.q };
   }
@@ -176,6 +196,8 @@ export function bitsOf(k: PublicParts): number {
       return 256;
     case 'ssh-rsa':
       return bitLength(k.n);
+    case 'ssh-dss':
+      return bitLength(k.p);
     default:
       return ECDSA_CURVES[k.type].bits;
   }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PrivateKeyMaterial } from '../crypto/types.js';
+import { checkDsaPrivate } from '../crypto/dsa.js';
 import { KeyFormatError, PasswordRequiredException } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { bcryptPbkdf, MAX_BCRYPT_ROUNDS } from './bcryptPbkdf.js';
@@ -46,6 +47,9 @@ export function writePrivateFields(w: SSHWriter, m: PrivateKeyMaterial): void {
     case 'ssh-rsa':
       w.mpintFromUnsigned(m.n).mpintFromUnsigned(m.e).mpintFromUnsigned(m.d)
         .mpintFromUnsigned(m.iqmp).mpintFromUnsigned(m.p).mpintFromUnsigned(m.q);
+      break;
+    case 'ssh-dss':
+      w.mpintFromUnsigned(m.p).mpintFromUnsigned(m.q).mpintFromUnsigned(m.g).mpintFromUnsigned(m.y).mpintFromUnsigned(m.x);
       break;
     default:
       w.string(ECDSA_CURVES[m.type].sshName).string(m.q).mpintFromUnsigned(m.d);
@@ -92,6 +96,12 @@ export function readPrivateFields(r: SSHReader, type: string): PrivateKeyMateria
     const q = r.mpintBytes(MPINT_MAX).slice();
     const m = { type, n, e, d, iqmp, p, q } as const;
     checkRsaMaterial(m);
+    return m;
+  }
+  if (type === 'ssh-dss') {
+    const [p, q, g, y, x] = [0, 1, 2, 3, 4].map(() => r.mpintBytes(MPINT_MAX).slice());
+    const m = { type, p: p!, q: q!, g: g!, y: y!, x: x! } as const;
+    checkDsaPrivate(m);
     return m;
   }
   throw new KeyFormatError(`unsupported private key type "${type}"`);

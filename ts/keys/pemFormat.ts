@@ -1,12 +1,15 @@
 /**
- * PEM private keys (PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, PKCS#8
+ * PEM private keys (PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`,
+ * OpenSSL's traditional `DSA PRIVATE KEY`, PKCS#8
  * `PRIVATE KEY` / `ENCRYPTED PRIVATE KEY`, with or without the legacy
  * `Proc-Type: 4,ENCRYPTED` / `DEK-Info` headers). OpenSSL, through
  * node:crypto, does the ASN.1 and the decryption; this file turns its JWK
- * export into PrivateKeyMaterial and its errors into typed ones.
+ * export (PKCS#8 DER for DSA, which has no JWK form) into
+ * PrivateKeyMaterial and its errors into typed ones.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { PrivateKeyMaterial } from '../crypto/types.js';
+import { dsaMaterialFromPkcs8 } from '../crypto/dsa.js';
 import { KeyFormatError, PasswordRequiredException } from '../errors.js';
 import { WRONG_PASSPHRASE } from './keyCiphers.js';
 import { checkRsaMaterial } from './opensshFormat.js';
@@ -25,6 +28,7 @@ function b64url(s: string | undefined, what: string): Uint8Array {
 /** PrivateKeyMaterial from a node KeyObject holding a private key. */
 export function materialFromKeyObject(key: KeyObject): PrivateKeyMaterial {
   const kind = key.asymmetricKeyType;
+  if (kind === 'dsa') return dsaMaterialFromPkcs8(key.export({ format: 'der', type: 'pkcs8' }));
   const jwk = key.export({ format: 'jwk' });
   if (kind === 'ed25519') {
     return { type: 'ssh-ed25519', seed: b64url(jwk.d, 'd'), publicKey: b64url(jwk.x, 'x') };

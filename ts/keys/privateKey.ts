@@ -16,7 +16,7 @@ import { encodeSshSignature, PublicKey } from './publicKey.js';
 const MAX_KEY_FILE = 1024 * 1024;
 
 const OPENSSH_ARMOR = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/;
-const PEM_ARMOR = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
+const PEM_ARMOR = /-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
 
 function passphraseBytes(p: string | Uint8Array | undefined): Uint8Array | undefined {
   if (p === undefined) return undefined;
@@ -90,8 +90,8 @@ export class PrivateKey implements Signer {
       const material = parsePemPrivateKey(pem[0], pass);
       return new PrivateKey(material, '', isEncryptedPem(pem[0]) ? { format: 'pem', encryption: { pem: true } } : { format: 'pem' });
     }
-    if (/-----BEGIN (DSA|SSH2 ENCRYPTED|PGP)/.test(text) || /PuTTY-User-Key-File/.test(text)) {
-      throw new KeyFormatError('unsupported private key format (DSA, PuTTY and SSH2 keys are not supported)');
+    if (/-----BEGIN (SSH2 ENCRYPTED|PGP)/.test(text) || /PuTTY-User-Key-File/.test(text)) {
+      throw new KeyFormatError('unsupported private key format (PuTTY and SSH2 keys are not supported: convert them with puttygen or ssh-keygen -i)');
     }
     throw new KeyFormatError('not a private key: expected OpenSSH or PEM format');
   }
@@ -110,17 +110,20 @@ export class PrivateKey implements Signer {
   /**
    * A new random key. `bits` picks the RSA modulus size (default 3072, as
    * ssh-keygen) or the ECDSA curve (256, 384, 521) when `type` is `ecdsa`.
+   * DSA keys (`dsa`, Paramiko's DSSKey) are 1024 bits, as ssh-keygen makes them.
    */
-  static generate(type: KeyType | 'ed25519' | 'ecdsa' | 'rsa', bits?: number): PrivateKey {
+  static generate(type: KeyType | 'ed25519' | 'ecdsa' | 'rsa' | 'dsa', bits?: number): PrivateKey {
     let keyType: KeyType;
     if (type === 'ed25519') keyType = 'ssh-ed25519';
     else if (type === 'rsa') keyType = 'ssh-rsa';
+    else if (type === 'dsa') keyType = 'ssh-dss';
     else if (type === 'ecdsa') {
       const b = bits ?? 256;
       if (b !== 256 && b !== 384 && b !== 521) throw new KeyFormatError(`ECDSA keys are 256, 384 or 521 bits, not ${b}`);
       keyType = `ecdsa-sha2-nistp${b}`;
     } else if (isKeyType(type)) keyType = type;
     else throw new KeyFormatError(`cannot generate keys of type "${String(type)}"`);
+    if (keyType === 'ssh-dss' && bits !== undefined && bits !== 1024) throw new KeyFormatError(`DSA keys are generated at 1024 bits, not ${bits}`);
     let rsaBits: number | undefined;
     if (keyType === 'ssh-rsa') {
       rsaBits = bits ?? 3072;

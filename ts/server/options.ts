@@ -6,6 +6,8 @@ import { SSHException } from '../errors.js';
 import { PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
 import type { AlgorithmOptions } from '../transport/index.js';
+import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/index.js';
+import { canServeSignature } from '../crypto/index.js';
 import type { ServerProcessFactory } from './process.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import type { ServerInterface } from './serverInterface.js';
@@ -83,12 +85,40 @@ export interface ListenOptions {
   banner?: string;
   /** Our identification string. */
   version?: string;
-  algorithms?: AlgorithmOptions;
-  disabledAlgorithms?: AlgorithmOptions;
+  /**
+   * Replacement algorithm lists. `serverHostKey` and `publicKey` start from
+   * the modern defaults: SHA-1 `ssh-rsa` and DSA `ssh-dss` are used only
+   * when listed here, as in OpenSSH.
+   */
+  algorithms?: ServerAlgorithmOptions;
+  /** Names taken out of the (default or replacement) lists. */
+  disabledAlgorithms?: ServerAlgorithmOptions;
   /** Milliseconds for the client's identification line. Default 30000. */
   bannerTimeout?: number;
   /** Diagnostic lines (never secrets). */
   debug?: (message: string) => void;
+}
+
+/** The server's algorithm lists: the transport's, plus the user authentication signature algorithms. */
+export interface ServerAlgorithmOptions extends AlgorithmOptions {
+  /**
+   * Signature algorithms accepted for publickey authentication (OpenSSH's
+   * PubkeyAcceptedAlgorithms), announced in `server-sig-algs`. Default:
+   * Ed25519, ECDSA and rsa-sha2-512/256, each also as its certificate type.
+   */
+  publicKey?: string[];
+}
+
+/** The publickey signature algorithms a server accepts, from its options; undefined for the default. */
+export function acceptedPublicKeyAlgorithms(o: Pick<ListenOptions, 'algorithms' | 'disabledAlgorithms'>): string[] | undefined {
+  if (!o.algorithms?.publicKey && !o.disabledAlgorithms?.publicKey) return undefined;
+  const off = new Set(o.disabledAlgorithms?.publicKey ?? []);
+  return [...new Set(o.algorithms?.publicKey ?? DEFAULT_PUBLICKEY_ALGORITHMS)].filter((a) => !off.has(a));
+}
+
+/** What `server-sig-algs` says for an accepted list: the plain algorithms the crypto layer verifies. */
+export function serverSigAlgsFor(accepted: readonly string[]): string[] {
+  return [...new Set(accepted.map((a) => a.replace(/-cert-v01@openssh\.com$/, '')))].filter((a) => canServeSignature(a));
 }
 
 export function bad(message: string): SSHException {

@@ -20,7 +20,7 @@ import { DISCONNECT_REASON } from '../wire/index.js';
 import { AgentServerProxy } from './agentForward.js';
 import { connectionAuthPolicy } from './authPolicy.js';
 import { PortForwards, openDirectTcpip } from './forwarding.js';
-import type { ListenOptions, SpawnOptions } from './options.js';
+import { acceptedPublicKeyAlgorithms, serverSigAlgsFor, type ListenOptions, type SpawnOptions } from './options.js';
 import type { ServerProcessFactory } from './process.js';
 import { OPEN_SUCCEEDED, type ServerInterface } from './serverInterface.js';
 import { serveSession } from './session.js';
@@ -101,7 +101,9 @@ export class SSHServerConnection extends EventEmitter {
     this.policy = typeof policyInput === 'function' ? policyInput(this) : (policyInput ?? {});
     this.#forwards = new PortForwards(this, debug);
     const gss = (this.#gss = o.gssapi ? krb5ServerMechanism(o.gssapi === true ? {} : o.gssapi) : null);
+    const publicKeyAlgorithms = acceptedPublicKeyAlgorithms(o);
     this.transport = new Transport(socket, {
+      ...(publicKeyAlgorithms ? { serverSigAlgs: serverSigAlgsFor(publicKeyAlgorithms) } : {}),
       role: 'server',
       ...(gss && o.gssKex ? { gssKex: { oid: gss.oid, acceptor: () => gss.createContext() } } : {}),
       hostKeys: ctx.hostKeys,
@@ -119,6 +121,7 @@ export class SSHServerConnection extends EventEmitter {
     const auth = new UserAuthServer(this.transport, {
       server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug, this.#gss !== null),
       ...(this.#gss ? { gssapi: this.#gss } : {}),
+      ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
       ...(o.maxAuthTries !== undefined ? { maxAuthTries: o.maxAuthTries } : {}),
       ...(o.authTimeout !== undefined ? { authTimeout: o.authTimeout } : {}),
       ...(o.banner !== undefined ? { banner: o.banner } : {}),

@@ -5,8 +5,9 @@
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { SSHException } from '../errors.js';
+import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
+import { buildAlgorithmLists } from '../transport/index.js';
 import { bad, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
 import { SSHServerConnection, type ServerContext } from './serverConnection.js';
 import { sftpFactoryOf } from './session.js';
@@ -165,10 +166,30 @@ export class SSHServer extends EventEmitter {
   }
 }
 
+/**
+ * Refuses a server none of whose host keys has an enabled algorithm (say a
+ * lone DSA key while `ssh-dss` is not listed): every client would fail key
+ * exchange. GSS-API key exchange needs no host key.
+ */
+function checkHostKeysUsable(hostKeys: readonly PrivateKey[], options: ListenOptions): void {
+  if (options.gssKex) return;
+  try {
+    // Host key lists only: other empty lists fail later with their own message.
+    const only = (o: ListenOptions['algorithms']) => ({ serverHostKey: o?.serverHostKey });
+    buildAlgorithmLists(only(options.algorithms), only(options.disabledAlgorithms), (alg) => hostKeys.some((k) => k.signatureAlgorithms.includes(alg)));
+    return;
+  } catch (e) {
+    if (!(e instanceof NegotiationError)) throw e;
+  }
+  const types = [...new Set(hostKeys.map((k) => k.keyType))].join(', ');
+  throw bad(`no enabled host key algorithm can use the host keys (${types}); list their algorithm in algorithms.serverHostKey (ssh-dss and SHA-1 ssh-rsa are off by default)`);
+}
+
 /** Starts an SSH server (see ListenOptions); resolves once it is listening. */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
   if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
   const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase);
+  checkHostKeysUsable(hostKeys, options);
   const server = new SSHServer(options, hostKeys);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad(`port must be 0..65535, got ${String(port)}`);

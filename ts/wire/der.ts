@@ -176,6 +176,20 @@ export class DerReader {
     return Number(n);
   }
 
+  /**
+   * A non-negative INTEGER of any size as unsigned big-endian bytes without
+   * leading zeros (copied; zero is one 0x00 byte), at most `maxBytes` long.
+   */
+  unsignedInteger(what: string, maxBytes: number): Uint8Array {
+    const { value: v } = this.expect(DER_CLASS.UNIVERSAL, DER_TAG.INTEGER, false, what);
+    if (v.length === 0) this.#fail(`${what}: empty INTEGER`);
+    if (v[0]! & 0x80) this.#fail(`${what}: negative INTEGER`);
+    let i = 0;
+    while (i < v.length - 1 && v[i] === 0) i++;
+    if (v.length - i > maxBytes) this.#fail(`${what}: INTEGER of ${v.length - i} bytes exceeds ${maxBytes}`);
+    return Uint8Array.from(v.subarray(i));
+  }
+
   /** An OCTET STRING, copied (so the result does not pin or alias the input). */
   octetString(what: string): Buffer {
     return Buffer.from(this.expect(DER_CLASS.UNIVERSAL, DER_TAG.OCTET_STRING, false, what).value);
@@ -286,6 +300,15 @@ export function derInteger(n: number): Buffer {
     v >>= 8n;
   } while (!((v === 0n && !(bytes[0]! & 0x80)) || (v === -1n && bytes[0]! & 0x80)));
   return derTlv(DER_CLASS.UNIVERSAL, false, DER_TAG.INTEGER, [Buffer.from(bytes)]);
+}
+
+/** A non-negative INTEGER from unsigned big-endian bytes (leading zeros dropped, a sign byte added when needed). */
+export function derUnsignedInteger(bytes: Uint8Array): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  const b = bytes.subarray(i);
+  const body = b.length === 0 ? Buffer.from([0]) : b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : Buffer.from(b);
+  return derTlv(DER_CLASS.UNIVERSAL, false, DER_TAG.INTEGER, [body]);
 }
 
 /** An OCTET STRING. */

@@ -1,4 +1,4 @@
-/** Signatures from @noble/curves (Ed25519, ECDSA) and js/rsa.ts (RSA). */
+/** Signatures from @noble/curves (Ed25519, ECDSA), js/rsa.ts (RSA) and js/dsa.ts (DSA). */
 import { nobleEd25519 } from './noble.js';
 import { CryptoError } from '../../errors.js';
 import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
@@ -6,10 +6,11 @@ import { EC_CURVES, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, rsaHashOf, type 
 import { ecCurveOf, signerFor } from '../signer.js';
 import { jsCurves } from './kex.js';
 import { rsaSign, rsaVerify } from './rsa.js';
+import { dsaSign, dsaVerify } from './dsa.js';
 import { randomBytes } from '../random.js';
 
 export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
-  if (key.type !== 'ssh-ed25519' && key.type !== 'ssh-rsa') {
+  if (key.type !== 'ssh-ed25519' && key.type !== 'ssh-rsa' && key.type !== 'ssh-dss') {
     try {
       jsCurves()[key.curve].Point.fromBytes(key.q).assertValidity();
     } catch (err) {
@@ -28,6 +29,7 @@ export function jsVerifier(key: ParsedPublicKey): SignatureVerifier {
           const hash = rsaHashOf(algorithm);
           return hash !== undefined && rsaVerify(key.n, key.e, hash, data, signature);
         }
+        if (key.type === 'ssh-dss') return algorithm === 'ssh-dss' && dsaVerify(key, data, signature);
         if (algorithm !== key.type) return false;
         const rs = ecdsaSigFromSsh(signature, EC_CURVES[key.curve].fieldBytes);
         // lowS: false — OpenSSL and OpenSSH do not normalise s.
@@ -45,6 +47,7 @@ export function jsSigner(m: PrivateKeyMaterial): Signer {
     return signerFor(m, (_alg, data) => nobleEd25519().ed25519.sign(data, m.seed));
   }
   if (m.type === 'ssh-rsa') return signerFor(m, (alg, data) => rsaSign(m, rsaHashOf(alg)!, data));
+  if (m.type === 'ssh-dss') return signerFor(m, (_alg, data) => dsaSign(m, data));
   const curve = ecCurveOf(m.type);
   const d = fixedWidth(m.d, EC_CURVES[curve].fieldBytes);
   if (!d) throw new CryptoError(`${m.type} key material has the wrong size`);

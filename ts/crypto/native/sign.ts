@@ -1,10 +1,11 @@
-/** Signatures from node:crypto: Ed25519, ECDSA over NIST curves, RSA PKCS#1 v1.5. */
+/** Signatures from node:crypto: Ed25519, ECDSA over NIST curves, RSA PKCS#1 v1.5, DSA. */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import type { PrivateKeyMaterial, SignatureVerifier, Signer } from '../types.js';
 import { EC_CURVES, b64u, ecdsaSigFromSsh, ecdsaSigToSsh, fixedWidth, rsaHashOf, type ParsedPublicKey } from '../keyblob.js';
 import { ecCurveOf, signerFor } from '../signer.js';
 import { bigIntToBytes, bytesToBigInt, stripLeadingZeros } from '../util.js';
+import { DSA_SIGNATURE_BYTES, dsaMaterialFromPkcs8, dsaPkcs8, dsaSpki } from '../dsa.js';
 
 function fromB64u(s: string | undefined): Uint8Array {
   if (!s) throw new CryptoError('exported key is missing a field');
@@ -18,6 +19,8 @@ function publicKeyObject(key: ParsedPublicKey): KeyObject {
       return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(key.publicKey) }, format: 'jwk' });
     case 'ssh-rsa':
       return createPublicKey({ key: { kty: 'RSA', n: b64u(stripLeadingZeros(key.n)), e: b64u(stripLeadingZeros(key.e)) }, format: 'jwk' });
+    case 'ssh-dss':
+      return createPublicKey({ key: dsaSpki(key), format: 'der', type: 'spki' });
     default: {
       const fb = EC_CURVES[key.curve].fieldBytes;
       return createPublicKey({
@@ -49,6 +52,9 @@ export function nativeVerifier(key: ParsedPublicKey): SignatureVerifier {
           // Some signers strip leading zeros; RFC 8017 wants exactly k bytes.
           const sig = fixedWidth(signature, stripLeadingZeros(key.n).length);
           return sig !== null && nodeVerify(hash, data, keyObject, sig);
+        }
+        if (key.type === 'ssh-dss') {
+          return algorithm === 'ssh-dss' && signature.length === DSA_SIGNATURE_BYTES && nodeVerify('sha1', data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature);
         }
         if (algorithm !== key.type) return false;
         const info = EC_CURVES[key.curve];
@@ -84,6 +90,8 @@ function privateKeyObject(m: PrivateKeyMaterial): KeyObject {
       return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(m.publicKey), d: b64u(m.seed) }, format: 'jwk' });
     case 'ssh-rsa':
       return createPrivateKey({ key: rsaPrivateJwk(m), format: 'jwk' });
+    case 'ssh-dss':
+      return createPrivateKey({ key: dsaPkcs8(m), format: 'der', type: 'pkcs8' });
     default: {
       const info = EC_CURVES[ecCurveOf(m.type)];
       const fb = info.fieldBytes;
@@ -108,6 +116,8 @@ export function nativeSigner(m: PrivateKeyMaterial): Signer {
   return signerFor(m, (algorithm, data) => {
     if (m.type === 'ssh-ed25519') return new Uint8Array(nodeSign(null, data, keyObject));
     if (m.type === 'ssh-rsa') return new Uint8Array(nodeSign(rsaHashOf(algorithm)!, data, keyObject));
+    // IEEE P1363 for a 160-bit q is r || s at 20 bytes each: the ssh-dss blob as it is.
+    if (m.type === 'ssh-dss') return new Uint8Array(nodeSign('sha1', data, { key: keyObject, dsaEncoding: 'ieee-p1363' }));
     const info = EC_CURVES[ecCurveOf(m.type)];
     return ecdsaSigToSsh(new Uint8Array(nodeSign(info.hash, data, { key: keyObject, dsaEncoding: 'ieee-p1363' })));
   });
@@ -121,6 +131,11 @@ export function nativeGenerate(type: PrivateKeyMaterial['type'], rsaBits: number
   if (type === 'ssh-rsa') {
     const jwk = generateKeyPairSync('rsa', { modulusLength: rsaBits, publicExponent: 65537 }).privateKey.export({ format: 'jwk' });
     return { type, n: fromB64u(jwk.n), e: fromB64u(jwk.e), d: fromB64u(jwk.d), p: fromB64u(jwk.p), q: fromB64u(jwk.q), iqmp: fromB64u(jwk.qi) };
+  }
+  if (type === 'ssh-dss') {
+    // ssh-keygen's only size; node exports DSA keys as DER, not JWK.
+    const der = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    return dsaMaterialFromPkcs8(der);
   }
   const info = EC_CURVES[ecCurveOf(type)];
   const jwk = generateKeyPairSync('ec', { namedCurve: info.openssl }).privateKey.export({ format: 'jwk' });
