@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_FAILED, AUTH_SUCCESSFUL, connect, OPEN_SUCCEEDED, PrivateKey, type ServerInterface } from '../../ts/index.js';
+import { AUTH_FAILED, AUTH_SUCCESSFUL, ChannelException, connect, OPEN_SUCCEEDED, PrivateKey, type ServerInterface, type SSHServerConnection } from '../../ts/index.js';
 import { SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { makeFixture, ssh, startServer, type Fixture, type Running } from './helpers.js';
 import { freePort } from '../helpers/sshd.js';
@@ -104,5 +104,38 @@ describe('port forwarding', () => {
         conn.close();
       },
     );
+  });
+  it('openForwardedTcpipChannel: the server opens a forwarded-tcpip channel itself; the client relays it, and refuses ports it never asked for', async () => {
+    let serverConn: SSHServerConnection | null = null;
+    const r = await startServer(fx, {
+      authorizedClientKeys: fx.authorizedKeys,
+      server: (c) => {
+        serverConn = c;
+        return { checkPortForwardRequest: () => true };
+      },
+    });
+    try {
+      const conn = await connect({ host: '127.0.0.1', port: r.port, username: 'u', privateKey: fx.key, knownHosts: r.knownHosts, config: false, agent: false, lookForKeys: false });
+      try {
+        const listener = await conn.forwardRemote({ remoteHost: '127.0.0.1', remotePort: 0, localPort: echoPort });
+        const ch = await serverConn!.openForwardedTcpipChannel(['203.0.113.9', 4242], ['127.0.0.1', listener.remotePort]);
+        const back = new Promise<string>((resolve) => {
+          let got = '';
+          ch.on('data', (d: Buffer) => {
+            got += String(d);
+            if (got.length >= 9) resolve(got);
+          });
+        });
+        ch.write('from afar');
+        expect(await back).toBe('from afar');
+        ch.end();
+        await expect(serverConn!.openForwardedTcpipChannel(['203.0.113.9', 4242], ['127.0.0.1', 1])).rejects.toThrow(ChannelException);
+        listener.close();
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await r.server.close();
+    }
   });
 });

@@ -113,6 +113,8 @@ export interface ExecCommandOptions {
   environment?: Record<string, string>;
   /** Accepted for Paramiko compatibility; Node streams buffer on their own. */
   bufsize?: number;
+  /** Deliver stderr on stdout in arrival order, as `stdout.channel.setCombineStderr(true)` before the command starts. */
+  combineStderr?: boolean;
 }
 
 export interface InvokeShellOptions {
@@ -287,6 +289,7 @@ export class SSHClient implements HostKeyPolicyClient {
    */
   async execCommand(command: string, options: ExecCommandOptions = {}): Promise<{ stdin: Writable; stdout: ChannelReadable; stderr: ChannelReadable }> {
     const ch = await this.#connection().openSession();
+    if (options.combineStderr) ch.setCombineStderr(true);
     try {
       if (options.getPty) await ch.requestPty({ term: 'vt100' });
       // Paramiko sends env without asking for a reply: a refused variable is not an error.

@@ -162,6 +162,9 @@ export class Channel extends Duplex {
   #localWindow: number;
   #received = 0;
   #credited = 0;
+  #combineStderr = false;
+  /** Set while buffered stderr moves to the stdout side, so the move does not count as consumption. */
+  #moving = false;
 
   // send side
   #remoteWindow: number;
@@ -299,6 +302,26 @@ export class Channel extends Duplex {
       if (this.#finished && !(opts?.signal?.aborted)) return this.exitStatus ?? -1;
       throw err;
     }
+  }
+
+  /**
+   * Paramiko's `set_combine_stderr`: while true, incoming stderr goes into
+   * this (stdout) stream in arrival order, and `stderr` stays empty. Turning
+   * it on moves whatever stderr is buffered but unread to the stdout side
+   * too. Returns the previous setting.
+   */
+  setCombineStderr(combine: boolean): boolean {
+    const was = this.#combineStderr;
+    this.#combineStderr = combine;
+    if (combine && !was) {
+      this.#moving = true;
+      try {
+        for (let chunk = this.stderr.read() as Buffer | null; chunk !== null; chunk = this.stderr.read() as Buffer | null) this.push(chunk);
+      } finally {
+        this.#moving = false;
+      }
+    }
+    return was;
   }
 
   /** A Writable whose data goes out as extended data type 1 (server side: the process's stderr). */
@@ -622,7 +645,7 @@ export class Channel extends Duplex {
   }
 
   #maybeAdjust(): void {
-    if (this.#eofReceived || this.#closeSent || this.#finished) return;
+    if (this.#eofReceived || this.#closeSent || this.#finished || this.#moving) return;
     const owed = this.#received - this.#credited - this.readableLength - this.stderr.readableLength;
     if (owed < this.#adjustThreshold) return;
     this.#credited += owed;
@@ -647,7 +670,7 @@ export class Channel extends Duplex {
     this.#localWindow -= len;
     this.#received += len;
     if (this.#closeSent || len === 0) return;
-    if (ext === 0) {
+    if (ext === 0 || (ext === EXTENDED_DATA_STDERR && this.#combineStderr)) {
       this.push(data);
     } else if (ext === EXTENDED_DATA_STDERR) {
       this.stderr.push(data);

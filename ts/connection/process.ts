@@ -28,6 +28,12 @@ export interface ExecOptions extends WaitOptions {
   /** Start this subsystem instead of a command (command must then be null). */
   subsystem?: string;
   /**
+   * Deliver stderr on the stdout stream, interleaved in arrival order
+   * (Paramiko's `set_combine_stderr`, AsyncSSH's `stderr=STDOUT`); `stderr`
+   * then stays empty.
+   */
+  combineStderr?: boolean;
+  /**
    * Ask the server to forward the agent to this session
    * (`auth-agent-req@openssh.com`). A refusal does not stop the session.
    * The client connection decides the default and relays the agent.
@@ -146,6 +152,7 @@ export async function execProcess(conn: Connection, command: string | null, opts
 async function startSession(conn: Connection, command: string | null, opts: ExecOptions, afterRequests?: (ch: SessionChannel) => void): Promise<SessionChannel> {
   const wait = { signal: opts.signal, timeout: opts.timeout };
   const ch = await conn.openSession(wait);
+  if (opts.combineStderr) ch.setCombineStderr(true);
   try {
     const steps: Promise<unknown>[] = [];
     for (const [k, v] of Object.entries(opts.env ?? {})) steps.push(ch.setEnv(k, v));
@@ -204,7 +211,7 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   };
   let ch: SessionChannel;
   try {
-    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, agentForwarding: opts.agentForwarding, x11Forwarding: opts.x11Forwarding, x11: opts.x11, signal: opts.signal, timeout: opts.timeout }, attach);
+    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, combineStderr: opts.combineStderr, agentForwarding: opts.agentForwarding, x11Forwarding: opts.x11Forwarding, x11: opts.x11, signal: opts.signal, timeout: opts.timeout }, attach);
   } catch (e) {
     // Same error shapes as a run cut short later, with empty output.
     if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));

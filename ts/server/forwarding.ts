@@ -7,7 +7,7 @@
  * (no-port-forwarding, restrict, permitopen=, permitlisten=).
  */
 import * as net from 'node:net';
-import { encodeTcpipOpenData, OPEN_FAILURE, relay, type IncomingChannelRequest } from '../connection/index.js';
+import { OPEN_FAILURE, relay, type IncomingChannelRequest } from '../connection/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import { OPEN_SUCCEEDED } from './serverInterface.js';
@@ -122,18 +122,10 @@ export class PortForwards {
   }
 
   #forward(sock: net.Socket, address: string, server: net.Server): void {
-    const c = this.#conn.connection;
-    if (!c || c.isClosed) {
-      sock.destroy();
-      return;
-    }
     const port = (server as net.Server & { sshPort?: number }).sshPort ?? 0;
     sock.pause();
     sock.on('error', () => {});
-    c.openChannel(
-      'forwarded-tcpip',
-      encodeTcpipOpenData({ host: address, port, originHost: sock.remoteAddress ?? '', originPort: sock.remotePort ?? 0 }),
-    ).then(
+    this.#conn.openForwardedTcpipChannel([sock.remoteAddress ?? '', sock.remotePort ?? 0], [address, port]).then(
       (ch) => {
         relay(sock, ch, (err) => err && this.#debug(`forwarded connection from ${address}:${port}: ${err.message}`));
         sock.resume();

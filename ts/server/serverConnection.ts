@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { UserAuthServer } from '../auth/index.js';
 import { krb5ServerMechanism, type Krb5ServerMechanism } from '../auth/gssapi/index.js';
-import { type Channel, Connection, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
+import { type Channel, Connection, encodeTcpipOpenData, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
 import { encodeX11OpenData } from '../connection/x11.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
 import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
@@ -187,6 +187,21 @@ export class SSHServerConnection extends EventEmitter {
     const c = this.connection;
     if (!c || c.isClosed) return Promise.reject(new SSHException('the client has not authenticated or is gone', { code: 'ERR_SSH_NOT_CONNECTED' }));
     return c.openChannel('x11', encodeX11OpenData({ originHost: srcAddr[0], originPort: srcAddr[1] }), opts);
+  }
+
+  /**
+   * Opens a `forwarded-tcpip` channel to the client (Paramiko's
+   * `open_forwarded_tcpip_channel`): a connection that arrived at
+   * `destAddr`, a forward the client requested, from `srcAddr`. The
+   * built-in `tcpip-forward` listeners use it for each accepted connection;
+   * a server that accepts forwards without listening itself (a policy
+   * returning a port it serves some other way) calls it directly. The
+   * client refuses ports it did not ask for: ChannelException.
+   */
+  openForwardedTcpipChannel(srcAddr: readonly [host: string, port: number], destAddr: readonly [host: string, port: number], opts?: WaitOptions): Promise<Channel> {
+    const c = this.connection;
+    if (!c || c.isClosed) return Promise.reject(new SSHException('the client has not authenticated or is gone', { code: 'ERR_SSH_NOT_CONNECTED' }));
+    return c.openChannel('forwarded-tcpip', encodeTcpipOpenData({ host: destAddr[0], port: destAddr[1], originHost: srcAddr[0], originPort: srcAddr[1] }), opts);
   }
 
   /**
