@@ -44,10 +44,13 @@ const ISSUE = {
   compression: ['none', 'zlib@openssh.com', 'zlib'],
 };
 
-/** OpenSSH 10.0's defaults (myproposal.h), minus what sshwire does not implement (certificates, sk-*). */
+const PLAIN_HOST_KEY = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+
+/** OpenSSH 10.0's defaults (myproposal.h), minus what sshwire does not implement (sk-*). */
 const OPENSSH10 = {
   kex: ['mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512', 'diffie-hellman-group14-sha256'],
-  hostKey: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'],
+  // Certificate algorithms first, as OpenSSH's client offers them.
+  hostKey: [...PLAIN_HOST_KEY.map((a) => `${a}-cert-v01@openssh.com`), ...PLAIN_HOST_KEY],
   cipher: ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'],
   mac: ['umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha1-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1'],
 };
@@ -150,11 +153,11 @@ describe('default KEXINIT: OpenSSH 10 order, no legacy algorithm', () => {
     expect(all.filter((n) => LEGACY.includes(n))).toEqual([]);
   });
 
-  it('server role (host key algorithms: what its keys can sign)', async () => {
+  it('server role (host key algorithms: what its keys can sign; no certificates here)', async () => {
     const k = await serverKexInit();
     expect(k.kex.filter((n) => !n.startsWith('ext-info') && !n.startsWith('kex-strict'))).toEqual(OPENSSH10.kex);
     expect(k.kex).toContain('kex-strict-s-v00@openssh.com');
-    expect(k.serverHostKey).toEqual(OPENSSH10.hostKey);
+    expect(k.serverHostKey).toEqual(PLAIN_HOST_KEY);
     expect(k.cipherSC).toEqual(OPENSSH10.cipher);
     expect(k.macSC).toEqual(OPENSSH10.mac);
     const all = [k.kex, k.serverHostKey, k.cipherCS, k.cipherSC, k.macCS, k.macSC].flat();
@@ -197,7 +200,7 @@ describe('algorithms / disabledAlgorithms', () => {
     expect(k.kex[0]).toBe('sntrup761x25519-sha512');
     expect(k.cipherCS).toEqual(OPENSSH10.cipher.slice(1));
     expect(k.macCS).toEqual(OPENSSH10.mac.slice(1));
-    expect(k.serverHostKey).toEqual(OPENSSH10.hostKey.slice(1));
+    expect(k.serverHostKey).toEqual(OPENSSH10.hostKey.filter((a) => a !== 'ssh-ed25519'));
     const { client, server } = await transportPair({ client: { disabledAlgorithms } });
     await Promise.all([client.ready, server.ready]);
     expect(client.negotiated).toMatchObject({ kex: 'sntrup761x25519-sha512', hostKey: 'ecdsa-sha2-nistp256', cipherCS: 'aes128-gcm@openssh.com' });

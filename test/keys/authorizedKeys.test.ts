@@ -145,11 +145,20 @@ describe('findAuthorizedKey', () => {
     sshKeygen(['-q', '-s', path('ca'), '-I', 'bob-cert', '-n', 'bob,ops', '-O', 'source-address=192.0.2.0/24', path('bob.pub')]);
     const cert = PublicKey.fromFile(path('bob-cert.pub'));
     const byName = parseAuthorizedKeys(`cert-authority ${ca.toString()}`).entries;
-    expect(findAuthorizedKey(byName, cert.publicKeyBlob, { username: 'bob', clientAddress: '192.0.2.5' })).toBe(byName[0]);
+    // The CA's entry, narrowed by the certificate (ssh-keygen's default extensions permit everything).
+    expect(findAuthorizedKey(byName, cert.publicKeyBlob, { username: 'bob', clientAddress: '192.0.2.5' })).toEqual(byName[0]);
     expect(findAuthorizedKey(byName, cert.publicKeyBlob, { username: 'carol', clientAddress: '192.0.2.5' })).toBeNull();
     expect(findAuthorizedKey(byName, cert.publicKeyBlob, { username: 'bob', clientAddress: '198.51.100.1' })).toBeNull(); // source-address
     const byPrincipals = parseAuthorizedKeys(`cert-authority,principals="ops" ${ca.toString()}`).entries;
-    expect(findAuthorizedKey(byPrincipals, cert.publicKeyBlob, { username: 'root', clientAddress: '192.0.2.5' })).toBe(byPrincipals[0]);
+    expect(findAuthorizedKey(byPrincipals, cert.publicKeyBlob, { username: 'root', clientAddress: '192.0.2.5' })).toEqual(byPrincipals[0]);
+    // A certificate without permit-pty and with a force-command narrows what the entry allows.
+    sshKeygen(['-q', '-s', path('ca'), '-I', 'bob-narrow', '-n', 'bob', '-O', 'no-pty', '-O', 'force-command=uptime', path('bob.pub')]);
+    const narrow = findAuthorizedKey(byName, PublicKey.fromFile(path('bob-cert.pub')).publicKeyBlob, { username: 'bob' });
+    expect(narrow?.permissions).toEqual({ ...byName[0]!.permissions, pty: false });
+    expect(narrow?.options.command).toBe('uptime');
+    expect(byName[0]!.permissions.pty).toBe(true);
+    const clash = parseAuthorizedKeys(`cert-authority,command="date" ${ca.toString()}`).entries;
+    expect(findAuthorizedKey(clash, PublicKey.fromFile(path('bob-cert.pub')).publicKeyBlob, { username: 'bob' })).toBeNull();
     // the CA key listed without cert-authority does not accept certificates, and the plain key is not accepted by a CA line
     const plainCa = parseAuthorizedKeys(ca.toString()).entries;
     expect(findAuthorizedKey(plainCa, cert.publicKeyBlob, { username: 'bob', clientAddress: '192.0.2.5' })).toBeNull();

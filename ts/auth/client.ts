@@ -4,7 +4,7 @@
  * (`authenticateClient`): none, then public keys, then password, then
  * keyboard-interactive, continuing after partial success (RFC 4252 5.1).
  */
-import { hash } from '../crypto/index.js';
+import { hash, plainAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
 import { AuthenticationException, BadAuthenticationType, DisconnectError, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHWriter } from '../wire/index.js';
@@ -240,7 +240,8 @@ export class UserAuthClient {
         this.#debug(`signing with ${label} failed: ${(err as Error)?.message ?? String(err)}`);
         return { outcome: 'failure', allowed: this.allowed ?? [] };
       }
-      const sigBlob = new SSHWriter(signature.length + chosen.length + 16).string(chosen).string(signature).toBytes();
+      // A certificate's signature carries the plain algorithm name (PROTOCOL.certkeys).
+      const sigBlob = new SSHWriter(signature.length + chosen.length + 16).string(plainAlgorithm(chosen)).string(signature).toBytes();
       this.#transport.send(encodePublickeyRequest(this.username, chosen, blob, sigBlob));
       return this.#finalReply(await this.#next(), 'publickey');
     });

@@ -5,7 +5,7 @@
  * decision. Signatures are verified here before the policy is asked, so a
  * policy only decides whether the key is authorized for the user.
  */
-import { canServeSignature, createVerifier, hash } from '../crypto/index.js';
+import { canServeSignature, createVerifier, hash, plainAlgorithm } from '../crypto/index.js';
 import { AuthenticationException, DisconnectError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHReader } from '../wire/index.js';
 import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, CONNECTION_SERVICE, LIMITS } from './constants.js';
@@ -25,15 +25,23 @@ import {
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
-import type { GssKexAcceptor } from '../transport/index.js';
+import { keyTypeOfHostKeyAlgorithm, type GssKexAcceptor } from '../transport/index.js';
 
 /** A client's public key, as handed to `checkAuthPublickey`. */
 export interface PublicKeyInfo {
-  /** Key type from the blob, e.g. `ssh-ed25519`, `ssh-rsa`. */
+  /**
+   * Key type from the blob, e.g. `ssh-ed25519`, `ssh-rsa`, or for an
+   * OpenSSH user certificate `ssh-ed25519-cert-v01@openssh.com`. A
+   * certificate reaches the policy only once it is a user certificate
+   * inside its validity whose CA signature verifies; whether that CA is
+   * trusted, and for which principals, is the policy's decision
+   * (`PublicKey.fromBlob(blob).certificate`), or the `cert-authority`
+   * lines of `authorizedClientKeys`.
+   */
   keyType: string;
-  /** The SSH public key blob (compare it with authorized keys). */
+  /** The SSH public key blob (compare it with authorized keys); for a certificate, the certificate. */
   blob: Uint8Array;
-  /** Signature algorithm the client uses, e.g. `rsa-sha2-512`. */
+  /** Signature algorithm the client uses, e.g. `rsa-sha2-512` (`rsa-sha2-512-cert-v01@openssh.com` for a certificate). */
   algorithm: string;
   /** `SHA256:...`, as ssh-keygen -l prints. */
   fingerprint: string;
@@ -155,10 +163,6 @@ function fingerprintOf(blob: Uint8Array): string {
   return 'SHA256:' + Buffer.from(hash('sha256', blob)).toString('base64').replace(/=+$/, '');
 }
 
-/** `rsa-sha2-256` → `ssh-rsa`: the key type a signature algorithm belongs to. */
-function keyTypeForAlgorithm(alg: string): string {
-  return alg === 'rsa-sha2-256' || alg === 'rsa-sha2-512' ? 'ssh-rsa' : alg;
-}
 
 function isResult(v: unknown): v is AuthResult {
   return v === AUTH_SUCCESSFUL || v === AUTH_FAILED || v === AUTH_PARTIALLY_SUCCESSFUL;
@@ -360,7 +364,7 @@ export class UserAuthServer {
     } catch {
       return this.#reply('publickey', AUTH_FAILED, allowed);
     }
-    if (!this.#accepted.has(algorithm) || !canServeSignature(algorithm) || keyTypeForAlgorithm(algorithm) !== keyType || !this.#policy.checkAuthPublickey) {
+    if (!this.#accepted.has(algorithm) || !canServeSignature(algorithm) || keyTypeOfHostKeyAlgorithm(algorithm) !== keyType || !this.#policy.checkAuthPublickey) {
       this.#debug(`publickey: algorithm ${clean(algorithm)} for a ${clean(keyType)} key is not accepted`);
       return this.#reply('publickey', AUTH_FAILED, allowed);
     }
@@ -389,7 +393,8 @@ export class UserAuthServer {
       const sigAlg = sr.ascii(LIMITS.name);
       const sig = sr.string(LIMITS.blob);
       sr.end();
-      if (sigAlg !== algorithm) return false;
+      // A certificate's signature carries the plain algorithm name.
+      if (sigAlg !== plainAlgorithm(algorithm)) return false;
       return createVerifier(blob).verify(algorithm, publickeySignedData(sessionId, username, algorithm, blob), sig);
     } catch {
       // A malformed key or signature blob is a failed attempt, not a crash.

@@ -5,14 +5,15 @@
  * algorithm each, which the server either supports or not.
  */
 import type { Signer } from '../crypto/types.js';
-import { DEFAULT_HOST_KEY } from '../transport/algorithms.js';
+import { certAlgorithm } from '../crypto/index.js';
+import { DEFAULT_PLAIN_HOST_KEY } from '../transport/algorithms.js';
 
 /**
  * Signature algorithms sent by default: everything but SHA-1 `ssh-rsa`, as
  * OpenSSH 8.8+. As in OpenSSH, the same plain algorithms as host keys, then
  * each one's certificate form.
  */
-export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = [...DEFAULT_HOST_KEY, ...DEFAULT_HOST_KEY.map((a) => `${a}-cert-v01@openssh.com`)];
+export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = [...DEFAULT_PLAIN_HOST_KEY, ...DEFAULT_PLAIN_HOST_KEY.map(certAlgorithm)];
 
 const RSA_FAMILY = new Set(['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512']);
 

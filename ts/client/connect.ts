@@ -12,7 +12,7 @@ import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/i
 import { ProxyCommand } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
-import { AgentClient, HostKeys } from '../keys/index.js';
+import { AgentClient, HostKeys, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
 import type { AlgorithmOptions } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
@@ -41,6 +41,13 @@ export interface ConnectOptions {
   passphrase?: string;
   /** Keys to try, in order (paths or material). `null`: no public key authentication at all. */
   clientKeys?: KeyInput[] | null;
+  /**
+   * OpenSSH certificates (`-cert.pub` paths or text, or PublicKey) to present
+   * with the keys they certify, certificate first (AsyncSSH's
+   * `client_certs`). Added to the config's CertificateFile; a key file's
+   * `<file>-cert.pub` is picked up without being listed.
+   */
+  clientCerts?: (string | PublicKey)[];
   /** ssh-agent socket path (default $SSH_AUTH_SOCK), an AgentClient, or false to not use an agent. */
   agent?: string | false | AgentClient;
   /**
@@ -197,6 +204,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
         client: policyClient(hostKeys, knownFiles![0] ?? null),
         host,
         port,
+        ...(options.debug ? { debug: options.debug } : {}),
       })
     : async () => true;
 
@@ -275,6 +283,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
       ...(noPublickey ? { agent: false as const } : options.agent !== undefined ? { agent: options.agent } : {}),
       discovered,
+      certificates: [...(options.clientCerts ?? []), ...(cfg?.certificateFiles ?? [])],
       ...(options.debug ? { debug: options.debug } : {}),
     },
     // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.

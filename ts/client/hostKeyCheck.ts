@@ -16,6 +16,7 @@ export interface HostKeyCheck {
   /** The host as known_hosts records it (after ssh_config HostName). */
   host: string;
   port: number;
+  debug?: (message: string) => void;
 }
 
 /** One verdict from several files: revoked wins, then match, then mismatch. */
@@ -59,7 +60,9 @@ export function hostKeyVerifier(check: HostKeyCheck): (keyType: string, blob: Ui
         );
       }
       default:
-        await policy.missingHostKey(check.client, name, key);
+        // A certificate no @cert-authority line vouches for is judged as its plain key, which is what gets recorded.
+        if (v.reason) check.debug?.(`host certificate for ${name} not accepted: ${v.reason}`);
+        await policy.missingHostKey(check.client, name, key.certificate ? PublicKey.fromBlob(key.certificate.keyBlob) : key);
         return true;
     }
   };

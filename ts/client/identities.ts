@@ -4,14 +4,19 @@
  * a wrong path or a missing passphrase is reported up front; agent and
  * discovered keys load only if the server allows publickey, and their
  * failures are skipped, not fatal.
+ *
+ * A key with an OpenSSH certificate (`<file>-cert.pub` beside a key file,
+ * one of `certificates`, or one loaded with `PrivateKey.loadCertificate`)
+ * is offered twice, as ssh does: first as the certificate, then plain.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KeySource } from '../auth/index.js';
 import type { Signer } from '../crypto/types.js';
+import { certifiedSigner } from '../crypto/index.js';
 import { SSHException } from '../errors.js';
-import { AgentClient, PrivateKey } from '../keys/index.js';
+import { AgentClient, PrivateKey, PublicKey } from '../keys/index.js';
 
 /** A key as the options take it: a PrivateKey (or any Signer), key text/bytes, or a file path. */
 export type KeyInput = string | Buffer | Uint8Array | PrivateKey | Signer;
@@ -27,6 +32,8 @@ export interface IdentityOptions {
   agent?: string | false | AgentClient;
   /** Key files to try when found (config IdentityFile, or the defaults). */
   discovered?: readonly string[];
+  /** OpenSSH certificates (paths or `-cert.pub` text) to present with the keys they certify (config CertificateFile, AsyncSSH's client_certs). */
+  certificates?: readonly (string | PublicKey)[];
   debug?: (message: string) => void;
 }
 
@@ -42,10 +49,33 @@ function looksLikeKeyText(s: string): boolean {
 /** Loads one explicit key. Throws PasswordRequiredException for an encrypted key without (the right) passphrase. */
 export function loadKey(input: KeyInput, passphrase?: string | Uint8Array): Signer {
   if (input instanceof PrivateKey) return input;
-  if (typeof input === 'string') return looksLikeKeyText(input) ? PrivateKey.fromString(input, passphrase) : PrivateKey.fromFile(input, passphrase);
+  if (typeof input === 'string') return looksLikeKeyText(input) ? PrivateKey.fromString(input, passphrase) : withCertificateFile(PrivateKey.fromFile(input, passphrase), input);
   if (input instanceof Uint8Array) return PrivateKey.fromString(input, passphrase);
   if (input && typeof input === 'object' && typeof (input as Signer).sign === 'function' && (input as Signer).publicKeyBlob instanceof Uint8Array) return input as Signer;
   throw new SSHException('a key must be a PrivateKey, a Signer, key text or bytes, or a file path', { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+/**
+ * Attaches `<path>-cert.pub` to a key read from `path`, when that file holds
+ * a certificate of the key (ssh's rule); anything else there is ignored.
+ */
+function withCertificateFile(key: PrivateKey, path: string, debug: (m: string) => void = () => {}): PrivateKey {
+  const certPath = `${path}-cert.pub`;
+  if (key.certificate || !existsSync(certPath)) return key;
+  try {
+    key.loadCertificate(PublicKey.fromFile(certPath));
+    debug(`loaded certificate ${certPath}`);
+  } catch (err) {
+    debug(`ignoring ${certPath}: ${(err as Error).message}`);
+  }
+  return key;
+}
+
+/** The certificate form of a key (if it has one) ahead of the key itself. */
+function offered(signer: Signer, certificates: readonly PublicKey[]): Signer[] {
+  const own = signer instanceof PrivateKey ? signer.certificate : undefined;
+  const certs = own ? [own] : certificates.filter((c) => c.certificate && Buffer.from(c.certificate.keyBlob).equals(signer.publicKeyBlob));
+  return [...certs.map((c) => certifiedSigner(signer, c.publicKeyBlob)), signer];
 }
 
 /** The key sources for `authenticateClient`, in order, and a `dispose` that closes any agent connection opened for them. */
@@ -53,8 +83,19 @@ export function collectKeySources(opts: IdentityOptions): { sources: KeySource[]
   const debug = opts.debug ?? (() => {});
   const sources: KeySource[] = [];
   const opened: AgentClient[] = [];
-  for (const k of opts.explicit ?? []) sources.push(loadKey(k, opts.passphrase));
-  for (const f of opts.keyFiles ?? []) sources.push(loadKey(f, opts.passphrase));
+  const certificates = (opts.certificates ?? []).flatMap((c) => {
+    try {
+      const cert = c instanceof PublicKey ? c : existsSync(c) ? PublicKey.fromFile(c) : PublicKey.fromString(c);
+      if (cert.certificate) return [cert];
+      debug('ignoring a certificate option that holds a plain key');
+    } catch (err) {
+      // As ssh with a CertificateFile it cannot read: note it and go on.
+      debug(`ignoring certificate ${typeof c === 'string' ? c.slice(0, 200) : 'object'}: ${(err as Error).message}`);
+    }
+    return [];
+  });
+  for (const k of opts.explicit ?? []) sources.push(...offered(loadKey(k, opts.passphrase), certificates));
+  for (const f of opts.keyFiles ?? []) sources.push(...offered(loadKey(f, opts.passphrase), certificates));
 
   if (opts.agent !== false) {
     const agent = opts.agent instanceof AgentClient ? opts.agent : (opts.agent ?? process.env.SSH_AUTH_SOCK);
@@ -77,7 +118,7 @@ export function collectKeySources(opts: IdentityOptions): { sources: KeySource[]
       for (const file of discovered) {
         if (!existsSync(file)) continue;
         try {
-          out.push(PrivateKey.fromFile(file, opts.passphrase));
+          out.push(...offered(withCertificateFile(PrivateKey.fromFile(file, opts.passphrase), file, debug), certificates));
           debug(`loaded key file ${file}`);
         } catch (err) {
           // Paramiko: an encrypted discovered key without its passphrase, or an

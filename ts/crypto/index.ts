@@ -9,6 +9,7 @@ import { cipherInfo as cipherInfoOf, macInfo as macInfoOf } from './algorithms.j
 import { backendInfo, chosenImpl } from './select.js';
 import { buildFfdh, buildHash, buildKeyAgreement, buildOpener, buildSealer, buildSigner, buildVerifier, computeHmac, generateKey, type FfdhGroup } from './backends.js';
 import { publicKeyBlobOf as blobOf } from './keyblob.js';
+import { certAwareVerifier, isCertName, plainAlgorithm } from './certified.js';
 import { randomBytes as osRandomBytes } from './random.js';
 import { constantTimeEqual as ctEqual } from './util.js';
 
@@ -48,6 +49,7 @@ export function canServeKeyAgreement(name: 'x25519' | 'nistp256' | 'nistp384' | 
 
 /** Whether some available backend can verify and make signatures of this algorithm. */
 export function canServeSignature(algorithm: string): boolean {
+  if (isCertName(algorithm)) algorithm = plainAlgorithm(algorithm);
   return ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-256', 'rsa-sha2-512', 'ssh-rsa', 'ssh-dss'].includes(algorithm) && chosenImpl(algorithm) !== undefined;
 }
 
@@ -94,7 +96,7 @@ export function createFiniteFieldDH(group: FfdhGroup): KeyAgreement {
 
 /** A verifier for an SSH public key blob; KeyFormatError if the blob is malformed or unsupported. */
 export function createVerifier(publicKeyBlob: Uint8Array): SignatureVerifier {
-  return buildVerifier(publicKeyBlob);
+  return certAwareVerifier(publicKeyBlob, buildVerifier);
 }
 
 /** A signer for private key material; sign() returns the inner signature blob (ECDSA: mpint r, mpint s). */
@@ -123,4 +125,5 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The RFC 3526 / Oakley MODP groups by name (prime and generator 2), e.g. for a group-exchange server. */
+export { CERT_SUFFIX, certAlgorithm, certifiedKeyBlob, certifiedKeyType, certifiedSigner, isCertName, plainAlgorithm } from './certified.js';
 export { modpGroup, type ModpGroup, type ModpGroupName } from './modp-groups.js';

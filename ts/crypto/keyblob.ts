@@ -34,46 +34,59 @@ function bitLength(bytes: Uint8Array): number {
   return (b.length - 1) * 8 + (32 - Math.clz32(b[0]!));
 }
 
-/** Parses an SSH public key blob. Throws KeyFormatError on anything malformed or unsupported. */
-export function parsePublicKeyBlob(blob: Uint8Array): ParsedPublicKey {
-  if (!(blob instanceof Uint8Array)) throw new KeyFormatError('public key blob must be a Uint8Array');
-  try {
-    const r = new SSHReader(blob, 'public key blob');
-    const type = r.ascii(64);
-    let key: ParsedPublicKey;
-    if (type === 'ssh-ed25519') {
-      const pk = r.string(32);
-      if (pk.length !== 32) throw new KeyFormatError(`ssh-ed25519 public key must be 32 bytes, got ${pk.length}`);
-      key = { type, publicKey: pk };
-    } else if (type === 'ecdsa-sha2-nistp256' || type === 'ecdsa-sha2-nistp384' || type === 'ecdsa-sha2-nistp521') {
-      const curve = r.ascii(16);
-      if (`ecdsa-sha2-${curve}` !== type) throw new KeyFormatError(`ECDSA key type ${type} names curve ${curve}`);
-      const q = r.string(1 + 2 * 66);
-      const fb = EC_CURVES[curve as EcCurve].fieldBytes;
-      if (q.length !== 1 + 2 * fb || q[0] !== 4) throw new KeyFormatError(`${type} public point must be uncompressed (${1 + 2 * fb} bytes)`);
-      key = { type, curve: curve as EcCurve, q };
-    } else if (type === 'ssh-rsa') {
-      const e = r.mpintBytes(64);
-      const n = r.mpintBytes(RSA_MAX_BITS / 8 + 1);
-      const bits = bitLength(n);
-      if (bits < RSA_MIN_BITS) throw new KeyFormatError(`RSA modulus of ${bits} bits is below the minimum of ${RSA_MIN_BITS}`);
-      if (bits > RSA_MAX_BITS) throw new KeyFormatError(`RSA modulus of ${bits} bits exceeds ${RSA_MAX_BITS}`);
-      if (e.length === 0 || (e[e.length - 1]! & 1) === 0) throw new KeyFormatError('RSA public exponent must be odd');
-      key = { type, e, n };
-    } else if (type === 'ssh-dss') {
-      const max = DSA_MAX_P_BITS / 8 + 1;
-      key = { type, p: r.mpintBytes(max), q: r.mpintBytes(max), g: r.mpintBytes(max), y: r.mpintBytes(max) };
-      checkDsaPublic(key);
-    } else {
-      throw new KeyFormatError(`unsupported public key type ${JSON.stringify(type)}`);
-    }
-    r.end();
+/** Reads a key's type-specific fields after its type name; KeyFormatError on a bad shape or an unsupported type. */
+export function readPublicKeyFields(r: SSHReader, type: string): ParsedPublicKey {
+  if (type === 'ssh-ed25519') {
+    const pk = r.string(32);
+    if (pk.length !== 32) throw new KeyFormatError(`ssh-ed25519 public key must be 32 bytes, got ${pk.length}`);
+    return { type, publicKey: pk };
+  }
+  if (type === 'ecdsa-sha2-nistp256' || type === 'ecdsa-sha2-nistp384' || type === 'ecdsa-sha2-nistp521') {
+    const curve = r.ascii(16);
+    if (`ecdsa-sha2-${curve}` !== type) throw new KeyFormatError(`ECDSA key type ${type} names curve ${curve}`);
+    const q = r.string(1 + 2 * 66);
+    const fb = EC_CURVES[curve as EcCurve].fieldBytes;
+    if (q.length !== 1 + 2 * fb || q[0] !== 4) throw new KeyFormatError(`${type} public point must be uncompressed (${1 + 2 * fb} bytes)`);
+    return { type, curve: curve as EcCurve, q };
+  }
+  if (type === 'ssh-rsa') {
+    const e = r.mpintBytes(64);
+    const n = r.mpintBytes(RSA_MAX_BITS / 8 + 1);
+    const bits = bitLength(n);
+    if (bits < RSA_MIN_BITS) throw new KeyFormatError(`RSA modulus of ${bits} bits is below the minimum of ${RSA_MIN_BITS}`);
+    if (bits > RSA_MAX_BITS) throw new KeyFormatError(`RSA modulus of ${bits} bits exceeds ${RSA_MAX_BITS}`);
+    if (e.length === 0 || (e[e.length - 1]! & 1) === 0) throw new KeyFormatError('RSA public exponent must be odd');
+    return { type, e, n };
+  }
+  if (type === 'ssh-dss') {
+    const max = DSA_MAX_P_BITS / 8 + 1;
+    const key = { type, p: r.mpintBytes(max), q: r.mpintBytes(max), g: r.mpintBytes(max), y: r.mpintBytes(max) } as const;
+    checkDsaPublic(key);
     return key;
+  }
+  throw new KeyFormatError(`unsupported public key type ${JSON.stringify(type)}`);
+}
+
+/** Runs a blob parser, turning the wire reader's ProtocolError into KeyFormatError. */
+export function asKeyBlob<T>(fn: () => T): T {
+  try {
+    return fn();
   } catch (err) {
     if (err instanceof KeyFormatError) throw err;
     if (err instanceof ProtocolError) throw new KeyFormatError(err.message, { cause: err });
     throw err;
   }
+}
+
+/** Parses an SSH public key blob. Throws KeyFormatError on anything malformed or unsupported. */
+export function parsePublicKeyBlob(blob: Uint8Array): ParsedPublicKey {
+  if (!(blob instanceof Uint8Array)) throw new KeyFormatError('public key blob must be a Uint8Array');
+  return asKeyBlob(() => {
+    const r = new SSHReader(blob, 'public key blob');
+    const key = readPublicKeyFields(r, r.ascii(64));
+    r.end();
+    return key;
+  });
 }
 
 /** The SSH public key blob for private key material. */

@@ -9,6 +9,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Signer } from '../crypto/types.js';
+import { certAlgorithm, plainAlgorithm } from '../crypto/index.js';
 import { KeyFormatError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { fingerprintSha256 } from './fingerprint.js';
@@ -51,8 +52,9 @@ function agentError(message: string, cause?: unknown): SSHException {
 
 /** Flags for a sign request of `algorithm`. */
 export function signFlagsFor(algorithm: string): number {
-  if (algorithm === 'rsa-sha2-256') return SSH_AGENT_RSA_SHA2_256;
-  if (algorithm === 'rsa-sha2-512') return SSH_AGENT_RSA_SHA2_512;
+  const plain = plainAlgorithm(algorithm);
+  if (plain === 'rsa-sha2-256') return SSH_AGENT_RSA_SHA2_256;
+  if (plain === 'rsa-sha2-512') return SSH_AGENT_RSA_SHA2_512;
   return 0;
 }
 
@@ -85,7 +87,9 @@ export class AgentKey implements Signer {
     this.keyType = publicKey.keyType;
     this.publicKeyBlob = publicKey.publicKeyBlob;
     this.comment = publicKey.comment;
-    this.signatureAlgorithms = signatureAlgorithmsFor(publicKey.baseKeyType);
+    // A certificate the agent holds signs as its key, offered under the certificate algorithms.
+    const plain = signatureAlgorithmsFor(publicKey.baseKeyType);
+    this.signatureAlgorithms = publicKey.certificate ? plain.map(certAlgorithm) : plain;
   }
 
   get fingerprint(): string {
@@ -107,7 +111,7 @@ export class AgentKey implements Signer {
       const got = r.ascii(256);
       const blob = r.string().slice();
       r.end();
-      if (got !== algorithm) throw agentError(`agent signed with ${got} instead of ${algorithm}`);
+      if (got !== plainAlgorithm(algorithm)) throw agentError(`agent signed with ${got} instead of ${plainAlgorithm(algorithm)}`);
       return blob;
     } catch (e) {
       if (e instanceof ProtocolError) throw agentError(`agent returned a malformed signature: ${e.message}`, e);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KeyFormatError } from '../errors.js';
-import { checkCertificate } from './certificate.js';
+import { type Certificate, checkCertificate } from './certificate.js';
 import { matchAddressList, matchHostAndAddress } from './hostPatterns.js';
 import { PublicKey } from './publicKey.js';
 
@@ -287,6 +287,29 @@ export interface AuthorizedKeyContext {
   now?: Date;
 }
 
+/** Certificate extensions that grant what an authorized_keys entry may otherwise allow. */
+const CERT_PERMITS: Readonly<Record<keyof AuthorizedKeyPermissions, string>> = {
+  pty: 'permit-pty',
+  portForwarding: 'permit-port-forwarding',
+  agentForwarding: 'permit-agent-forwarding',
+  x11Forwarding: 'permit-X11-forwarding',
+  userRc: 'permit-user-rc',
+};
+
+/**
+ * The CA entry narrowed by a user certificate, as sshd does: each
+ * permission needs both the entry and the certificate's `permit-*`
+ * extension, and the certificate's `force-command` becomes the entry's
+ * command. Null when both name a command and they differ.
+ */
+function limitedByCertificate(e: AuthorizedKeyEntry, cert: Certificate): AuthorizedKeyEntry | null {
+  const forced = cert.criticalOptions.get('force-command');
+  if (forced !== undefined && e.options.command !== undefined && e.options.command !== forced) return null;
+  const permissions = { ...e.permissions };
+  for (const k of Object.keys(CERT_PERMITS) as (keyof AuthorizedKeyPermissions)[]) permissions[k] &&= cert.extensions.has(CERT_PERMITS[k]);
+  return { ...e, permissions, options: forced === undefined ? e.options : { ...e.options, command: forced } };
+}
+
 /**
  * The first entry that authorizes `keyBlob` for this client, or null. A plain
  * key must be listed (without cert-authority); a user certificate must be
@@ -313,7 +336,9 @@ export function findAuthorizedKey(entries: readonly AuthorizedKeyEntry[], keyBlo
       if (source !== undefined && (ctx.clientAddress === undefined || matchAddressList(ctx.clientAddress, source.split(',')) !== 1)) continue;
       const allowed = e.options.principals ?? (ctx.username !== undefined ? [ctx.username] : []);
       if (!cert.principals.some((p) => allowed.includes(p))) continue;
-      return e;
+      const limited = limitedByCertificate(e, cert);
+      if (limited) return limited;
+      continue;
     }
     if (!e.options.certAuthority && e.key.equals(offered)) return e;
   }

@@ -7,12 +7,23 @@
  * client in is kept on the connection: its options restrict the sessions.
  */
 import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, type AuthServerInterface, type PublicKeyInfo } from '../auth/index.js';
-import { findAuthorizedKey, loadAuthorizedKeys } from '../keys/index.js';
+import { isCertName } from '../crypto/index.js';
+import { checkCertificate, findAuthorizedKey, loadAuthorizedKeys, PublicKey } from '../keys/index.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import type { ServerInterface } from './serverInterface.js';
 
 /** Calls a policy method with the connection as the extra last argument (see ServerInterface). */
 type Loose = (...args: unknown[]) => unknown;
+
+/** Why a user certificate blob is unusable (malformed, not a user certificate, outside its validity, bad CA signature), or null. */
+function certificateProblem(blob: Uint8Array): string | null {
+  try {
+    const cert = PublicKey.fromBlob(blob).certificate;
+    return cert ? checkCertificate(cert, { type: 'user' }) : 'not a certificate';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 export function connectionAuthPolicy(
   user: ServerInterface,
@@ -36,6 +47,15 @@ export function connectionAuthPolicy(
     },
     checkAuthNone: async (username) => (user.checkAuthNone ? call<AuthResult>('checkAuthNone', username) : AUTH_FAILED),
     checkAuthPublickey: async (username: string, key: PublicKeyInfo) => {
+      // A certificate must be a valid user certificate signed by its CA before
+      // anyone looks at whether that CA is trusted (authorized_keys or the policy).
+      if (isCertName(key.keyType)) {
+        const why = certificateProblem(key.blob);
+        if (why) {
+          debug(`publickey: certificate ${key.fingerprint} refused: ${why}`);
+          return AUTH_FAILED;
+        }
+      }
       let entry = null;
       if (authorizedKeysPath) {
         try {

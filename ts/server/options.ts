@@ -3,7 +3,10 @@
  */
 import type { Krb5ServerOptions } from '../auth/gssapi/index.js';
 import { SSHException } from '../errors.js';
-import { PrivateKey } from '../keys/index.js';
+import { existsSync } from 'node:fs';
+import { PrivateKey, PublicKey, SSH_CERT_TYPE_HOST } from '../keys/index.js';
+import { certifiedSigner } from '../crypto/index.js';
+import type { Signer } from '../crypto/types.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
 import type { AlgorithmOptions } from '../transport/index.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/index.js';
@@ -35,6 +38,13 @@ export interface ListenOptions {
   hostKeys: HostKeyInput[];
   /** Passphrase for encrypted host key files. */
   hostKeyPassphrase?: string;
+  /**
+   * OpenSSH host certificates (`-cert.pub` paths or text, or PublicKey) for
+   * the host keys (sshd's HostCertificate, AsyncSSH's server_host_certs). A
+   * host key read from a file also picks up `<file>-cert.pub`. A host key
+   * with a certificate is offered under the certificate algorithms too, first.
+   */
+  hostCertificates?: (string | PublicKey)[];
   /** An OpenSSH authorized_keys file: its keys may log in (as any user name), with their options honoured. */
   authorizedClientKeys?: string;
   /** The policy (Paramiko's ServerInterface), or a factory making one per connection. */
@@ -137,18 +147,51 @@ const GENERATE: Record<string, Parameters<typeof PrivateKey.generate>> = {
   'ssh-rsa': ['rsa', 3072],
 };
 
+/** Reads one host certificate option; ERR_SSH_BAD_OPTION unless it is a host certificate. */
+function hostCertificate(c: string | PublicKey): PublicKey {
+  const cert = c instanceof PublicKey ? c : existsSync(c) ? PublicKey.fromFile(c) : PublicKey.fromString(c);
+  if (cert.certificate?.type !== SSH_CERT_TYPE_HOST) throw bad(`hostCertificates: ${cert.keyType} ${cert.fingerprint} is not a host certificate`);
+  return cert;
+}
+
+/**
+ * Attaches each host certificate to the host key it certifies (and a key
+ * file's `<file>-cert.pub`), refusing one that certifies none of them.
+ */
+function attachHostCertificates(keys: readonly PrivateKey[], files: readonly (string | null)[], certs: readonly (string | PublicKey)[]): void {
+  for (const [i, key] of keys.entries()) {
+    const f = files[i];
+    if (!key.certificate && f && existsSync(`${f}-cert.pub`)) key.loadCertificate(hostCertificate(`${f}-cert.pub`));
+  }
+  for (const c of certs) {
+    const cert = hostCertificate(c);
+    const key = keys.find((k) => Buffer.from(k.publicKeyBlob).equals(cert.certificate!.keyBlob));
+    if (!key) throw bad(`hostCertificates: ${cert.keyType} ${cert.fingerprint} certifies none of the host keys`);
+    key.loadCertificate(cert);
+  }
+}
+
+/** The signers the transport offers: each host key, after its certificate form when it has one. */
+export function hostSigners(keys: readonly PrivateKey[]): Signer[] {
+  return keys.flatMap((k) => (k.certificate ? [certifiedSigner(k, k.certificate.publicKeyBlob), k] : [k]));
+}
+
 /** Loads or generates the host keys; refuses two keys of one type (the client could not choose). */
-export function loadHostKeys(inputs: HostKeyInput[] | undefined, passphrase?: string): PrivateKey[] {
+export function loadHostKeys(inputs: HostKeyInput[] | undefined, passphrase?: string, certificates: readonly (string | PublicKey)[] = []): PrivateKey[] {
   if (!Array.isArray(inputs) || inputs.length === 0) throw bad('listen() needs hostKeys: at least one host key (or "generate")');
   const keys: PrivateKey[] = [];
+  const files: (string | null)[] = [];
   for (const k of inputs) {
+    const file = typeof k === 'string' && !GENERATE[k] && !k.includes('-----BEGIN') ? k : null;
+    files.push(file);
     if (k instanceof PrivateKey) keys.push(k);
     else if (typeof k === 'string' && GENERATE[k]) keys.push(PrivateKey.generate(...GENERATE[k]!));
     else if (typeof k === 'string' && k.includes('-----BEGIN')) keys.push(PrivateKey.fromString(k, passphrase));
-    else if (typeof k === 'string') keys.push(PrivateKey.fromFile(k, passphrase));
+    else if (file) keys.push(PrivateKey.fromFile(file, passphrase));
     else if (k instanceof Uint8Array) keys.push(PrivateKey.fromString(k, passphrase));
     else throw bad(`hostKeys entries must be paths, key material, PrivateKey objects or "generate"`);
   }
+  attachHostCertificates(keys, files, certificates);
   const seen = new Set<string>();
   for (const k of keys) {
     if (seen.has(k.keyType)) throw bad(`two host keys of type ${k.keyType}`);

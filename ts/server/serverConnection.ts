@@ -12,6 +12,7 @@ import { UserAuthServer } from '../auth/index.js';
 import { krb5ServerMechanism, type Krb5ServerMechanism } from '../auth/gssapi/index.js';
 import { type Channel, Connection, encodeTcpipOpenData, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
 import { encodeX11OpenData } from '../connection/x11.js';
+import type { Signer } from '../crypto/types.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
 import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
@@ -30,6 +31,8 @@ import type { SubsystemHandler } from './subsystems.js';
 export interface ServerContext {
   options: ListenOptions;
   hostKeys: PrivateKey[];
+  /** What the transport offers: the host keys, each after its certificate form when it has one. */
+  hostSigners: Signer[];
   subsystems: Map<string, SubsystemHandler>;
   sftpFactory: ((conn: SSHServerConnection) => SFTPServerInterface) | null;
   processFactory: ServerProcessFactory | null;
@@ -106,7 +109,7 @@ export class SSHServerConnection extends EventEmitter {
       ...(publicKeyAlgorithms ? { serverSigAlgs: serverSigAlgsFor(publicKeyAlgorithms) } : {}),
       role: 'server',
       ...(gss && o.gssKex ? { gssKex: { oid: gss.oid, acceptor: () => gss.createContext() } } : {}),
-      hostKeys: ctx.hostKeys,
+      hostKeys: ctx.hostSigners,
       ...(o.version !== undefined ? { version: o.version } : {}),
       ...(o.algorithms ? { algorithms: o.algorithms } : {}),
       ...(o.disabledAlgorithms ? { disabledAlgorithms: o.disabledAlgorithms } : {}),

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
 import { buildAlgorithmLists } from '../transport/index.js';
-import { bad, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
+import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
 import { SSHServerConnection, type ServerContext } from './serverConnection.js';
 import { sftpFactoryOf } from './session.js';
 import type { SubsystemHandler } from './subsystems.js';
@@ -64,6 +64,7 @@ export class SSHServer extends EventEmitter {
     this.#ctx = {
       options: o,
       hostKeys,
+      hostSigners: hostSigners(hostKeys),
       subsystems,
       sftpFactory: sftpFactoryOf(o.sftp),
       processFactory: o.processFactory ?? null,
@@ -188,7 +189,7 @@ function checkHostKeysUsable(hostKeys: readonly PrivateKey[], options: ListenOpt
 /** Starts an SSH server (see ListenOptions); resolves once it is listening. */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
   if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
-  const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase);
+  const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase, options.hostCertificates);
   checkHostKeysUsable(hostKeys, options);
   const server = new SSHServer(options, hostKeys);
   const port = options.port ?? 0;

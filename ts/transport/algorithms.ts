@@ -36,7 +36,8 @@ export const DEFAULT_KEX: readonly string[] = [
   'diffie-hellman-group14-sha256',
 ];
 
-export const DEFAULT_HOST_KEY: readonly string[] = [
+/** The plain host key (and user key signature) algorithms sshwire uses by default, best first. */
+export const DEFAULT_PLAIN_HOST_KEY: readonly string[] = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
@@ -44,6 +45,14 @@ export const DEFAULT_HOST_KEY: readonly string[] = [
   'rsa-sha2-512',
   'rsa-sha2-256',
 ];
+
+/**
+ * As OpenSSH: the certificate algorithms first, then the plain ones. A
+ * server offers a certificate algorithm only for a host key it holds a
+ * certificate for; a client falls back to the certified key's known_hosts
+ * line when no `@cert-authority` line vouches for the certificate.
+ */
+export const DEFAULT_HOST_KEY: readonly string[] = [...DEFAULT_PLAIN_HOST_KEY.map(crypto.certAlgorithm), ...DEFAULT_PLAIN_HOST_KEY];
 
 export const DEFAULT_CIPHER: readonly string[] = [
   'chacha20-poly1305@openssh.com',
@@ -71,8 +80,9 @@ export const DEFAULT_COMPRESSION: readonly string[] = ['none', 'zlib@openssh.com
 
 /** The public key type a host key (signature) algorithm is made with. */
 export function keyTypeOfHostKeyAlgorithm(alg: string): string {
-  if (alg === 'rsa-sha2-256' || alg === 'rsa-sha2-512') return 'ssh-rsa';
-  return alg;
+  const plain = crypto.plainAlgorithm(alg);
+  const keyType = plain === 'rsa-sha2-256' || plain === 'rsa-sha2-512' ? 'ssh-rsa' : plain;
+  return plain === alg ? keyType : crypto.certAlgorithm(keyType);
 }
 
 /** User-facing algorithm selection, as in the public API (`algorithms` / `disabledAlgorithms`). */

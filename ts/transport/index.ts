@@ -9,6 +9,8 @@ export { gssKexNames, type GssKexAcceptor, type GssKexInitiator, type GssKexOpti
 export {
   DEFAULT_KEX,
   DEFAULT_HOST_KEY,
+  DEFAULT_PLAIN_HOST_KEY,
+  keyTypeOfHostKeyAlgorithm,
   DEFAULT_CIPHER,
   DEFAULT_MAC,
   DEFAULT_COMPRESSION,

@@ -4,7 +4,7 @@
  * checks that signature (RFC 4253 section 8, RFC 8332 for rsa-sha2-*).
  * Whether the key itself is trusted is the caller's policy (`verifyHostKey`).
  */
-import { createVerifier, hash } from '../../crypto/index.js';
+import { createVerifier, hash, plainAlgorithm } from '../../crypto/index.js';
 import type { Signer } from '../../crypto/types.js';
 import { NegotiationError, ProtocolError } from '../../errors.js';
 import { SSHReader, SSHWriter } from '../../wire/index.js';
@@ -30,7 +30,9 @@ export function selectHostKey(hostKeys: readonly Signer[], alg: string): Signer 
 /** Signs H and returns the SSH signature blob: string algorithm, string signature. */
 export async function signExchangeHash(signer: Signer, alg: string, H: Uint8Array): Promise<Uint8Array> {
   const sig = await signer.sign(alg, H);
-  return new SSHWriter(sig.length + alg.length + 8).string(alg).string(sig).toBytes();
+  // A certificate's signature carries the plain algorithm name (PROTOCOL.certkeys).
+  const name = plainAlgorithm(alg);
+  return new SSHWriter(sig.length + name.length + 8).string(name).string(sig).toBytes();
 }
 
 /**
@@ -48,7 +50,7 @@ export function verifyExchangeSignature(alg: string, keyBlob: Uint8Array, H: Uin
   const sigAlg = r.ascii(64);
   const sig = r.string();
   r.end();
-  if (sigAlg !== alg) {
+  if (sigAlg !== plainAlgorithm(alg)) {
     throw new ProtocolError(`server signed the exchange with ${sigAlg}, but ${alg} was negotiated`, { code: 'ERR_SSH_HOST_KEY_SIGNATURE' });
   }
   const verifier = createVerifier(keyBlob);

@@ -1,0 +1,162 @@
+/**
+ * OpenSSH certificates in use, both roles, against OpenSSH: user
+ * certificates for publickey authentication (sshd's TrustedUserCAKeys; our
+ * server's authorized_keys `cert-authority` lines) and host certificates
+ * (sshd's HostCertificate; our `hostCertificates` / `<key>-cert.pub`),
+ * checked through known_hosts `@cert-authority` lines. Certificates come
+ * from `ssh-keygen -s`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationException, SSHException } from '../../ts/errors.js';
+import { connect, listen, PrivateKey } from '../../ts/index.js';
+import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
+import { makeFixture, run, type Fixture } from '../server/helpers.js';
+import { generateWithSshKeygen, sshKeygen } from './helpers.js';
+
+let fx: Fixture;
+let sshd: Sshd;
+const p = (name: string): string => join(fx.dir, name);
+const pub = (name: string): string => readFileSync(p(`${name}.pub`), 'utf8').trim();
+
+/** `ssh-keygen -s ca`: a certificate for `name`.pub with these principals and validity. */
+function certify(name: string, principals: string, opts: { host?: boolean; validity?: string; ca?: string; options?: string[] } = {}): void {
+  const extra = (opts.options ?? []).flatMap((o) => ['-O', o]);
+  sshKeygen(['-q', '-s', p(opts.ca ?? 'ca'), '-I', `${name} id`, ...(opts.host ? ['-h'] : []), '-n', principals, '-V', opts.validity ?? '-5m:+1h', ...extra, p(`${name}.pub`)]);
+}
+
+beforeAll(async () => {
+  fx = makeFixture('sshwire-certs-');
+  generateWithSshKeygen(p('ca'), 'ed25519', undefined, '', [], 'the CA');
+  generateWithSshKeygen(p('other_ca'), 'ed25519', undefined, '', [], 'another CA');
+  for (const [name, type, bits] of [['user', 'ed25519'], ['user_rsa', 'rsa', 2048], ['expired', 'ed25519'], ['plain', 'ed25519'], ['host', 'ed25519'], ['forced', 'ed25519']] as [string, string, number?][]) {
+    generateWithSshKeygen(p(name), type, bits, '', [], name);
+  }
+  certify('user', 'root,tester');
+  certify('user_rsa', 'root');
+  certify('expired', 'root', { validity: '20200101:20200102' });
+  certify('host', '127.0.0.1', { host: true });
+  certify('forced', 'tester', { options: ['force-command=forced-cmd', 'no-pty'] });
+  sshd = await startSshd({
+    overrides: ['LogLevel ERROR'],
+    config: [`TrustedUserCAKeys ${p('ca.pub')}`, `HostKey ${p('host')}`, `HostCertificate ${p('host-cert.pub')}`],
+  });
+  writeFileSync(p('kh_ca'), `@cert-authority [127.0.0.1]:${sshd.port} ${pub('ca')}\n`);
+}, 60_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  fx?.cleanup();
+});
+
+describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate', () => {
+  it('logs in with a user certificate found beside the key, and accepts the host certificate through @cert-authority', async () => {
+    const conn = await connect(rootLogin(sshd, p('user'), { knownHosts: p('kh_ca') }));
+    try {
+      expect(conn.transport.negotiated?.hostKey).toBe('ssh-ed25519-cert-v01@openssh.com');
+      expect((await conn.run('echo certified', { timeout: 20_000 })).stdout).toBe('certified\n');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('an RSA certificate signs as rsa-sha2-512-cert-v01@openssh.com', async () => {
+    const lines: string[] = [];
+    const conn = await connect(rootLogin(sshd, p('user_rsa'), { knownHosts: p('kh_ca'), debug: (m) => lines.push(m) }));
+    try {
+      expect((await conn.run('echo rsa', { timeout: 20_000 })).stdout).toBe('rsa\n');
+      expect(lines.join('\n')).toMatch(/offering public key ssh-rsa-cert-v01@openssh\.com .*\(rsa-sha2-512-cert-v01@openssh\.com\)/);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('clientCerts: key material and certificate text given separately', async () => {
+    const key = PrivateKey.fromString(readFileSync(p('user'), 'utf8'));
+    const conn = await connect(rootLogin(sshd, p('user'), { privateKey: key, knownHosts: p('kh_ca'), clientCerts: [readFileSync(p('user-cert.pub'), 'utf8')] }));
+    await conn.close();
+  });
+
+  it('the same key without its certificate, or with an expired one, is refused', async () => {
+    copyFileSync(p('user'), p('nocert'));
+    await expect(connect(rootLogin(sshd, p('nocert'), { knownHosts: p('kh_ca') }))).rejects.toThrow(AuthenticationException);
+    await expect(connect(rootLogin(sshd, p('expired'), { knownHosts: p('kh_ca') }))).rejects.toThrow(AuthenticationException);
+  });
+
+  it('a host certificate from a CA nobody trusts is judged as its plain key: unknown, so rejected', async () => {
+    writeFileSync(p('kh_other'), `@cert-authority [127.0.0.1]:${sshd.port} ${pub('other_ca')}\n`);
+    const err = await connect(rootLogin(sshd, p('user'), { knownHosts: p('kh_other') })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SSHException);
+    expect(String((err as Error).message)).toMatch(/SHA256:/);
+    // With the certified key itself on record, the plain-key fallback accepts the certificate.
+    // (sshd's other ed25519 host key is a different key, so the certificate algorithm is asked for.)
+    writeFileSync(p('kh_plain'), `[127.0.0.1]:${sshd.port} ${pub('host').split(' ').slice(0, 2).join(' ')}\n`);
+    const conn = await connect(rootLogin(sshd, p('user'), { knownHosts: p('kh_plain'), algorithms: { serverHostKey: ['ssh-ed25519-cert-v01@openssh.com'] } }));
+    expect(conn.transport.negotiated?.hostKey).toBe('ssh-ed25519-cert-v01@openssh.com');
+    await conn.close();
+  });
+
+  it('signs through ssh-agent holding the key and its certificate (ssh-add loads -cert.pub)', async () => {
+    const sock = p('agent.sock');
+    const agent: ChildProcess = spawn('ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+      const add = await run('ssh-add', [p('user')], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      expect(add.stderr).toMatch(/Certificate added/);
+      const conn = await connect({ ...rootLogin(sshd, p('user'), { knownHosts: p('kh_ca') }), privateKey: undefined, agent: sock });
+      await conn.close();
+    } finally {
+      agent.kill('SIGTERM');
+    }
+  });
+});
+
+describe('OpenSSH ssh → sshwire server with a host certificate and cert-authority in authorized_keys', () => {
+  it('ssh accepts our host certificate and logs in with its user certificate; principals and CA are enforced', async () => {
+    writeFileSync(p('authorized'), `cert-authority,principals="tester" ${pub('ca')}\n`);
+    const server = await listen({
+      hostKeys: [p('host')], // host-cert.pub beside it is picked up
+      authorizedClientKeys: p('authorized'),
+      processFactory: (proc) => {
+        proc.stdout.write(`hello ${proc.command}\n`);
+        proc.exit(0);
+      },
+    });
+    try {
+      const port = server.address().port;
+      writeFileSync(p('kh_ours'), `@cert-authority [127.0.0.1]:${port} ${pub('ca')}\n`);
+      const ssh = (key: string, user = 'tester') =>
+        run('ssh', ['-F', '/dev/null', '-i', p(key), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${p('kh_ours')}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(port), `${user}@127.0.0.1`, 'there']);
+      const ok = await ssh('user');
+      expect(ok.stderr).toBe('');
+      expect(ok.stdout).toBe('hello there\n');
+      // Principal "root" only: not allowed by principals="tester".
+      const wrongPrincipal = await ssh('user_rsa');
+      expect(wrongPrincipal.code).toBe(255);
+      expect(wrongPrincipal.stderr).toMatch(/Permission denied/);
+      // A plain key, not listed: refused.
+      expect((await ssh('plain')).code).toBe(255);
+      // Expired certificate: refused.
+      expect((await ssh('expired', 'root')).code).toBe(255);
+      // The certificate's force-command replaces the command, and its missing permit-pty refuses a terminal.
+      const forced = await ssh('forced');
+      expect(forced.stdout).toBe('hello forced-cmd\n');
+      const tty = await run('ssh', ['-tt', '-F', '/dev/null', '-i', p('forced'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${p('kh_ours')}`, '-p', String(port), 'tester@127.0.0.1', 'x']);
+      expect(tty.stderr).toMatch(/PTY allocation request failed/);
+      // Our client against our server: the same certificate and host certificate.
+      const conn = await connect({ host: '127.0.0.1', port, username: 'tester', privateKey: p('user'), knownHosts: p('kh_ours'), agent: false, lookForKeys: false, config: false });
+      expect(conn.transport.negotiated?.hostKey).toBe('ssh-ed25519-cert-v01@openssh.com');
+      expect((await conn.run('x')).stdout).toBe('hello x\n');
+      await conn.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('hostCertificates that certify none of the host keys, or a user certificate, are refused', async () => {
+    await expect(listen({ hostKeys: ['ed25519'], hostCertificates: [p('host-cert.pub')] })).rejects.toThrow(/certifies none of the host keys/);
+    await expect(listen({ hostKeys: [p('user')], hostCertificates: [p('user-cert.pub')] })).rejects.toThrow(/not a host certificate/);
+  });
+});
