@@ -79,6 +79,17 @@ describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate',
     await conn.close();
   });
 
+  it('ssh_config IdentityFile + CertificateFile: the certificate named in the config is presented', async () => {
+    copyFileSync(p('user'), p('cfgkey'));
+    writeFileSync(p('ssh_config'), `Host certhost\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  IdentityFile ${p('cfgkey')}\n  CertificateFile ${p('user-cert.pub')}\n  UserKnownHostsFile ${p('kh_ca')}\n`);
+    const conn = await connect({ host: 'certhost', config: p('ssh_config'), agent: false });
+    try {
+      expect((await conn.run('echo via config', { timeout: 20_000 })).stdout).toBe('via config\n');
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('the same key without its certificate, or with an expired one, is refused', async () => {
     copyFileSync(p('user'), p('nocert'));
     await expect(connect(rootLogin(sshd, p('nocert'), { knownHosts: p('kh_ca') }))).rejects.toThrow(AuthenticationException);
