@@ -6,12 +6,12 @@
  * checked through known_hosts `@cert-authority` lines. Certificates come
  * from `ssh-keygen -s`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationException, SSHException } from '../../ts/errors.js';
 import { connect, listen, PrivateKey } from '../../ts/index.js';
+import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeFixture, run, type Fixture } from '../server/helpers.js';
 import { generateWithSshKeygen, sshKeygen } from './helpers.js';
@@ -110,16 +110,14 @@ describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate',
   });
 
   it('signs through ssh-agent holding the key and its certificate (ssh-add loads -cert.pub)', async () => {
-    const sock = p('agent.sock');
-    const agent: ChildProcess = spawn('ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+    const agent = await startAgent(fx.dir);
     try {
-      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
-      const add = await run('ssh-add', [p('user')], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const add = await run('ssh-add', [p('user')], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket } });
       expect(add.stderr).toMatch(/Certificate added/);
-      const conn = await connect({ ...rootLogin(sshd, p('user'), { knownHosts: p('kh_ca') }), privateKey: undefined, agent: sock });
+      const conn = await connect({ ...rootLogin(sshd, p('user'), { knownHosts: p('kh_ca') }), privateKey: undefined, agent: agent.socket });
       await conn.close();
     } finally {
-      agent.kill('SIGTERM');
+      await agent.stop();
     }
   });
 });
