@@ -13,7 +13,7 @@ import { AuthenticationException, SSHException } from '../../ts/errors.js';
 import { connect, listen, PrivateKey } from '../../ts/index.js';
 import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeFixture, run, type Fixture } from '../server/helpers.js';
+import { makeFixture, python, run, type Fixture } from '../server/helpers.js';
 import { generateWithSshKeygen, sshKeygen } from './helpers.js';
 
 let fx: Fixture;
@@ -159,6 +159,42 @@ describe('OpenSSH ssh → sshwire server with a host certificate and cert-author
       expect(conn.transport.negotiated?.hostKey).toBe('ssh-ed25519-cert-v01@openssh.com');
       expect((await conn.run('x')).stdout).toBe('hello x\n');
       await conn.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('Paramiko (load_certificate) and AsyncSSH (key with -cert.pub) log in with the user certificate; AsyncSSH accepts the host certificate', async () => {
+    writeFileSync(p('authorized2'), `cert-authority,principals="tester" ${pub('ca')}\n`);
+    const server = await listen({ hostKeys: [p('host')], authorizedClientKeys: p('authorized2'), processFactory: (proc) => { proc.stdout.write(`py ${proc.command}\n`); proc.exit(0); } });
+    try {
+      const port = server.address().port;
+      writeFileSync(p('kh_py'), `@cert-authority [127.0.0.1]:${port} ${pub('ca')}\n`);
+      const paramiko = `
+import sys, paramiko
+k = paramiko.Ed25519Key.from_private_key_file(sys.argv[2])
+k.load_certificate(sys.argv[2] + '-cert.pub')
+c = paramiko.SSHClient()
+c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+c.connect('127.0.0.1', port=int(sys.argv[1]), username='tester', pkey=k, allow_agent=False, look_for_keys=False)
+i, o, e = c.exec_command('paramiko')
+print(o.read().decode().strip())
+c.close()
+`;
+      const pm = await python(paramiko, [String(port), p('user')]);
+      expect(pm.stdout.trim(), pm.stderr).toBe('py paramiko');
+      const asyncssh = `
+import sys, asyncio, asyncssh
+async def main():
+    async with asyncssh.connect('127.0.0.1', port=int(sys.argv[1]), username='tester', client_keys=[sys.argv[2]], known_hosts=sys.argv[3], agent_path=None) as conn:
+        print(conn.get_server_host_key().get_algorithm())
+        print((await conn.run('asyncssh')).stdout.strip())
+asyncio.run(main())
+`;
+      const as = await python(asyncssh, [String(port), p('user'), p('kh_py')]);
+      // Only the @cert-authority line is on record, so AsyncSSH accepted the host through its certificate
+      // (get_server_host_key() reports the certified key).
+      expect(as.stdout.trim().split('\n'), as.stderr).toEqual(['ssh-ed25519', 'py asyncssh']);
     } finally {
       await server.close();
     }
