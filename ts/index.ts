@@ -97,3 +97,58 @@ export * from './server.js';
 export { PrivateKey, PKey, PublicKey } from './keys/index.js';
 // ssh-agent: Paramiko's Agent and AgentKey, and the client they are built on.
 export { AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints } from './keys/index.js';
+// known_hosts (Paramiko's HostKeys / HostKeyEntry), authorized_keys, OpenSSH certificates.
+export {
+  HostKeys,
+  HostKeyEntry,
+  hashHostname,
+  knownHostsName,
+  type HostKeyMarker,
+  type HostKeyVerification,
+  type KnownHostsLocation,
+  type HostKeysOptions,
+  parseAuthorizedKeys,
+  parseAuthorizedKeyLine,
+  loadAuthorizedKeys,
+  findAuthorizedKey,
+  type AuthorizedKeyEntry,
+  type AuthorizedKeyOptions,
+  type AuthorizedKeyPermissions,
+  type AuthorizedKeyContext,
+  type Certificate,
+  checkCertificate,
+  SSH_CERT_TYPE_USER,
+  SSH_CERT_TYPE_HOST,
+  fingerprintSha256,
+  fingerprintMd5,
+} from './keys/index.js';
+// Channels and processes (Paramiko's Channel; AsyncSSH's SSHClientProcess), what run/exec/shell return.
+export {
+  Channel,
+  SessionChannel,
+  SSHClientProcess,
+  Connection,
+  type ChannelExit,
+  type ExitSignal,
+  type PtyOptions,
+  type ExecOptions,
+  type RunOptions,
+  type RunResult,
+  type ProcessExit,
+  type WaitOptions,
+} from './connection/index.js';
+// ssh_config and proxies (Paramiko's SSHConfig, SSHConfigDict, ProxyCommand).
+export {
+  SSHConfig,
+  SSHConfigDict,
+  ProxyCommand,
+  ProxyCommandExitError,
+  parseProxyJump,
+  type LookupOptions,
+  type ParseOptions,
+  type ProxyCommandOptions,
+  type ProxyCommandExit,
+  type ProxyJumpHop,
+} from './config/index.js';
+// SFTP protocol numbers: status codes (what an SFTPServerInterface returns), open flags, attribute flags, file types.
+export { FX, FX_NAMES, FXF, ATTR, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from './sftp/index.js';

@@ -7,7 +7,7 @@
 export { listen, SSHServer } from './server/sshServer.js';
 export { SSHServerConnection } from './server/serverConnection.js';
 export { AgentServerProxy, type AgentServerProxyOptions } from './server/agentForward.js';
-export type { ListenOptions, HostKeyInput, SpawnOptions } from './server/options.js';
+export type { ListenOptions, HostKeyInput, SpawnOptions, ServerAlgorithmOptions } from './server/options.js';
 export {
   OPEN_SUCCEEDED,
   OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
