@@ -10,7 +10,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationException, SSHException } from '../../ts/errors.js';
-import { connect, listen, PrivateKey } from '../../ts/index.js';
+import { connect, listen, PrivateKey, SSHClient } from '../../ts/index.js';
 import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeFixture, python, run, type Fixture } from '../server/helpers.js';
@@ -31,6 +31,8 @@ beforeAll(async () => {
   fx = makeFixture('sshwire-certs-');
   generateWithSshKeygen(p('ca'), 'ed25519', undefined, '', [], 'the CA');
   generateWithSshKeygen(p('other_ca'), 'ed25519', undefined, '', [], 'another CA');
+  generateWithSshKeygen(p('enc'), 'ed25519', undefined, 'unlock me please', [], 'encrypted');
+  certify('enc', 'root');
   for (const [name, type, bits] of [['user', 'ed25519'], ['user_rsa', 'rsa', 2048], ['expired', 'ed25519'], ['plain', 'ed25519'], ['host', 'ed25519'], ['forced', 'ed25519']] as [string, string, number?][]) {
     generateWithSshKeygen(p(name), type, bits, '', [], name);
   }
@@ -87,6 +89,22 @@ describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate',
       expect((await conn.run('echo via config', { timeout: 20_000 })).stdout).toBe('via config\n');
     } finally {
       await conn.close();
+    }
+  });
+
+  it('SSHClient (Paramiko rules): keyFilename may name just the -cert.pub; the password unlocks an encrypted key', async () => {
+    for (const opts of [{ keyFilename: p('user-cert.pub') }, { keyFilename: p('enc'), password: 'unlock me please' }]) {
+      const client = new SSHClient();
+      client.loadHostKeys(p('kh_ca'));
+      try {
+        await client.connect('127.0.0.1', { port: sshd.port, username: 'root', allowAgent: false, lookForKeys: false, ...opts });
+        const { stdout } = await client.execCommand('echo ok');
+        let out = '';
+        for await (const c of stdout) out += String(c);
+        expect(out).toBe('ok\n');
+      } finally {
+        client.close();
+      }
     }
   });
 

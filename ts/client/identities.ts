@@ -49,18 +49,25 @@ function looksLikeKeyText(s: string): boolean {
 /** Loads one explicit key. Throws PasswordRequiredException for an encrypted key without (the right) passphrase. */
 export function loadKey(input: KeyInput, passphrase?: string | Uint8Array): Signer {
   if (input instanceof PrivateKey) return input;
-  if (typeof input === 'string') return looksLikeKeyText(input) ? PrivateKey.fromString(input, passphrase) : withCertificateFile(PrivateKey.fromFile(input, passphrase), input);
+  if (typeof input === 'string') {
+    if (looksLikeKeyText(input)) return PrivateKey.fromString(input, passphrase);
+    // Paramiko: a `-cert.pub` path stands for the private key beside it plus that certificate.
+    const keyPath = input.endsWith(CERT_FILE_SUFFIX) ? input.slice(0, -CERT_FILE_SUFFIX.length) : input;
+    return withCertificateFile(PrivateKey.fromFile(keyPath, passphrase), keyPath);
+  }
   if (input instanceof Uint8Array) return PrivateKey.fromString(input, passphrase);
   if (input && typeof input === 'object' && typeof (input as Signer).sign === 'function' && (input as Signer).publicKeyBlob instanceof Uint8Array) return input as Signer;
   throw new SSHException('a key must be a PrivateKey, a Signer, key text or bytes, or a file path', { code: 'ERR_SSH_BAD_OPTION' });
 }
+
+const CERT_FILE_SUFFIX = '-cert.pub';
 
 /**
  * Attaches `<path>-cert.pub` to a key read from `path`, when that file holds
  * a certificate of the key (ssh's rule); anything else there is ignored.
  */
 function withCertificateFile(key: PrivateKey, path: string, debug: (m: string) => void = () => {}): PrivateKey {
-  const certPath = `${path}-cert.pub`;
+  const certPath = `${path}${CERT_FILE_SUFFIX}`;
   if (key.certificate || !existsSync(certPath)) return key;
   try {
     key.loadCertificate(PublicKey.fromFile(certPath));

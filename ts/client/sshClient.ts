@@ -81,6 +81,7 @@ export interface SSHClientConnectOptions {
   authTimeout?: number;
   /** Limit on opening a channel (execCommand, invokeShell). Default 60 000. */
   channelTimeout?: number;
+  /** Unlocks encrypted private keys; when absent, `password` is tried for that too (as Paramiko does). */
   passphrase?: string;
   disabledAlgorithms?: DisabledAlgorithms;
   /** Legacy algorithms to allow besides the defaults (sshwire's addition; see EnabledAlgorithms). */
@@ -259,7 +260,7 @@ export class SSHClient implements HostKeyPolicyClient {
       identities: {
         explicit,
         keyFiles,
-        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+        ...((options.passphrase ?? options.password) !== undefined ? { passphrase: options.passphrase ?? options.password } : {}),
         ...(options.allowAgent === false ? { agent: false as const } : {}),
         discovered: options.lookForKeys === false ? [] : defaultKeyFiles(),
         ...(options.debug ? { debug: options.debug } : {}),

@@ -89,6 +89,12 @@ export interface ListenOptions {
   gssKex?: boolean;
   rekeyBytes?: number;
   rekeySeconds?: number;
+  /**
+   * A moduli(5) file (e.g. /etc/ssh/moduli) supplying the groups for
+   * diffie-hellman-group-exchange (Paramiko's `load_server_moduli`).
+   * Default: the RFC 3526 groups built in.
+   */
+  moduliFile?: string;
   /** Keepalive probe interval (ms) when a client is silent; 0 (default) disables. */
   keepaliveInterval?: number;
   /** Pre-authentication banner. */

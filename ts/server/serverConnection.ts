@@ -115,6 +115,7 @@ export class SSHServerConnection extends EventEmitter {
       ...(o.disabledAlgorithms ? { disabledAlgorithms: o.disabledAlgorithms } : {}),
       ...(o.rekeyBytes !== undefined ? { rekeyBytes: o.rekeyBytes } : {}),
       ...(o.rekeySeconds !== undefined ? { rekeySeconds: o.rekeySeconds } : {}),
+      ...(o.moduliFile !== undefined ? { moduliFile: o.moduliFile } : {}),
       ...(o.keepaliveInterval !== undefined ? { keepaliveInterval: o.keepaliveInterval } : {}),
       ...(o.bannerTimeout !== undefined ? { bannerTimeout: o.bannerTimeout } : {}),
       ...(o.debug ? { debug } : {}),

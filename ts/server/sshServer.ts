@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
-import { buildAlgorithmLists } from '../transport/index.js';
+import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
 import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
 import { SSHServerConnection, type ServerContext } from './serverConnection.js';
 import { sftpFactoryOf } from './session.js';
@@ -191,6 +191,8 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
   const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase, options.hostCertificates);
   checkHostKeysUsable(hostKeys, options);
+  // A moduli file that cannot be used fails here, not at each connection.
+  if (options.moduliFile !== undefined) loadModuliFile(options.moduliFile);
   const server = new SSHServer(options, hostKeys);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad(`port must be 0..65535, got ${String(port)}`);

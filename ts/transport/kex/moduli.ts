@@ -3,7 +3,7 @@
  * OpenSSH's moduli(5) file format, and choosing a group for a client's
  * (min, n, max) request the way sshd does.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { modpGroup, randomBytes } from '../../crypto/index.js';
 import { SSHException } from '../../errors.js';
 
@@ -56,16 +56,26 @@ export function parseModuli(text: string): DHGroup[] {
   return groups;
 }
 
+/** Parsed moduli files by path, kept while the file's size and mtime stay the same (a server reads it per connection). */
+const moduliCache = new Map<string, { stamp: string; groups: DHGroup[] }>();
+
 /** Reads and parses a moduli file. Throws SSHException if it cannot be read or holds no usable group. */
 export function loadModuliFile(path: string): DHGroup[] {
   let text: string;
+  let stamp: string;
   try {
+    const st = statSync(path);
+    stamp = `${st.size}:${st.mtimeMs}`;
+    const hit = moduliCache.get(path);
+    if (hit && hit.stamp === stamp) return hit.groups;
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new SSHException(`cannot read moduli file ${path}: ${(err as Error).message}`, { code: 'ERR_SSH_BAD_OPTION', cause: err });
   }
   const groups = parseModuli(text);
   if (groups.length === 0) throw new SSHException(`moduli file ${path} holds no usable group`, { code: 'ERR_SSH_BAD_OPTION' });
+  if (moduliCache.size >= 16) moduliCache.clear();
+  moduliCache.set(path, { stamp, groups });
   return groups;
 }
 
