@@ -12,7 +12,7 @@ import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/i
 import { ProxyCommand } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
-import { AgentClient, HostKeys, type PublicKey } from '../keys/index.js';
+import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
 import type { AlgorithmOptions } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
@@ -73,8 +73,13 @@ export interface ConnectOptions {
   x11SingleConnection?: boolean;
   /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa, id_dsa (or the config's IdentityFile) when no keys are given; a DSA key only if `ssh-dss` is in `algorithms.publicKey`. Default true. */
   lookForKeys?: boolean;
-  /** known_hosts file(s); default ~/.ssh/known_hosts (or the config's UserKnownHostsFile). `null` disables host key checking. */
-  knownHosts?: string | string[] | null;
+  /**
+   * Trusted host keys: known_hosts file path(s) (default ~/.ssh/known_hosts,
+   * or the config's UserKnownHostsFile), a `HostKeys` object, or a list
+   * mixing paths and `PublicKey`s trusted for this host (AsyncSSH's list of
+   * keys). `null` disables host key checking.
+   */
+  knownHosts?: string | readonly (string | PublicKey)[] | HostKeys | null;
   /** What to do with an unknown host key. Default RejectPolicy. */
   hostKeyPolicy?: MissingHostKeyPolicy;
   /** Replacement preference lists per category. */
@@ -191,17 +196,23 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
   const keepalive = cfg ? configKeepalive(cfg) : {};
 
   // Host keys.
-  let knownFiles: string[] | null;
-  if (options.knownHosts === null) knownFiles = null;
-  else if (options.knownHosts !== undefined) knownFiles = Array.isArray(options.knownHosts) ? [...options.knownHosts] : [options.knownHosts];
-  else knownFiles = (cfg && configKnownHosts(cfg)) ?? [join(homedir(), '.ssh', 'known_hosts')];
-  const checking = knownFiles !== null;
-  const hostKeys = loadKnownHosts(knownFiles ?? []);
+  const kh = options.knownHosts;
+  const checking = kh !== null;
+  let knownFiles: string[] = [];
+  let hostKeys: HostKeys;
+  if (kh instanceof HostKeys) {
+    hostKeys = kh;
+  } else {
+    const list: readonly (string | PublicKey)[] = kh === undefined ? ((cfg && configKnownHosts(cfg)) ?? [join(homedir(), '.ssh', 'known_hosts')]) : kh === null ? [] : typeof kh === 'string' ? [kh] : kh;
+    knownFiles = list.filter((e): e is string => typeof e === 'string');
+    hostKeys = loadKnownHosts(knownFiles);
+    for (const k of list) if (typeof k !== 'string') hostKeys.add(knownHostsName(host, port), k.keyType, k);
+  }
   const verifyHostKey = checking
     ? hostKeyVerifier({
         hostKeys: [hostKeys],
         ...(options.hostKeyPolicy ? { policy: options.hostKeyPolicy } : {}),
-        client: policyClient(hostKeys, knownFiles![0] ?? null),
+        client: policyClient(hostKeys, knownFiles[0] ?? null),
         host,
         port,
         ...(options.debug ? { debug: options.debug } : {}),

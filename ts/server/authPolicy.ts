@@ -8,7 +8,8 @@
  */
 import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, type AuthServerInterface, type PublicKeyInfo } from '../auth/index.js';
 import { isCertName } from '../crypto/index.js';
-import { checkCertificate, findAuthorizedKey, loadAuthorizedKeys, PublicKey } from '../keys/index.js';
+import { type AuthorizedKeyEntry, checkCertificate, findAuthorizedKey, loadAuthorizedKeys, parseAuthorizedKeyLine, PublicKey } from '../keys/index.js';
+import type { ListenOptions } from './options.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import type { ServerInterface } from './serverInterface.js';
 
@@ -25,14 +26,26 @@ function certificateProblem(blob: Uint8Array): string | null {
   }
 }
 
+/** Where the authorized keys come from: a file read at each attempt, or entries fixed at start. */
+export function authorizedEntries(source: ListenOptions['authorizedClientKeys']): (() => AuthorizedKeyEntry[]) | undefined {
+  if (source === undefined) return undefined;
+  if (typeof source === 'string') return () => loadAuthorizedKeys(source).entries;
+  const fixed = source.flatMap((k, i) => {
+    const entry = parseAuthorizedKeyLine(typeof k === 'string' ? k : k.toString(), i + 1);
+    return entry ? [entry] : [];
+  });
+  return () => fixed;
+}
+
 export function connectionAuthPolicy(
   user: ServerInterface,
-  authorizedKeysPath: string | undefined,
+  authorizedSource: ListenOptions['authorizedClientKeys'],
   conn: SSHServerConnection,
   debug: (m: string) => void,
   gssConfigured = false,
 ): AuthServerInterface {
   const call = <T>(name: keyof ServerInterface, ...args: unknown[]): Promise<T> | T => (user[name] as Loose).call(user, ...args, conn) as T;
+  const authorized = authorizedEntries(authorizedSource);
   const policy: AuthServerInterface = {
     getAllowedAuths: async (username) => {
       if (user.getAllowedAuths) return call<string | readonly string[]>('getAllowedAuths', username);
@@ -40,7 +53,7 @@ export function connectionAuthPolicy(
       const gssAllowed = gssConfigured && (user.enableAuthGssapi ? (await call<boolean>('enableAuthGssapi')) === true : true);
       if (gssAllowed && conn.transport.gssKexContext && (user.checkAuthGssapiKeyex || user.checkAuthGssapiWithMic)) out.push('gssapi-keyex');
       if (gssAllowed && user.checkAuthGssapiWithMic) out.push('gssapi-with-mic');
-      if (authorizedKeysPath || user.checkAuthPublickey) out.push('publickey');
+      if (authorized || user.checkAuthPublickey) out.push('publickey');
       if (user.checkAuthPassword) out.push('password');
       if (user.checkAuthInteractive) out.push('keyboard-interactive');
       return out;
@@ -57,11 +70,10 @@ export function connectionAuthPolicy(
         }
       }
       let entry = null;
-      if (authorizedKeysPath) {
+      if (authorized) {
         try {
-          // Read at each attempt, as sshd does: edits take effect without a restart.
-          const { entries } = loadAuthorizedKeys(authorizedKeysPath);
-          entry = findAuthorizedKey(entries, key.blob, { clientAddress: conn.remoteAddress, username });
+          // A file is read at each attempt, as sshd does: edits take effect without a restart.
+          entry = findAuthorizedKey(authorized(), key.blob, { clientAddress: conn.remoteAddress, username });
         } catch (err) {
           debug(`cannot read authorized keys: ${(err as Error).message}`);
         }

@@ -45,8 +45,13 @@ export interface ListenOptions {
    * with a certificate is offered under the certificate algorithms too, first.
    */
   hostCertificates?: (string | PublicKey)[];
-  /** An OpenSSH authorized_keys file: its keys may log in (as any user name), with their options honoured. */
-  authorizedClientKeys?: string;
+  /**
+   * Keys that may log in (as any user name), with their options honoured:
+   * an OpenSSH authorized_keys file (re-read at each attempt, as sshd does),
+   * or a list of `PublicKey`s and authorized_keys lines (AsyncSSH's list of
+   * authorized keys; `cert-authority` lines trust a CA).
+   */
+  authorizedClientKeys?: string | readonly (PublicKey | string)[];
   /** The policy (Paramiko's ServerInterface), or a factory making one per connection. */
   server?: ServerInterface | ((conn: SSHServerConnection) => ServerInterface);
   /** Runs exec / shell / subsystem sessions (AsyncSSH's process_factory). */

@@ -10,6 +10,7 @@ import { DISCONNECT_REASON } from '../wire/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
 import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
 import { SSHServerConnection, type ServerContext } from './serverConnection.js';
+import { authorizedEntries } from './authPolicy.js';
 import { sftpFactoryOf } from './session.js';
 import type { SubsystemHandler } from './subsystems.js';
 import type { PrivateKey } from '../keys/index.js';
@@ -191,6 +192,12 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
   const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase, options.hostCertificates);
   checkHostKeysUsable(hostKeys, options);
+  // A listed authorized key that does not parse fails here, not at each connection.
+  try {
+    authorizedEntries(options.authorizedClientKeys);
+  } catch (err) {
+    throw bad(`authorizedClientKeys: ${(err as Error).message}`);
+  }
   // A moduli file that cannot be used fails here, not at each connection.
   if (options.moduliFile !== undefined) loadModuliFile(options.moduliFile);
   const server = new SSHServer(options, hostKeys);
