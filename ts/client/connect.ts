@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
-import { ProxyCommand } from '../config/index.js';
+import { ProxyCommand, type SSHConfigDict } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
@@ -100,6 +100,12 @@ export interface ConnectOptions {
   rekeySeconds?: number;
   /** A connected stream to use instead of TCP. */
   sock?: Duplex;
+  /** Local address to bind the TCP connection to (AsyncSSH's local_addr, ssh -b). Default: the config's BindAddress, else any. */
+  localAddress?: string;
+  /** Local port to bind (AsyncSSH's local_addr port). Default: any. */
+  localPort?: number;
+  /** Connect over IPv4 (4) or IPv6 (6) only (AsyncSSH's family, ssh -4/-6). Default: the config's AddressFamily, else either. */
+  family?: 4 | 6;
   signal?: AbortSignal;
   /** ssh_config path; default ~/.ssh/config if it exists; false = ignore. */
   config?: string | false;
@@ -166,6 +172,18 @@ function policyClient(hostKeys: HostKeys, file: string | null): HostKeyPolicyCli
       hostKeys.save(filename);
     },
     hostKeysFilename: file,
+  };
+}
+
+/** Bind address, port and address family: the options first, then ssh_config's BindAddress / AddressFamily. */
+function tcpBinding(options: ConnectOptions, cfg: SSHConfigDict | null): { localAddress?: string; localPort?: number; family?: 4 | 6 } {
+  const af = cfg?.get('addressfamily')?.toLowerCase();
+  const family = options.family ?? (af === 'inet' ? 4 : af === 'inet6' ? 6 : undefined);
+  const localAddress = options.localAddress ?? cfg?.get('bindaddress');
+  return {
+    ...(localAddress !== undefined ? { localAddress } : {}),
+    ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+    ...(family !== undefined ? { family } : {}),
   };
 }
 
@@ -265,6 +283,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
     username,
     sock,
     readyTimeout: options.readyTimeout ?? 20_000,
+    tcp: tcpBinding(options, cfg),
     signal: options.signal,
     transport: {
       verifyHostKey,

@@ -12,7 +12,7 @@ import { SSHException, TimeoutError } from '../errors.js';
 import type { Transport, TransportOptions } from '../transport/index.js';
 import { ClientTransport } from './clientTransport.js';
 import { collectKeySources, type IdentityOptions } from './identities.js';
-import { connectTcp } from './socket.js';
+import { connectTcp, type TcpOptions } from './socket.js';
 
 export interface EstablishParams {
   /** Where to connect (after ssh_config HostName). */
@@ -23,6 +23,8 @@ export interface EstablishParams {
   sock?: Duplex | undefined;
   /** Milliseconds for each TCP connect attempt (Paramiko's `timeout`); 0 = none of its own. */
   tcpTimeout?: number;
+  /** Local bind address/port and address family for the TCP connection. */
+  tcp?: Pick<TcpOptions, 'localAddress' | 'localPort' | 'family'>;
   /** Milliseconds for everything: connect, banner, key exchange, authentication. 0 = no limit. */
   readyTimeout: number;
   signal?: AbortSignal | undefined;
@@ -72,7 +74,7 @@ export async function establish(p: EstablishParams): Promise<Established> {
   let socket: Duplex | null = p.sock ?? null;
   let transport: Transport | null = null;
   try {
-    if (!socket) socket = await connectTcp(p.host, p.port, { ...(p.tcpTimeout ? { timeout: p.tcpTimeout } : {}), signal: ac.signal });
+    if (!socket) socket = await connectTcp(p.host, p.port, { ...p.tcp, ...(p.tcpTimeout ? { timeout: p.tcpTimeout } : {}), signal: ac.signal });
     const verify = p.transport.verifyHostKey;
     const made: ClientTransport = new ClientTransport(socket, {
       ...p.transport,

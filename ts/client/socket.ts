@@ -13,13 +13,25 @@ export interface TcpOptions {
   /** Milliseconds for each address's connect; 0 = no limit of its own. */
   timeout?: number;
   signal?: AbortSignal;
+  /** Local address to bind before connecting (AsyncSSH's local_addr, ssh's BindAddress / -b). */
+  localAddress?: string;
+  /** Local port to bind (default: any). */
+  localPort?: number;
+  /** Use only IPv4 (4) or IPv6 (6) addresses of the name (ssh's AddressFamily / -4 / -6). Default: both. */
+  family?: 4 | 6;
 }
 
 function connectOne(address: string, port: number, opts: TcpOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // Reads go into one reused buffer that the transport consumes directly (no Buffer per read).
     const feed = new SocketFeed();
-    const s = net.connect({ host: address, port, onread: feed.onread });
+    const s = net.connect({
+      host: address,
+      port,
+      onread: feed.onread,
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
+      ...(opts.localPort !== undefined ? { localPort: opts.localPort } : {}),
+    });
     tagSocketFeed(s, feed);
     let timer: NodeJS.Timeout | null = null;
     const cleanup = (): void => {
@@ -56,15 +68,22 @@ function connectOne(address: string, port: number, opts: TcpOptions): Promise<ne
  */
 export async function connectTcp(host: string, port: number, opts: TcpOptions = {}): Promise<net.Socket> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SSHException(`invalid port ${String(port)}`, { code: 'ERR_SSH_BAD_OPTION' });
+  if (opts.family !== undefined && opts.family !== 4 && opts.family !== 6) throw new SSHException(`family must be 4 or 6, got ${String(opts.family)}`, { code: 'ERR_SSH_BAD_OPTION' });
+  if (opts.localPort !== undefined && (!Number.isInteger(opts.localPort) || opts.localPort < 0 || opts.localPort > 65535)) {
+    throw new SSHException(`invalid local port ${String(opts.localPort)}`, { code: 'ERR_SSH_BAD_OPTION' });
+  }
   let addresses: string[];
   if (net.isIP(host)) {
     addresses = [host];
   } else {
     try {
-      addresses = (await lookup(host, { all: true })).map((a) => a.address);
+      addresses = (await lookup(host, { all: true, ...(opts.family ? { family: opts.family } : {}) })).map((a) => a.address);
     } catch (err) {
-      throw new SSHException(`could not resolve host ${host}: ${(err as Error).message}`, { code: 'ERR_SSH_DNS', cause: err });
+      throw new SSHException(`could not resolve host ${host}${opts.family ? ` (IPv${opts.family} only)` : ''}: ${(err as Error).message}`, { code: 'ERR_SSH_DNS', cause: err });
     }
+  }
+  if (opts.family && net.isIP(host) && net.isIP(host) !== opts.family) {
+    throw new NoValidConnectionsError(`${host} is not an IPv${opts.family} address (family ${opts.family} was asked for)`, new Map());
   }
   if (opts.signal?.aborted) throw abortError(opts.signal);
   const errors = new Map<string, Error>();
