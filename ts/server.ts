@@ -4,8 +4,8 @@
  * SSHServerProcess), subsystem handlers and the SFTP server. The pieces
  * live in ts/server/ and ts/sftp/server/.
  */
-export { listen, SSHServer } from './server/sshServer.js';
-export { SSHServerConnection } from './server/serverConnection.js';
+export { createServer, listen, SSHServer } from './server/sshServer.js';
+export { SSHServerConnection, type ConnectionPeer } from './server/serverConnection.js';
 export { AgentServerProxy, type AgentServerProxyOptions } from './server/agentForward.js';
 export type { ListenOptions, HostKeyInput, SpawnOptions, ServerAlgorithmOptions } from './server/options.js';
 export {

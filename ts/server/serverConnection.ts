@@ -7,7 +7,7 @@
  * recorded (`error`) and reported to the server's 'error' listeners.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { UserAuthServer } from '../auth/index.js';
 import { krb5ServerMechanism, type Krb5ServerMechanism } from '../auth/gssapi/index.js';
 import { type Channel, Connection, encodeTcpipOpenData, InOrder, OPEN_FAILURE, type IncomingChannelRequest, type SessionChannel, type WaitOptions } from '../connection/index.js';
@@ -48,6 +48,14 @@ const MAX_REFUSED_OPENS = 256;
 const MAX_PENDING_GLOBAL = 32;
 
 type Loose = (...args: unknown[]) => unknown;
+
+/** Who is at the other end of a served stream (a net.Socket carries these itself). */
+export interface ConnectionPeer {
+  remoteAddress?: string;
+  remotePort?: number;
+  localAddress?: string;
+  localPort?: number;
+}
 
 function plainAddress(a: string | undefined): string {
   if (!a) return '';
@@ -91,13 +99,13 @@ export class SSHServerConnection extends EventEmitter {
   /** Global requests are decided one at a time, in arrival order. */
   readonly #globalOrder = new InOrder();
 
-  constructor(socket: Socket, ctx: ServerContext, policyInput: ListenOptions['server']) {
+  constructor(socket: Duplex, ctx: ServerContext, policyInput: ListenOptions['server'], peer: ConnectionPeer = {}) {
     super();
     this.#ctx = ctx;
-    this.remoteAddress = plainAddress(socket.remoteAddress);
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = plainAddress(socket.localAddress);
-    this.localPort = socket.localPort ?? 0;
+    this.remoteAddress = plainAddress(peer.remoteAddress);
+    this.remotePort = peer.remotePort ?? 0;
+    this.localAddress = plainAddress(peer.localAddress);
+    this.localPort = peer.localPort ?? 0;
     const o = ctx.options;
     const debug = (m: string): void => ctx.debug(`[${this.remoteAddress}:${this.remotePort}] ${m}`);
     this.debug = debug;

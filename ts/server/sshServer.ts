@@ -5,11 +5,12 @@
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
 import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
-import { SSHServerConnection, type ServerContext } from './serverConnection.js';
+import { type ConnectionPeer, SSHServerConnection, type ServerContext } from './serverConnection.js';
 import { authorizedEntries } from './authPolicy.js';
 import { sftpFactoryOf } from './session.js';
 import type { SubsystemHandler } from './subsystems.js';
@@ -91,9 +92,11 @@ export class SSHServer extends EventEmitter {
     });
   }
 
-  /** The bound address (`port` tells the port chosen for port 0). */
+  /** The bound address (`port` tells the port chosen for port 0). Throws for a server from createServer() that is not listening. */
   address(): net.AddressInfo {
-    return this.#net.address() as net.AddressInfo;
+    const a = this.#net.address();
+    if (!a || typeof a === 'string') throw new SSHException('this server is not listening on a TCP port', { code: 'ERR_SSH_NOT_CONNECTED' });
+    return a;
   }
 
   /** Connections open now (authenticated or not). */
@@ -134,25 +137,41 @@ export class SSHServer extends EventEmitter {
   }
 
   #accept(sock: net.Socket): void {
+    sock.setNoDelay(true);
+    this.#serve(sock, sock);
+  }
+
+  /**
+   * Serves one client over a stream obtained elsewhere (Paramiko's
+   * `Transport(sock)` + `start_server`): an inetd-style socket, a Unix
+   * socket, a socket pair, a tunnel. `peer` names the other end for logs,
+   * policies and `from=` (a net.Socket names itself). Returns the
+   * connection, or null when it was refused (the server is closing or at
+   * `maxConnections`; the stream is then ended).
+   */
+  handleConnection(stream: Duplex, peer: ConnectionPeer = stream as Partial<ConnectionPeer>): SSHServerConnection | null {
+    return this.#serve(stream, peer);
+  }
+
+  #serve(sock: Duplex, peer: Partial<ConnectionPeer>): SSHServerConnection | null {
     sock.on('error', () => {});
     if (this.#closing) {
       sock.destroy();
-      return;
+      return null;
     }
     if (this.#connections.size >= this.#maxConnections) {
-      this.#ctx.debug(`refusing ${sock.remoteAddress}: ${this.#maxConnections} connections already`);
+      this.#ctx.debug(`refusing ${peer.remoteAddress ?? 'a client'}: ${this.#maxConnections} connections already`);
       sock.end(refusalBytes(this.#ctx.options.version ?? 'SSH-2.0-sshwire_0.1', DISCONNECT_REASON.TOO_MANY_CONNECTIONS, 'too many connections'));
       setTimeout(() => sock.destroy(), 2_000).unref();
-      return;
+      return null;
     }
-    sock.setNoDelay(true);
     let conn: SSHServerConnection;
     try {
-      conn = new SSHServerConnection(sock, this.#ctx, this.#ctx.options.server);
+      conn = new SSHServerConnection(sock, this.#ctx, this.#ctx.options.server, peer);
     } catch (err) {
       this.#report(err as Error, null);
       sock.destroy();
-      return;
+      return null;
     }
     this.#connections.add(conn);
     void conn.closed.then((err) => {
@@ -160,6 +179,7 @@ export class SSHServer extends EventEmitter {
       if (err) this.#report(err, conn);
     });
     this.emit('connection', conn);
+    return conn;
   }
 
   #report(err: Error, conn: SSHServerConnection | null): void {
@@ -187,9 +207,13 @@ function checkHostKeysUsable(hostKeys: readonly PrivateKey[], options: ListenOpt
   throw bad(`no enabled host key algorithm can use the host keys (${types}); list their algorithm in algorithms.serverHostKey (ssh-dss and SHA-1 ssh-rsa are off by default)`);
 }
 
-/** Starts an SSH server (see ListenOptions); resolves once it is listening. */
-export async function listen(options: ListenOptions): Promise<SSHServer> {
-  if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
+/**
+ * An SSH server that does not listen: feed it clients with
+ * `handleConnection(stream)` (for inetd-style sockets, Unix sockets, socket
+ * pairs or tunnels). The options are listen()'s, without host and port.
+ */
+export function createServer(options: Omit<ListenOptions, 'host' | 'port'>): SSHServer {
+  if (!options || typeof options !== 'object') throw bad('createServer() needs an options object');
   const hostKeys = loadHostKeys(options.hostKeys, options.hostKeyPassphrase, options.hostCertificates);
   checkHostKeysUsable(hostKeys, options);
   // A listed authorized key that does not parse fails here, not at each connection.
@@ -200,9 +224,15 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   }
   // A moduli file that cannot be used fails here, not at each connection.
   if (options.moduliFile !== undefined) loadModuliFile(options.moduliFile);
-  const server = new SSHServer(options, hostKeys);
+  return new SSHServer(options, hostKeys);
+}
+
+/** Starts an SSH server (see ListenOptions); resolves once it is listening. */
+export async function listen(options: ListenOptions): Promise<SSHServer> {
+  if (!options || typeof options !== 'object') throw bad('listen() needs an options object');
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad(`port must be 0..65535, got ${String(port)}`);
+  const server = createServer(options);
   await server._listen(options.host ?? '127.0.0.1', port);
   return server;
 }
