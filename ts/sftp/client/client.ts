@@ -205,6 +205,23 @@ export class SFTPClient {
     return parseStatVFS(replyReader(await this.#extended(EXT.FSTATVFS, 'fstatvfs', path, (w) => w.string(handle), opts), FXP.EXTENDED_REPLY, 'fstatvfs', path));
   }
 
+  /**
+   * @internal check-file on an open handle: the server's digests of the
+   * range (see SFTPFile.check). Uses `check-file-handle` (the draft), or
+   * `check-file` (Paramiko's server) when that is what the server announced.
+   */
+  async checkFileHandle(handle: Buffer, path: string, hashAlgorithm: string, offset: number, length: number, blockSize: number, opts?: CallOptions): Promise<Buffer> {
+    const name = this.session.has(EXT.CHECK_FILE_HANDLE) || !this.session.has('check-file') ? EXT.CHECK_FILE_HANDLE : 'check-file';
+    const body = await this.#extended(name, 'check', path, (w) => w.string(handle).string(hashAlgorithm).uint64(offset).uint64(length).uint32(blockSize), opts);
+    const r = replyReader(body, FXP.EXTENDED_REPLY, 'check', path);
+    const reply = r.ascii(64);
+    const used = r.ascii(64);
+    if (reply !== 'check-file' || !hashAlgorithm.split(',').includes(used)) {
+      throw new ProtocolError(`SFTP check-file: reply ${JSON.stringify(reply)} with hash ${JSON.stringify(used)} for a request of ${hashAlgorithm}`);
+    }
+    return Buffer.from(r.rest());
+  }
+
   /** @internal one READDIR batch, or null at end of directory. */
   async readdirHandle(handle: Buffer, path: string, opts?: CallOptions): Promise<SFTPAttributes[] | null> {
     const body = await this.request(FXP.READDIR, (w) => w.string(handle), opts?.signal);

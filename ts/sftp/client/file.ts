@@ -331,6 +331,24 @@ export class SFTPFile {
     await this.#client.fsyncHandle(this.#handle, this.path, opts);
   }
 
+  /**
+   * Asks the server for hashes of part of this file (the `check-file`
+   * extension; Paramiko's `check`), to verify a transfer without reading
+   * the data back. `hashAlgorithm` is a name or a comma-separated list in
+   * order of preference (md5, sha1, sha224, sha256, sha384, sha512); the
+   * range is [offset, offset + length), length 0 meaning to the end of
+   * the file; `blockSize` 0 gives one hash of the range, else one per block
+   * (at least 256 bytes). Returns the digests concatenated. Servers
+   * without the extension (OpenSSH's) give SFTPError OP_UNSUPPORTED.
+   */
+  async check(hashAlgorithm: string, offset = 0, length = 0, blockSize = 0, opts?: CallOptions): Promise<Buffer> {
+    this.#check();
+    for (const [n, v] of [['offset', offset], ['length', length], ['blockSize', blockSize]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0 || (n === 'blockSize' && v > 0xffffffff)) throw new SFTPError(`check: ${n} must be a non-negative integer, got ${String(v)}`, FX.FAILURE, this.path);
+    }
+    return this.#client.checkFileHandle(this.#handle, this.path, hashAlgorithm, offset, length, blockSize, opts);
+  }
+
   /** fstatvfs@openssh.com for the filesystem holding this file. */
   async statvfs(opts?: CallOptions): Promise<SFTPStatVFS> {
     this.#check();

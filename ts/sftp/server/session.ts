@@ -50,6 +50,7 @@ import { RequestFramer } from './requestFramer.js';
 import { DATA_HEADER, ReadBufferPool } from './readBuffers.js';
 import { okStatus, statusOf } from './status.js';
 import { WriteBatcher } from './writeBatcher.js';
+import { CHECK_FILE_HASHES, CheckFileRefused, chooseCheckFileHash, hashFileRange } from './checkFile.js';
 
 /** Largest read or write we serve, advertised in limits@openssh.com. */
 export const SFTP_MAX_IO = 256 * 1024;
@@ -252,6 +253,7 @@ export class SFTPServerSession {
       [EXT.COPY_DATA, '1'],
       [EXT.HOME_DIRECTORY, '1'],
       [EXT.USERS_GROUPS_BY_ID, '1'],
+      [EXT.CHECK_FILE_HANDLE, CHECK_FILE_HASHES.join(',')],
     ];
     this.#send(encodeVersion(SFTP_VERSION, ext));
   }
@@ -694,6 +696,9 @@ export class SFTPServerSession {
       }
       case EXT.COPY_DATA:
         return this.#copyData(id, r);
+      case EXT.CHECK_FILE_HANDLE:
+      case 'check-file': // Paramiko's name for the same request
+        return this.#checkFile(id, r);
       default:
         throw new FailStatus(FX.OP_UNSUPPORTED, `unsupported extension ${name.replace(/[^\x20-\x7e]/g, '?')}`);
     }
@@ -707,6 +712,26 @@ export class SFTPServerSession {
         }
       }),
     );
+  }
+
+  #checkFile(id: number, r: SSHReader): Promise<void> {
+    const { h } = this.#lookup(r);
+    const hashes = r.ascii(1024);
+    const offset = safeOffset(r);
+    const length = safeOffset(r);
+    const blockSize = r.uint32();
+    const read = h.handle?.read?.bind(h.handle);
+    if (!read) throw new FailStatus(FX.OP_UNSUPPORTED, 'this handle cannot be read');
+    return h.queue.run('read', async () => {
+      try {
+        const hash = chooseCheckFileHash(hashes);
+        const digests = await hashFileRange(async (o, n) => unwrap(await read(o, n)), hash, offset, length, blockSize, () => this.#ended);
+        this.#send(encodePacket(FXP.EXTENDED_REPLY, id, (w) => w.string('check-file').string(hash).raw(digests)));
+      } catch (err) {
+        if (err instanceof CheckFileRefused) throw new FailStatus(err.status === 'unsupported' ? FX.OP_UNSUPPORTED : FX.FAILURE, err.message);
+        throw err;
+      }
+    });
   }
 
   async #copyData(id: number, r: SSHReader): Promise<void> {
