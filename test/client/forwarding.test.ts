@@ -244,6 +244,23 @@ describe('forwardRemote against sshd', () => {
     expect(fwd.isClosed).toBe(false);
   });
 
+  it('onConnection takes each forwarded connection as a channel (no local port), and is told where it came from', async () => {
+    const origins: string[] = [];
+    await using fwd = await conn.forwardRemote({
+      remoteHost: '127.0.0.1',
+      remotePort: 0,
+      onConnection: (ch, info) => {
+        origins.push(info.originHost);
+        // An upper-casing service, in process.
+        ch.on('data', (d: Buffer) => ch.write(String(d).toUpperCase()));
+        ch.on('end', () => ch.end());
+      },
+    });
+    expect((await exchange(fwd.remotePort, Buffer.from('handled in process'))).toString()).toBe('HANDLED IN PROCESS');
+    expect(origins).toEqual(['127.0.0.1']);
+    await expect(conn.forwardRemote({ remotePort: 0 })).rejects.toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
+  });
+
   it('a port the server cannot listen on is refused: ERR_SSH_FORWARD_REFUSED', async () => {
     await expect(conn.forwardRemote({ remoteHost: '127.0.0.1', remotePort: sshd.port, localPort: echoPort })).rejects.toMatchObject({ code: 'ERR_SSH_FORWARD_REFUSED' });
   });

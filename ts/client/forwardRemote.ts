@@ -11,7 +11,7 @@
  * without a handler.
  */
 import * as net from 'node:net';
-import { type Connection, type IncomingChannelRequest, OPEN_FAILURE, type TcpipOpenData } from '../connection/index.js';
+import { type Channel, type Connection, type IncomingChannelRequest, OPEN_FAILURE, type TcpipOpenData } from '../connection/index.js';
 import { abortReason } from '../connection/wait.js';
 import { ChannelException, ProtocolError, SSHException } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
@@ -34,7 +34,14 @@ export interface ForwardRemoteOptions {
   remotePort: number;
   /** Where each forwarded connection is connected to, from this machine. Default `127.0.0.1`. */
   localHost?: string;
-  localPort: number;
+  /** The local port to connect each forwarded connection to; required unless `onConnection` takes them. */
+  localPort?: number;
+  /**
+   * Takes each forwarded connection itself instead of connecting it to
+   * `localPort` (Paramiko's `request_port_forward` handler): the accepted
+   * channel (a Duplex) and where the connection came from at the server.
+   */
+  onConnection?: (channel: Channel, info: ForwardedConnectionInfo) => void;
   /**
    * Aborting before the server answered rejects `forwardRemote()` with the
    * signal's reason; aborting later closes the listener, like `close()`.
@@ -88,6 +95,9 @@ export class RemoteForwardListener {
   readonly #requestTimeout: number | undefined;
   /** Local sockets still connecting. */
   readonly #connecting = new Set<net.Socket>();
+  readonly #onConnection: ForwardRemoteOptions['onConnection'] | null;
+  /** Channels handed to onConnection, closed with `dropConnections`. */
+  readonly #handed = new Set<Channel>();
   #cancelled: Promise<void> | null = null;
 
   /** @internal Use `SSHClientConnection.forwardRemote()` or `startRemoteForward()`. */
@@ -95,7 +105,7 @@ export class RemoteForwardListener {
     conn: Connection,
     registry: RemoteForwards,
     state: ForwardState,
-    opts: { remoteHost: string; remotePort: number; localHost: string; localPort: number; connectTimeout: number; timeout?: number },
+    opts: { remoteHost: string; remotePort: number; localHost: string; localPort: number; connectTimeout: number; timeout?: number; onConnection?: ForwardRemoteOptions['onConnection'] },
   ) {
     this.#conn = conn;
     this.#registry = registry;
@@ -107,6 +117,7 @@ export class RemoteForwardListener {
     this.localPort = opts.localPort;
     this.#connectTimeout = opts.connectTimeout;
     this.#requestTimeout = opts.timeout;
+    this.#onConnection = opts.onConnection ?? null;
   }
 
   /** Whether the forward has stopped (cancelled or the connection is gone). */
@@ -114,9 +125,9 @@ export class RemoteForwardListener {
     return this.#state.isClosed;
   }
 
-  /** Forwarded connections currently open (including those still connecting locally). */
+  /** Forwarded connections currently open (including those still connecting locally, and channels given to onConnection). */
   get connections(): number {
-    return this.#state.activeCount + this.#connecting.size;
+    return this.#state.activeCount + this.#connecting.size + this.#handed.size;
   }
 
   /**
@@ -159,6 +170,8 @@ export class RemoteForwardListener {
       this.#connecting.clear();
       // The 'error' this raises settles each one: its channel is refused.
       for (const s of connecting) s.destroy(new SSHException('forwarding closed', { code: 'ERR_SSH_FORWARD_CLOSED' }));
+      for (const ch of [...this.#handed]) ch.destroy();
+      this.#handed.clear();
     }
     this.#state.finish(err, dropConnections);
   }
@@ -168,6 +181,18 @@ export class RemoteForwardListener {
     const info: ForwardedConnectionInfo = { originHost: target.originHost, originPort: target.originPort };
     if (this.#state.isClosed) {
       req.reject(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'forwarding cancelled');
+      return;
+    }
+    if (this.#onConnection) {
+      const ch = req.accept();
+      this.#handed.add(ch);
+      ch.once('close', () => this.#handed.delete(ch));
+      try {
+        this.#onConnection(ch, info);
+      } catch (err) {
+        ch.destroy();
+        this.#state.error(new SSHException(`forwardRemote: onConnection threw: ${(err as Error)?.message ?? String(err)}`, { code: 'ERR_SSH_FORWARD_HANDLER', cause: err }), info);
+      }
       return;
     }
     const sock = net.connect({ host: this.localHost, port: this.localPort, allowHalfOpen: true });
@@ -206,7 +231,9 @@ export class RemoteForwards {
     const remotePort = checkPort('remotePort', options.remotePort, 0);
     const localHost = options.localHost ?? '127.0.0.1';
     if (typeof localHost !== 'string' || localHost.length === 0) throw badOption('localHost must be a non-empty string');
-    const localPort = checkPort('localPort', options.localPort, 1);
+    const onConnection = options.onConnection;
+    if (onConnection !== undefined && typeof onConnection !== 'function') throw badOption('onConnection must be a function');
+    const localPort = onConnection && options.localPort === undefined ? 0 : checkPort('localPort', options.localPort, 1);
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     if (!Number.isInteger(connectTimeout) || connectTimeout < 0) throw badOption('connectTimeout must be a non-negative integer (ms)');
     const timeout = options.timeout;
@@ -246,6 +273,7 @@ export class RemoteForwards {
       localPort,
       connectTimeout,
       ...(timeout !== undefined ? { timeout } : {}),
+      ...(onConnection ? { onConnection } : {}),
     });
     if (conn.isClosed) throw new ChannelException('forwardRemote: the connection closed');
     this.#active.add(listener);
