@@ -150,5 +150,7 @@ export {
   type ProxyCommandExit,
   type ProxyJumpHop,
 } from './config/index.js';
+// SSH wire encoding (Paramiko's Message): build and read payloads for globalRequest, channel.request and custom channels.
+export { SSHReader, SSHWriter } from './wire/index.js';
 // SFTP protocol numbers: status codes (what an SFTPServerInterface returns), open flags, attribute flags, file types.
 export { FX, FX_NAMES, FXF, ATTR, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from './sftp/index.js';

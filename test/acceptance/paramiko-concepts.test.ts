@@ -31,6 +31,8 @@ const CONCEPTS: Record<string, string> = {
   SSHConfig: 'SSHConfig',
   SSHConfigDict: 'SSHConfigDict',
   ProxyCommand: 'ProxyCommand',
+  Message: 'SSHWriter',
+  'Message (reading)': 'SSHReader',
   ServerInterface: 'listen',
   InteractiveQuery: 'InteractiveQuery',
   SFTPClient: 'SFTPClient',
@@ -64,6 +66,9 @@ describe('Paramiko concepts from the package root', () => {
     expect(hk.lookup(api.knownHostsName('example.com', 2222))?.get(key.keyType)?.equals(key)).toBe(true);
     expect(api.HostKeyEntry.fromLine(`example.org ${key.publicKey.toString()}`)?.key.fingerprint).toBe(key.fingerprint);
     expect(api.FX.NO_SUCH_FILE).toBe(2);
+    const payload = new api.SSHWriter().string('tcpip-forward').uint32(22).toBytes();
+    const rd = new api.SSHReader(payload, 'test');
+    expect([rd.utf8(), rd.uint32()]).toEqual(['tcpip-forward', 22]);
     expect(api.FX_NAMES[api.FX.PERMISSION_DENIED]).toBe('Permission denied');
   });
 });
