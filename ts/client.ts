@@ -4,6 +4,7 @@
  * policies. The pieces live in ts/client/.
  */
 export { connect, loadKnownHosts, type ConnectOptions, type ClientAlgorithmOptions } from './client/connect.js';
+export { startClient, ClientAuthSession } from './client/authSession.js';
 export { SSHClientConnection, type ShellOptions, type ForwardLocalOptions } from './client/clientConnection.js';
 export {
   SSHClient,

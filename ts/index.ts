@@ -10,6 +10,8 @@ export type { BackendInfo, BackendName, PrimitiveChoice } from './crypto/types.j
 // Clients: AsyncSSH-shaped connect() and Paramiko-shaped SSHClient, host key policies.
 export {
   connect,
+  startClient,
+  ClientAuthSession,
   SSHClientConnection,
   SSHClient,
   MissingHostKeyPolicy,

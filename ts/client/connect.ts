@@ -7,16 +7,17 @@ import { mkdirSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
+import { type BannerHandler, type ClientAuthResult, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
 import { ProxyCommand, type SSHConfigDict } from '../config/index.js';
 import { Connection } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
-import type { AlgorithmOptions } from '../transport/index.js';
+import type { AlgorithmOptions, Transport } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { establish } from './establish.js';
+import { establish, type EstablishParams } from './establish.js';
+import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
 import type { HostKeyPolicyClient, MissingHostKeyPolicy } from './policies.js';
@@ -201,6 +202,22 @@ function merge(explicit: string[] | undefined, fromConfig: string[] | undefined)
  * signal's reason.
  */
 export async function connect(options: ConnectOptions): Promise<SSHClientConnection> {
+  const prepared = await prepareClient(options);
+  let connection: Connection | null = null;
+  const { transport, auth } = await establish({ ...prepared.params, onAuthenticated: (t) => (connection = prepared.connectionLayer(t)) });
+  return prepared.finish(transport, connection!, auth);
+}
+
+/** What connect() and startClient() share: the parameters for the way in, and how to build the connection once in. */
+export interface PreparedClient {
+  params: EstablishParams;
+  /** The connection layer for an authenticated transport (attach it in the tick authentication succeeds). */
+  connectionLayer(t: Transport): Connection;
+  finish(transport: ClientTransport, connection: Connection, auth: ClientAuthResult): SSHClientConnection;
+}
+
+/** @internal Reads ssh_config and the options into everything the way in needs. */
+export async function prepareClient(options: ConnectOptions): Promise<PreparedClient> {
   if (!options || typeof options.host !== 'string' || options.host.length === 0) throw bad('connect() needs a host');
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) throw bad(`invalid port ${String(options.port)}`);
   const cfg = await lookupConfig(options.config, options.host, {
@@ -276,8 +293,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
 
   const keepaliveInterval = options.keepaliveInterval ?? keepalive.interval;
   const keepaliveCountMax = options.keepaliveCountMax ?? keepalive.countMax;
-  let connection: Connection | null = null;
-  const { transport, auth } = await establish({
+  const params: EstablishParams = {
     host,
     port,
     username,
@@ -316,16 +332,15 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
       certificates: [...(options.clientCerts ?? []), ...(cfg?.certificateFiles ?? [])],
       ...(options.debug ? { debug: options.debug } : {}),
     },
-    // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.
-    onAuthenticated: (t) => {
-      connection = new Connection(t, {
-        role: 'client',
-        ...(options.window !== undefined ? { window: options.window } : {}),
-        ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
-        ...(options.debug ? { debug: options.debug } : {}),
-      });
-    },
-  });
+  };
+  // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.
+  const connectionLayer = (t: Transport): Connection =>
+    new Connection(t, {
+      role: 'client',
+      ...(options.window !== undefined ? { window: options.window } : {}),
+      ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+      ...(options.debug ? { debug: options.debug } : {}),
+    });
   const cfgForward = parseForwardAgent(cfg?.get('forwardagent'));
   const agentSocket =
     typeof cfgForward === 'string' && options.agentForwarding === undefined
@@ -335,7 +350,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
         : options.agent instanceof AgentClient
           ? options.agent.socketPath
           : (process.env.SSH_AUTH_SOCK ?? null);
-  return new SSHClientConnection(transport, connection!, auth, {
+  const finish = (transport: ClientTransport, connection: Connection, auth: ClientAuthResult): SSHClientConnection => new SSHClientConnection(transport, connection, auth, {
     socketPath: agentSocket || null,
     byDefault: options.agentForwarding ?? (cfgForward !== undefined && cfgForward !== false),
     ...(options.debug ? { debug: options.debug } : {}),
@@ -346,4 +361,5 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
     ...(options.x11SingleConnection !== undefined ? { singleConnection: options.x11SingleConnection } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
   });
+  return { params, connectionLayer, finish };
 }

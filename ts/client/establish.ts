@@ -59,10 +59,14 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-export async function establish(p: EstablishParams): Promise<Established> {
+/**
+ * Socket, transport and key exchange with the host key checked, under the
+ * readyTimeout deadline and the caller's signal; `within` then runs under
+ * the same deadline (authentication, for establish). Everything opened is
+ * closed again on failure.
+ */
+async function withClientTransport<T>(p: EstablishParams, within: (t: ClientTransport, signal: AbortSignal) => Promise<T>): Promise<T> {
   if (p.signal?.aborted) throw abortError(p.signal);
-  // Explicit keys load before any I/O: a wrong path or missing passphrase is reported at once.
-  const keys = collectKeySources(p.identities);
   const ac = new AbortController();
   const timer =
     p.readyTimeout > 0
@@ -88,9 +92,7 @@ export async function establish(p: EstablishParams): Promise<Established> {
     });
     transport = made;
     await untilAborted(made.ready, ac.signal);
-    const auth = await authenticateClient(made, { ...p.auth, username: p.username, keys: keys.sources, signal: ac.signal });
-    p.onAuthenticated?.(made);
-    return { transport: made, auth };
+    return await within(made, ac.signal);
   } catch (err) {
     if (transport) transport.disconnect();
     else socket?.destroy();
@@ -101,6 +103,26 @@ export async function establish(p: EstablishParams): Promise<Established> {
   } finally {
     if (timer) clearTimeout(timer);
     p.signal?.removeEventListener('abort', onUserAbort);
+  }
+}
+
+/** Connects and authenticates with everything the parameters offer, in Paramiko's order. */
+export async function establish(p: EstablishParams): Promise<Established> {
+  if (p.signal?.aborted) throw abortError(p.signal);
+  // Explicit keys load before any I/O: a wrong path or missing passphrase is reported at once.
+  const keys = collectKeySources(p.identities);
+  try {
+    return await withClientTransport(p, async (made, signal) => {
+      const auth = await authenticateClient(made, { ...p.auth, username: p.username, keys: keys.sources, signal });
+      p.onAuthenticated?.(made);
+      return { transport: made, auth };
+    });
+  } finally {
     keys.dispose();
   }
+}
+
+/** Connects through key exchange only: authentication is left to the caller (see ClientAuthSession). */
+export function openClientTransport(p: EstablishParams): Promise<ClientTransport> {
+  return withClientTransport(p, async (made) => made);
 }
