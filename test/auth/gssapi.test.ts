@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILED, AUTH_SUCCESSFUL, AuthenticationException, connect, listen, SSHClient, AutoAddPolicy, type SSHServer } from '../../ts/index.js';
 import { kdcAvailable, startKdc, type TestKdc } from '../helpers/kdc.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { readText } from '../helpers/streams.js';
 
 const run = promisify(execFile);
 const REALM = 'SSHWIRE.TEST';
@@ -118,9 +119,7 @@ describe.skipIf(!kdcAvailable())('gssapi-with-mic (Kerberos 5)', () => {
       try {
         await client.connect('127.0.0.1', { port: sshd.port, username: 'root', gssAuth: true, gssHost: 'localhost', allowAgent: false, lookForKeys: false });
         const { stdout } = await client.execCommand('echo paramiko-shaped');
-        let text = '';
-        for await (const c of stdout) text += String(c);
-        expect(text).toBe('paramiko-shaped\n');
+        expect(await readText(stdout)).toBe('paramiko-shaped\n');
       } finally {
         client.close();
       }

@@ -15,6 +15,7 @@ import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeFixture, python, run, type Fixture } from '../server/helpers.js';
 import { generateWithSshKeygen, sshKeygen } from './helpers.js';
+import { readText } from '../helpers/streams.js';
 
 let fx: Fixture;
 let sshd: Sshd;
@@ -99,9 +100,7 @@ describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate',
       try {
         await client.connect('127.0.0.1', { port: sshd.port, username: 'root', allowAgent: false, lookForKeys: false, ...opts });
         const { stdout } = await client.execCommand('echo ok');
-        let out = '';
-        for await (const c of stdout) out += String(c);
-        expect(out).toBe('ok\n');
+        expect(await readText(stdout)).toBe('ok\n');
       } finally {
         client.close();
       }

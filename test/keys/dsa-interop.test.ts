@@ -16,6 +16,7 @@ import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeFixture, python, run, startServer, type Fixture, type Running } from '../server/helpers.js';
 import { generateWithSshKeygen } from './helpers.js';
+import { readText } from '../helpers/streams.js';
 
 let fx: Fixture;
 let sshd: Sshd;
@@ -77,9 +78,7 @@ describe('sshwire client → OpenSSH sshd with ssh-dss enabled', () => {
       await client.connect('127.0.0.1', { ...base, enabledAlgorithms: { keys: ['ssh-dss'], pubkeys: ['ssh-dss'] } });
       expect(client.getTransport()?.negotiated?.hostKey).toBe('ssh-dss');
       const { stdout } = await client.execCommand('echo paramiko-shaped');
-      let out = '';
-      for await (const c of stdout) out += String(c);
-      expect(out).toBe('paramiko-shaped\n');
+      expect(await readText(stdout)).toBe('paramiko-shaped\n');
     } finally {
       client.close();
     }
