@@ -10,7 +10,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationException, SSHException } from '../../ts/errors.js';
-import { connect, listen, PrivateKey, SSHClient } from '../../ts/index.js';
+import { Agent, connect, listen, PrivateKey, SSHClient } from '../../ts/index.js';
 import { startAgent } from '../auth/system.js';
 import { rootLogin, startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeFixture, python, run, type Fixture } from '../server/helpers.js';
@@ -126,13 +126,31 @@ describe('sshwire client → sshd with TrustedUserCAKeys and a HostCertificate',
     await conn.close();
   });
 
-  it('signs through ssh-agent holding the key and its certificate (ssh-add loads -cert.pub)', async () => {
+  it('signs through ssh-agent holding the key and its certificate, added by ssh-add or by our Agent.addIdentity', async () => {
     const agent = await startAgent(fx.dir);
+    const env = { ...process.env, SSH_AUTH_SOCK: agent.socket };
     try {
-      const add = await run('ssh-add', [p('user')], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket } });
+      const add = await run('ssh-add', [p('user')], { env });
       expect(add.stderr).toMatch(/Certificate added/);
       const conn = await connect({ ...rootLogin(sshd, p('user'), { knownHosts: p('kh_ca') }), privateKey: undefined, agent: agent.socket });
       await conn.close();
+      // Our agent client adds each key with its certificate; ssh-add lists both forms, and the certificate logs in.
+      for (const [name, label] of [['user', 'ED25519'], ['user_rsa', 'RSA']] as const) {
+        expect((await run('ssh-add', ['-D'], { env })).code).toBe(0);
+        const key = PrivateKey.fromFile(p(name));
+        key.loadCertificate(readFileSync(p(`${name}-cert.pub`), 'utf8'));
+        const client = new Agent(agent.socket);
+        try {
+          await client.addIdentity(key, `${name} with cert`);
+        } finally {
+          client.close();
+        }
+        const listed = await run('ssh-add', ['-l'], { env });
+        expect(listed.stdout).toContain(`(${label})`);
+        expect(listed.stdout).toContain(`(${label}-CERT)`);
+        const c = await connect({ ...rootLogin(sshd, p(name), { knownHosts: p('kh_ca') }), privateKey: undefined, agent: agent.socket });
+        await c.close();
+      }
     } finally {
       await agent.stop();
     }

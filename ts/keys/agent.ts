@@ -14,7 +14,7 @@ import { KeyFormatError, ProtocolError, SSHException, TimeoutError } from '../er
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { fingerprintSha256 } from './fingerprint.js';
 import { signatureAlgorithmsFor } from './keyTypes.js';
-import { writePrivateFields } from './opensshFormat.js';
+import { writeCertifiedPrivateFields, writePrivateFields } from './opensshFormat.js';
 import { type PrivateKey, privateMaterialOf } from './privateKey.js';
 import { PublicKey } from './publicKey.js';
 
@@ -174,11 +174,21 @@ export class AgentClient {
     });
   }
 
-  /** Give the agent a private key (what `ssh-add` does). */
+  /**
+   * Give the agent a private key (what `ssh-add` does); a key with a
+   * certificate loaded is added a second time with its certificate.
+   */
   async addIdentity(key: PrivateKey, comment: string = key.comment, constraints: AgentConstraints = {}): Promise<void> {
+    await this.#add((w) => writePrivateFields(w, privateMaterialOf(key)), comment, constraints);
+    // As ssh-add: a key with a certificate goes in twice, plain and certified.
+    const cert = key.certificate;
+    if (cert) await this.#add((w) => writeCertifiedPrivateFields(w, privateMaterialOf(key), cert.publicKeyBlob), comment, constraints);
+  }
+
+  async #add(writeKey: (w: SSHWriter) => void, comment: string, constraints: AgentConstraints): Promise<void> {
     const constrained = constraints.lifetime !== undefined || constraints.confirm === true;
     const w = new SSHWriter(4096).byte(constrained ? SSH_AGENTC_ADD_ID_CONSTRAINED : SSH_AGENTC_ADD_IDENTITY);
-    writePrivateFields(w, privateMaterialOf(key));
+    writeKey(w);
     w.string(comment);
     if (constraints.lifetime !== undefined) w.byte(SSH_AGENT_CONSTRAIN_LIFETIME).uint32(constraints.lifetime);
     if (constraints.confirm) w.byte(SSH_AGENT_CONSTRAIN_CONFIRM);

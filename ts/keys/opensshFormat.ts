@@ -56,6 +56,33 @@ export function writePrivateFields(w: SSHWriter, m: PrivateKeyMaterial): void {
   }
 }
 
+/**
+ * The agent's ADD_IDENTITY body for a certified key (PROTOCOL.agent, as
+ * ssh-add sends it): the certificate type and blob, then only the private
+ * parts the certificate does not already carry.
+ */
+export function writeCertifiedPrivateFields(w: SSHWriter, m: PrivateKeyMaterial, certBlob: Uint8Array): void {
+  w.string(`${m.type}-cert-v01@openssh.com`).string(certBlob);
+  switch (m.type) {
+    case 'ssh-ed25519': {
+      const sk = new Uint8Array(64);
+      sk.set(m.seed, 0);
+      sk.set(m.publicKey, 32);
+      w.string(m.publicKey).string(sk);
+      sk.fill(0);
+      break;
+    }
+    case 'ssh-rsa':
+      w.mpintFromUnsigned(m.d).mpintFromUnsigned(m.iqmp).mpintFromUnsigned(m.p).mpintFromUnsigned(m.q);
+      break;
+    case 'ssh-dss':
+      w.mpintFromUnsigned(m.x);
+      break;
+    default:
+      w.mpintFromUnsigned(m.d);
+  }
+}
+
 function toBig(b: Uint8Array): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b).toString('hex'));
 }
