@@ -10,6 +10,8 @@ import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResul
 import { isCertName } from '../crypto/index.js';
 import { type AuthorizedKeyEntry, checkCertificate, findAuthorizedKey, loadAuthorizedKeys, parseAuthorizedKeyLine, PublicKey } from '../keys/index.js';
 import type { ListenOptions } from './options.js';
+import { readFileSync } from 'node:fs';
+import { KeyFormatError } from '../errors.js';
 import type { SSHServerConnection } from './serverConnection.js';
 import type { ServerInterface } from './serverInterface.js';
 
@@ -37,15 +39,56 @@ export function authorizedEntries(source: ListenOptions['authorizedClientKeys'])
   return () => fixed;
 }
 
+/** Public keys from text lines: blank lines and comments skipped, anything else must be a key. */
+function keyLines(text: string, where: string): PublicKey[] {
+  const out: PublicKey[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    try {
+      out.push(PublicKey.fromString(line));
+    } catch (err) {
+      throw new KeyFormatError(`${where} line ${i + 1}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return out;
+}
+
+/** The revoked keys of a source (a file of key lines, or a list), as base64 blobs; a certificate counts as its key. */
+export function loadRevoked(source: string | readonly (PublicKey | string)[]): Set<string> {
+  let list: PublicKey[];
+  if (typeof source === 'string') {
+    const data = readFileSync(source);
+    if (data.subarray(0, 8).toString('latin1') === 'SSHKRL\n\0') throw new KeyFormatError(`${source} is a KRL; revokedClientKeys reads public key lines`);
+    list = keyLines(data.toString('utf8'), source);
+  } else {
+    list = source.map((k) => (typeof k === 'string' ? PublicKey.fromString(k) : k));
+  }
+  return new Set(list.map((k) => Buffer.from(k.certificate ? k.certificate.keyBlob : k.publicKeyBlob).toString('base64')));
+}
+
+/** The revoked-key test for a source: a file is read at each attempt, a list is fixed at start. */
+function revokedKeys(source: ListenOptions['revokedClientKeys']): ((blob: Uint8Array) => boolean) | undefined {
+  if (source === undefined) return undefined;
+  const fixed = typeof source === 'string' ? null : loadRevoked(source);
+  return (blob) => {
+    const set = fixed ?? loadRevoked(source);
+    const key = PublicKey.fromBlob(blob);
+    const blobs = key.certificate ? [key.certificate.keyBlob, key.certificate.signatureKey] : [key.publicKeyBlob];
+    return blobs.some((b) => set.has(Buffer.from(b).toString('base64')));
+  };
+}
+
 export function connectionAuthPolicy(
   user: ServerInterface,
-  authorizedSource: ListenOptions['authorizedClientKeys'],
+  keys: Pick<ListenOptions, 'authorizedClientKeys' | 'revokedClientKeys'>,
   conn: SSHServerConnection,
   debug: (m: string) => void,
   gssConfigured = false,
 ): AuthServerInterface {
   const call = <T>(name: keyof ServerInterface, ...args: unknown[]): Promise<T> | T => (user[name] as Loose).call(user, ...args, conn) as T;
-  const authorized = authorizedEntries(authorizedSource);
+  const authorized = authorizedEntries(keys.authorizedClientKeys);
+  const isRevoked = revokedKeys(keys.revokedClientKeys);
   const policy: AuthServerInterface = {
     getAllowedAuths: async (username) => {
       if (user.getAllowedAuths) return call<string | readonly string[]>('getAllowedAuths', username);
@@ -60,6 +103,20 @@ export function connectionAuthPolicy(
     },
     checkAuthNone: async (username) => (user.checkAuthNone ? call<AuthResult>('checkAuthNone', username) : AUTH_FAILED),
     checkAuthPublickey: async (username: string, key: PublicKeyInfo) => {
+      if (isRevoked) {
+        let revoked: boolean;
+        try {
+          revoked = isRevoked(key.blob);
+        } catch (err) {
+          // An unreadable revocation list refuses every key, as sshd does.
+          debug(`cannot read revoked keys: ${(err as Error).message}`);
+          revoked = true;
+        }
+        if (revoked) {
+          debug(`publickey: ${key.fingerprint} is revoked`);
+          return AUTH_FAILED;
+        }
+      }
       // A certificate must be a valid user certificate signed by its CA before
       // anyone looks at whether that CA is trusted (authorized_keys or the policy).
       if (isCertName(key.keyType)) {

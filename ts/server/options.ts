@@ -51,6 +51,13 @@ export interface ListenOptions {
    * authorized keys; `cert-authority` lines trust a CA).
    */
   authorizedClientKeys?: string | readonly (PublicKey | string)[];
+  /**
+   * Keys refused whatever else says (sshd's RevokedKeys): a file of public
+   * key lines (re-read at each attempt; KRL files are not read), or a list of
+   * PublicKeys / key lines. A certificate is refused when its key or its CA
+   * is listed.
+   */
+  revokedClientKeys?: string | readonly (PublicKey | string)[];
   /** The policy (Paramiko's ServerInterface), or a factory making one per connection. */
   server?: ServerInterface | ((conn: SSHServerConnection) => ServerInterface);
   /** Runs exec / shell / subsystem sessions (AsyncSSH's process_factory). */

@@ -131,7 +131,7 @@ export class SSHServerConnection extends EventEmitter {
     // The transport's own failures surface through `closed`; a late socket error must not crash us.
     socket.on('error', () => {});
     const auth = new UserAuthServer(this.transport, {
-      server: connectionAuthPolicy(this.policy, o.authorizedClientKeys, this, debug, this.#gss !== null),
+      server: connectionAuthPolicy(this.policy, o, this, debug, this.#gss !== null),
       ...(this.#gss ? { gssapi: this.#gss } : {}),
       ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
       ...(o.maxAuthTries !== undefined ? { maxAuthTries: o.maxAuthTries } : {}),

@@ -11,7 +11,7 @@ import { DISCONNECT_REASON } from '../wire/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
 import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
 import { type ConnectionPeer, SSHServerConnection, type ServerContext } from './serverConnection.js';
-import { authorizedEntries } from './authPolicy.js';
+import { authorizedEntries, loadRevoked } from './authPolicy.js';
 import { sftpFactoryOf } from './session.js';
 import type { SubsystemHandler } from './subsystems.js';
 import type { PrivateKey } from '../keys/index.js';
@@ -221,6 +221,12 @@ export function createServer(options: Omit<ListenOptions, 'host' | 'port'>): SSH
     authorizedEntries(options.authorizedClientKeys);
   } catch (err) {
     throw bad(`authorizedClientKeys: ${(err as Error).message}`);
+  }
+  // Likewise a revocation list that cannot be read: refusing to start beats refusing every key.
+  try {
+    if (options.revokedClientKeys !== undefined) loadRevoked(options.revokedClientKeys);
+  } catch (err) {
+    throw bad(`revokedClientKeys: ${(err as Error).message}`);
   }
   // A moduli file that cannot be used fails here, not at each connection.
   if (options.moduliFile !== undefined) loadModuliFile(options.moduliFile);
