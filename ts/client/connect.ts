@@ -20,7 +20,7 @@ import { establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
-import type { HostKeyPolicyClient, MissingHostKeyPolicy } from './policies.js';
+import { AutoAddPolicy, type HostKeyPolicyClient, type MissingHostKeyPolicy } from './policies.js';
 import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } from './sshConfigOptions.js';
 
 /** Algorithm preferences: the transport's categories plus `publicKey` (signature algorithms for user keys). */
@@ -81,8 +81,14 @@ export interface ConnectOptions {
    * keys). `null` disables host key checking.
    */
   knownHosts?: string | readonly (string | PublicKey)[] | HostKeys | null;
-  /** What to do with an unknown host key. Default RejectPolicy. */
+  /**
+   * What to do with an unknown host key. Default: RejectPolicy, or what the
+   * config's StrictHostKeyChecking says (`accept-new` and `no` record new
+   * keys as AutoAddPolicy; a changed key is refused either way).
+   */
   hostKeyPolicy?: MissingHostKeyPolicy;
+  /** The name to look the host key up (and record it) under in known_hosts, without a port (ssh's HostKeyAlias). Default: the config's HostKeyAlias. */
+  hostKeyAlias?: string;
   /** Replacement preference lists per category. */
   algorithms?: ClientAlgorithmOptions;
   /** Names to remove from the preference lists. */
@@ -176,6 +182,12 @@ function policyClient(hostKeys: HostKeys, file: string | null): HostKeyPolicyCli
   };
 }
 
+/** The policy ssh_config's StrictHostKeyChecking asks for: `accept-new` / `no` record new keys; anything else leaves the default (reject). */
+function strictPolicy(cfg: SSHConfigDict | null): { policy?: MissingHostKeyPolicy } {
+  const v = cfg?.get('stricthostkeychecking')?.toLowerCase();
+  return v === 'accept-new' || v === 'no' || v === 'off' ? { policy: new AutoAddPolicy() } : {};
+}
+
 /** Bind address, port and address family: the options first, then ssh_config's BindAddress / AddressFamily. */
 function tcpBinding(options: ConnectOptions, cfg: SSHConfigDict | null): { localAddress?: string; localPort?: number; family?: 4 | 6 } {
   const af = cfg?.get('addressfamily')?.toLowerCase();
@@ -233,6 +245,9 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   // Host keys.
   const kh = options.knownHosts;
   const checking = kh !== null;
+  // Under HostKeyAlias, known_hosts holds the alias alone (port 22 adds no brackets).
+  const alias = options.hostKeyAlias ?? cfg?.get('hostkeyalias');
+  const [khHost, khPort] = alias !== undefined ? [alias, 22] : [host, port];
   let knownFiles: string[] = [];
   let hostKeys: HostKeys;
   if (kh instanceof HostKeys) {
@@ -241,15 +256,15 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
     const list: readonly (string | PublicKey)[] = kh === undefined ? ((cfg && configKnownHosts(cfg)) ?? [join(homedir(), '.ssh', 'known_hosts')]) : kh === null ? [] : typeof kh === 'string' ? [kh] : kh;
     knownFiles = list.filter((e): e is string => typeof e === 'string');
     hostKeys = loadKnownHosts(knownFiles);
-    for (const k of list) if (typeof k !== 'string') hostKeys.add(knownHostsName(host, port), k.keyType, k);
+    for (const k of list) if (typeof k !== 'string') hostKeys.add(knownHostsName(khHost, khPort), k.keyType, k);
   }
   const verifyHostKey = checking
     ? hostKeyVerifier({
         hostKeys: [hostKeys],
-        ...(options.hostKeyPolicy ? { policy: options.hostKeyPolicy } : {}),
+        ...(options.hostKeyPolicy ? { policy: options.hostKeyPolicy } : strictPolicy(cfg)),
         client: policyClient(hostKeys, knownFiles[0] ?? null),
-        host,
-        port,
+        host: khHost,
+        port: khPort,
         ...(options.debug ? { debug: options.debug } : {}),
       })
     : async () => true;
@@ -259,7 +274,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   const kex = merge(a.kex, cfgAlg.kex);
   const cipher = merge(a.cipher, cfgAlg.cipher);
   const mac = merge(a.mac, cfgAlg.mac);
-  const serverHostKey = merge(a.serverHostKey, cfgAlg.serverHostKey) ?? (checking ? preferredHostKeyAlgorithms([hostKeys], host, port) ?? undefined : undefined);
+  const serverHostKey = merge(a.serverHostKey, cfgAlg.serverHostKey) ?? (checking ? preferredHostKeyAlgorithms([hostKeys], khHost, khPort) ?? undefined : undefined);
   if (kex) algorithms.kex = kex;
   if (cipher) algorithms.cipher = cipher;
   if (mac) algorithms.mac = mac;
