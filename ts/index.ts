@@ -119,6 +119,7 @@ export {
   type AuthorizedKeyContext,
   type Certificate,
   checkCertificate,
+  KeyRevocationList,
   SSH_CERT_TYPE_USER,
   SSH_CERT_TYPE_HOST,
   fingerprintSha256,

@@ -1,8 +1,8 @@
 /**
  * listen({ revokedClientKeys }) (sshd's RevokedKeys): a listed key is
  * refused although authorized, a file's edits take effect at the next
- * attempt, a certificate is refused when its CA is listed, and a KRL or
- * unreadable list stops listen().
+ * attempt, a certificate is refused when its CA is listed, an OpenSSH KRL
+ * revokes by key ID and key, and a broken or unreadable list stops listen().
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -52,9 +52,29 @@ describe('revokedClientKeys', () => {
     }
   });
 
-  it('a KRL, a missing file or a bad line stops listen() with ERR_SSH_BAD_OPTION', async () => {
-    execFileSync('ssh-keygen', ['-q', '-k', '-f', p('krl'), p('carol.pub')]);
-    for (const revokedClientKeys of [p('krl'), p('missing'), ['ssh-ed25519 !!!']]) {
+  it('reads an OpenSSH KRL: the certificate whose key ID it revokes is refused, the plain key it lists too', async () => {
+    const ca = readFileSync(p('ca.pub'), 'utf8').trim();
+    writeFileSync(p('krl-spec'), `id: carol\nkey: ${bob.publicKey.toString()}\n`);
+    execFileSync('ssh-keygen', ['-q', '-k', '-f', p('krl'), '-s', p('ca.pub'), p('krl-spec')]);
+    const server = await listen({
+      hostKeys: [hostKey],
+      authorizedClientKeys: [alice.publicKey, bob.publicKey, `cert-authority ${ca}`],
+      revokedClientKeys: p('krl'),
+      processFactory: (proc) => proc.exit(0),
+    });
+    try {
+      const port = server.address().port;
+      await (await login(port, alice)).close();
+      await expect(login(port, bob)).rejects.toThrow(AuthenticationException);
+      await expect(login(port, p('carol'))).rejects.toThrow(AuthenticationException);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a missing file, a broken KRL or a bad line stops listen() with ERR_SSH_BAD_OPTION', async () => {
+    writeFileSync(p('broken-krl'), Buffer.concat([Buffer.from('SSHKRL\n\0'), Buffer.from([0, 0, 0, 1, 0])]));
+    for (const revokedClientKeys of [p('broken-krl'), p('missing'), ['ssh-ed25519 !!!']]) {
       const err = await listen({ hostKeys: ['ed25519'], revokedClientKeys }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SSHException);
       expect((err as SSHException).code).toBe('ERR_SSH_BAD_OPTION');

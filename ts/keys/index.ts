@@ -22,6 +22,7 @@ export {
   type AuthorizedKeysError, type UnknownOption,
 } from './authorizedKeys.js';
 export { matchPattern, matchPatternList, matchAddressList, matchHostAndAddress } from './hostPatterns.js';
+export { KeyRevocationList, isKrl, MAX_KRL_BYTES } from './krl.js';
 export {
   AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints,
   SSH_AGENT_RSA_SHA2_256, SSH_AGENT_RSA_SHA2_512, MAX_AGENT_REPLY,

@@ -8,7 +8,7 @@
  */
 import { AUTH_FAILED, AUTH_PARTIALLY_SUCCESSFUL, AUTH_SUCCESSFUL, type AuthResult, type AuthServerInterface, type PublicKeyInfo } from '../auth/index.js';
 import { isCertName } from '../crypto/index.js';
-import { type AuthorizedKeyEntry, checkCertificate, findAuthorizedKey, loadAuthorizedKeys, parseAuthorizedKeyLine, PublicKey } from '../keys/index.js';
+import { type AuthorizedKeyEntry, checkCertificate, findAuthorizedKey, isKrl, KeyRevocationList, loadAuthorizedKeys, parseAuthorizedKeyLine, PublicKey } from '../keys/index.js';
 import type { ListenOptions } from './options.js';
 import { readFileSync } from 'node:fs';
 import { KeyFormatError } from '../errors.js';
@@ -54,29 +54,35 @@ function keyLines(text: string, where: string): PublicKey[] {
   return out;
 }
 
-/** The revoked keys of a source (a file of key lines, or a list), as base64 blobs; a certificate counts as its key. */
-export function loadRevoked(source: string | readonly (PublicKey | string)[]): Set<string> {
+/**
+ * The revocation test of a source: an OpenSSH KRL file, a file of public
+ * key lines, or a list of keys / lines. A listed certificate counts as its
+ * key; a certificate is revoked when its key or its CA key is listed.
+ */
+export function loadRevoked(source: string | readonly (PublicKey | string)[]): (key: PublicKey) => boolean {
   let list: PublicKey[];
   if (typeof source === 'string') {
     const data = readFileSync(source);
-    if (data.subarray(0, 8).toString('latin1') === 'SSHKRL\n\0') throw new KeyFormatError(`${source} is a KRL; revokedClientKeys reads public key lines`);
+    if (isKrl(data)) {
+      const krl = new KeyRevocationList(data);
+      return (key) => krl.isRevoked(key);
+    }
     list = keyLines(data.toString('utf8'), source);
   } else {
     list = source.map((k) => (typeof k === 'string' ? PublicKey.fromString(k) : k));
   }
-  return new Set(list.map((k) => Buffer.from(k.certificate ? k.certificate.keyBlob : k.publicKeyBlob).toString('base64')));
-}
-
-/** The revoked-key test for a source: a file is read at each attempt, a list is fixed at start. */
-function revokedKeys(source: ListenOptions['revokedClientKeys']): ((blob: Uint8Array) => boolean) | undefined {
-  if (source === undefined) return undefined;
-  const fixed = typeof source === 'string' ? null : loadRevoked(source);
-  return (blob) => {
-    const set = fixed ?? loadRevoked(source);
-    const key = PublicKey.fromBlob(blob);
+  const set = new Set(list.map((k) => Buffer.from(k.certificate ? k.certificate.keyBlob : k.publicKeyBlob).toString('base64')));
+  return (key) => {
     const blobs = key.certificate ? [key.certificate.keyBlob, key.certificate.signatureKey] : [key.publicKeyBlob];
     return blobs.some((b) => set.has(Buffer.from(b).toString('base64')));
   };
+}
+
+/** The revoked-key test for a source: a file is read at each attempt (as sshd does), a list is fixed at start. */
+function revokedKeys(source: ListenOptions['revokedClientKeys']): ((blob: Uint8Array) => boolean) | undefined {
+  if (source === undefined) return undefined;
+  const fixed = typeof source === 'string' ? null : loadRevoked(source);
+  return (blob) => (fixed ?? loadRevoked(source))(PublicKey.fromBlob(blob));
 }
 
 export function connectionAuthPolicy(

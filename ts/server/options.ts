@@ -52,10 +52,10 @@ export interface ListenOptions {
    */
   authorizedClientKeys?: string | readonly (PublicKey | string)[];
   /**
-   * Keys refused whatever else says (sshd's RevokedKeys): a file of public
-   * key lines (re-read at each attempt; KRL files are not read), or a list of
-   * PublicKeys / key lines. A certificate is refused when its key or its CA
-   * is listed.
+   * Keys refused whatever else says (sshd's RevokedKeys): an OpenSSH KRL
+   * (`ssh-keygen -k`) or a file of public key lines, either re-read at each
+   * attempt, or a list of PublicKeys / key lines. A certificate is refused
+   * when its key or its CA is listed, or the KRL revokes its serial or key ID.
    */
   revokedClientKeys?: string | readonly (PublicKey | string)[];
   /** The policy (Paramiko's ServerInterface), or a factory making one per connection. */
