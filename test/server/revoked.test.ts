@@ -28,48 +28,44 @@ afterAll(() => tmp?.cleanup());
 const login = (port: number, key: PrivateKey | string) =>
   connect({ host: '127.0.0.1', port, username: 'u', privateKey: key, knownHosts: [hostKey.publicKey], agent: false, lookForKeys: false, config: false });
 
+/** A server authorizing alice, bob and the CA's certificates, with this revocation file; `fn` gets its port. */
+async function withRevoking(revokedClientKeys: string, fn: (port: number) => Promise<void>): Promise<void> {
+  const ca = readFileSync(p('ca.pub'), 'utf8').trim();
+  const server = await listen({
+    hostKeys: [hostKey],
+    authorizedClientKeys: [alice.publicKey, bob.publicKey, `cert-authority ${ca}`],
+    revokedClientKeys,
+    processFactory: (proc) => proc.exit(0),
+  });
+  try {
+    await fn(server.address().port);
+  } finally {
+    await server.close();
+  }
+}
+
 describe('revokedClientKeys', () => {
   it('refuses listed keys and certificates whose CA is listed; a file is re-read at each attempt', async () => {
-    const ca = readFileSync(p('ca.pub'), 'utf8').trim();
     writeFileSync(p('revoked'), `# revoked keys\n${bob.publicKey.toString()}\n`);
-    const server = await listen({
-      hostKeys: [hostKey],
-      authorizedClientKeys: [alice.publicKey, bob.publicKey, `cert-authority ${ca}`],
-      revokedClientKeys: p('revoked'),
-      processFactory: (proc) => proc.exit(0),
-    });
-    try {
-      const port = server.address().port;
+    await withRevoking(p('revoked'), async (port) => {
       await (await login(port, alice)).close();
       await expect(login(port, bob)).rejects.toThrow(AuthenticationException);
       await (await login(port, p('carol'))).close(); // the certificate, through cert-authority
-      writeFileSync(p('revoked'), `${alice.publicKey.toString()}\n${ca}\n`);
+      writeFileSync(p('revoked'), `${alice.publicKey.toString()}\n${readFileSync(p('ca.pub'), 'utf8')}`);
       await expect(login(port, alice)).rejects.toThrow(AuthenticationException);
       await expect(login(port, p('carol'))).rejects.toThrow(AuthenticationException);
       await (await login(port, bob)).close();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('reads an OpenSSH KRL: the certificate whose key ID it revokes is refused, the plain key it lists too', async () => {
-    const ca = readFileSync(p('ca.pub'), 'utf8').trim();
     writeFileSync(p('krl-spec'), `id: carol\nkey: ${bob.publicKey.toString()}\n`);
     execFileSync('ssh-keygen', ['-q', '-k', '-f', p('krl'), '-s', p('ca.pub'), p('krl-spec')]);
-    const server = await listen({
-      hostKeys: [hostKey],
-      authorizedClientKeys: [alice.publicKey, bob.publicKey, `cert-authority ${ca}`],
-      revokedClientKeys: p('krl'),
-      processFactory: (proc) => proc.exit(0),
-    });
-    try {
-      const port = server.address().port;
+    await withRevoking(p('krl'), async (port) => {
       await (await login(port, alice)).close();
       await expect(login(port, bob)).rejects.toThrow(AuthenticationException);
       await expect(login(port, p('carol'))).rejects.toThrow(AuthenticationException);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('a missing file, a broken KRL or a bad line stops listen() with ERR_SSH_BAD_OPTION', async () => {

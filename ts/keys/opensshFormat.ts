@@ -32,18 +32,22 @@ export interface OpenSSHEncryption {
   rounds: number;
 }
 
+/** Ed25519's private fields: the public key, then seed || public key (the copy is wiped after). */
+function writeEd25519Private(w: SSHWriter, m: Extract<PrivateKeyMaterial, { type: 'ssh-ed25519' }>): void {
+  const sk = new Uint8Array(64);
+  sk.set(m.seed, 0);
+  sk.set(m.publicKey, 32);
+  w.string(m.publicKey).string(sk);
+  sk.fill(0);
+}
+
 /** Write a private key's type name and private fields as in the private section (and in agent ADD_IDENTITY). */
 export function writePrivateFields(w: SSHWriter, m: PrivateKeyMaterial): void {
   w.string(m.type);
   switch (m.type) {
-    case 'ssh-ed25519': {
-      const sk = new Uint8Array(64);
-      sk.set(m.seed, 0);
-      sk.set(m.publicKey, 32);
-      w.string(m.publicKey).string(sk);
-      sk.fill(0);
+    case 'ssh-ed25519':
+      writeEd25519Private(w, m);
       break;
-    }
     case 'ssh-rsa':
       w.mpintFromUnsigned(m.n).mpintFromUnsigned(m.e).mpintFromUnsigned(m.d)
         .mpintFromUnsigned(m.iqmp).mpintFromUnsigned(m.p).mpintFromUnsigned(m.q);
@@ -64,14 +68,9 @@ export function writePrivateFields(w: SSHWriter, m: PrivateKeyMaterial): void {
 export function writeCertifiedPrivateFields(w: SSHWriter, m: PrivateKeyMaterial, certBlob: Uint8Array): void {
   w.string(`${m.type}-cert-v01@openssh.com`).string(certBlob);
   switch (m.type) {
-    case 'ssh-ed25519': {
-      const sk = new Uint8Array(64);
-      sk.set(m.seed, 0);
-      sk.set(m.publicKey, 32);
-      w.string(m.publicKey).string(sk);
-      sk.fill(0);
+    case 'ssh-ed25519':
+      writeEd25519Private(w, m);
       break;
-    }
     case 'ssh-rsa':
       w.mpintFromUnsigned(m.d).mpintFromUnsigned(m.iqmp).mpintFromUnsigned(m.p).mpintFromUnsigned(m.q);
       break;
