@@ -5,7 +5,7 @@
  * algorithm each, which the server either supports or not.
  */
 import type { Signer } from '../crypto/types.js';
-import { certAlgorithm } from '../crypto/index.js';
+import { certAlgorithm, plainAlgorithm } from '../crypto/index.js';
 import { DEFAULT_PLAIN_HOST_KEY } from '../transport/algorithms.js';
 
 /**
@@ -16,11 +16,6 @@ import { DEFAULT_PLAIN_HOST_KEY } from '../transport/algorithms.js';
 export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = [...DEFAULT_PLAIN_HOST_KEY, ...DEFAULT_PLAIN_HOST_KEY.map(certAlgorithm)];
 
 const RSA_FAMILY = new Set(['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512']);
-
-/** `rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`: what server-sig-algs lists. */
-function plainName(alg: string): string {
-  return alg.replace(/-cert-v01@openssh\.com$/, '');
-}
 
 /**
  * The algorithms to try for `signer`, best first. `accepted` is the user's
@@ -35,8 +30,8 @@ function plainName(alg: string): string {
 export function signatureAlgorithmsToTry(signer: Signer, serverSigAlgs: readonly string[] | null, accepted: readonly string[] = DEFAULT_PUBLICKEY_ALGORITHMS): string[] {
   const ok = new Set(accepted);
   const mine = signer.signatureAlgorithms.filter((a) => ok.has(a));
-  const isRsa = mine.some((a) => RSA_FAMILY.has(plainName(a)));
+  const isRsa = mine.some((a) => RSA_FAMILY.has(plainAlgorithm(a)));
   if (!isRsa || serverSigAlgs === null) return mine;
   const theirs = new Set(serverSigAlgs);
-  return mine.filter((a) => theirs.has(plainName(a)));
+  return mine.filter((a) => theirs.has(plainAlgorithm(a)));
 }

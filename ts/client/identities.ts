@@ -92,7 +92,7 @@ export function collectKeySources(opts: IdentityOptions): { sources: KeySource[]
   const opened: AgentClient[] = [];
   const certificates = (opts.certificates ?? []).flatMap((c) => {
     try {
-      const cert = c instanceof PublicKey ? c : existsSync(c) ? PublicKey.fromFile(c) : PublicKey.fromString(c);
+      const cert = c instanceof PublicKey ? c : PublicKey.fromFileOrText(c);
       if (cert.certificate) return [cert];
       debug('ignoring a certificate option that holds a plain key');
     } catch (err) {

@@ -14,7 +14,7 @@ import type { SignatureVerifier, Signer } from './types.js';
 export const CERT_SUFFIX = '-cert-v01@openssh.com';
 
 /** Certificate key type → the key type it certifies. */
-const CERT_KEY_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
+export const CERT_KEY_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
   ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa', 'ssh-dss'].map((t) => [`${t}${CERT_SUFFIX}`, t]),
 );
 

@@ -125,5 +125,5 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The RFC 3526 / Oakley MODP groups by name (prime and generator 2), e.g. for a group-exchange server. */
-export { CERT_SUFFIX, certAlgorithm, certifiedKeyBlob, certifiedKeyType, certifiedSigner, isCertName, plainAlgorithm } from './certified.js';
+export { CERT_KEY_TYPES, CERT_SUFFIX, certAlgorithm, certifiedKeyBlob, certifiedKeyType, certifiedSigner, isCertName, plainAlgorithm } from './certified.js';
 export { modpGroup, type ModpGroup, type ModpGroupName } from './modp-groups.js';

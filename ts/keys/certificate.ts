@@ -3,20 +3,13 @@
  * together with its serial, type, key id, principals, validity window,
  * critical options and extensions.
  */
-import { createVerifier } from '../crypto/index.js';
+import { CERT_KEY_TYPES, certifiedKeyType, createVerifier } from '../crypto/index.js';
 import { KeyFormatError } from '../errors.js';
 import { SSHReader } from '../wire/index.js';
 import { asKeyFormat, encodePublicBlob, keyTypeForSignatureAlgorithm, readPublicFields, type PublicParts } from './keyTypes.js';
 
-/** Certificate key type → the plain key type it certifies. */
-export const CERT_KEY_TYPES: Readonly<Record<string, string>> = {
-  'ssh-ed25519-cert-v01@openssh.com': 'ssh-ed25519',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com': 'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com': 'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com': 'ecdsa-sha2-nistp521',
-  'ssh-rsa-cert-v01@openssh.com': 'ssh-rsa',
-  'ssh-dss-cert-v01@openssh.com': 'ssh-dss',
-};
+/** Certificate key type → the plain key type it certifies (the crypto layer's table). */
+export { CERT_KEY_TYPES };
 
 export const SSH_CERT_TYPE_USER = 1;
 export const SSH_CERT_TYPE_HOST = 2;
@@ -25,7 +18,7 @@ export const SSH_CERT_TYPE_HOST = 2;
 export const CERT_FOREVER = 0xffffffffffffffffn;
 
 export function isCertificateType(keyType: string): boolean {
-  return keyType in CERT_KEY_TYPES;
+  return certifiedKeyType(keyType) !== undefined;
 }
 
 /** A parsed OpenSSH certificate. */
@@ -97,7 +90,7 @@ export function parseCertificate(blob: Uint8Array): Certificate {
   return asKeyFormat('certificate', () => {
     const r = new SSHReader(blob, 'certificate');
     const certKeyType = r.ascii(256);
-    const keyType = CERT_KEY_TYPES[certKeyType];
+    const keyType = certifiedKeyType(certKeyType);
     if (!keyType) throw new KeyFormatError(`unsupported certificate type "${certKeyType}"`);
     const nonce = r.string(MAX_FIELD).slice();
     const key = readPublicFields(r, keyType);

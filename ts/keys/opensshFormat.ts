@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PrivateKeyMaterial } from '../crypto/types.js';
 import { checkDsaPrivate } from '../crypto/dsa.js';
+import { certAlgorithm } from '../crypto/index.js';
 import { KeyFormatError, PasswordRequiredException } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { bcryptPbkdf, MAX_BCRYPT_ROUNDS } from './bcryptPbkdf.js';
@@ -66,7 +67,7 @@ export function writePrivateFields(w: SSHWriter, m: PrivateKeyMaterial): void {
  * parts the certificate does not already carry.
  */
 export function writeCertifiedPrivateFields(w: SSHWriter, m: PrivateKeyMaterial, certBlob: Uint8Array): void {
-  w.string(`${m.type}-cert-v01@openssh.com`).string(certBlob);
+  w.string(certAlgorithm(m.type)).string(certBlob);
   switch (m.type) {
     case 'ssh-ed25519':
       writeEd25519Private(w, m);

@@ -2,7 +2,7 @@
  * Public keys: SSH blobs, OpenSSH one-line text (`ssh-ed25519 AAAA… comment`),
  * fingerprints, signature verification, and OpenSSH certificates.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createVerifier } from '../crypto/index.js';
 import { KeyFormatError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
@@ -72,6 +72,11 @@ export class PublicKey {
   /** A key from a `.pub` (or `-cert.pub`) file. */
   static fromFile(path: string): PublicKey {
     return PublicKey.fromString(readFileSync(path, 'utf8'));
+  }
+
+  /** A key from a file when `value` names one that exists, else from `value` as a key line. */
+  static fromFileOrText(value: string): PublicKey {
+    return existsSync(value) ? PublicKey.fromFile(value) : PublicKey.fromString(value);
   }
 
   /** The blob base64-encoded, as in key files (Paramiko's get_base64). */

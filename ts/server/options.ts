@@ -5,7 +5,7 @@ import type { Krb5ServerOptions } from '../auth/gssapi/index.js';
 import { SSHException } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { PrivateKey, PublicKey, SSH_CERT_TYPE_HOST } from '../keys/index.js';
-import { canServeSignature, certifiedSigner } from '../crypto/index.js';
+import { canServeSignature, certifiedSigner, plainAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
 import type { AlgorithmOptions } from '../transport/index.js';
@@ -145,7 +145,7 @@ export function acceptedPublicKeyAlgorithms(o: Pick<ListenOptions, 'algorithms' 
 
 /** What `server-sig-algs` says for an accepted list: the plain algorithms the crypto layer verifies. */
 export function serverSigAlgsFor(accepted: readonly string[]): string[] {
-  return [...new Set(accepted.map((a) => a.replace(/-cert-v01@openssh\.com$/, '')))].filter((a) => canServeSignature(a));
+  return [...new Set(accepted.map(plainAlgorithm))].filter((a) => canServeSignature(a));
 }
 
 export function bad(message: string): SSHException {
@@ -166,7 +166,7 @@ const GENERATE: Record<string, Parameters<typeof PrivateKey.generate>> = {
 
 /** Reads one host certificate option; ERR_SSH_BAD_OPTION unless it is a host certificate. */
 function hostCertificate(c: string | PublicKey): PublicKey {
-  const cert = c instanceof PublicKey ? c : existsSync(c) ? PublicKey.fromFile(c) : PublicKey.fromString(c);
+  const cert = c instanceof PublicKey ? c : PublicKey.fromFileOrText(c);
   if (cert.certificate?.type !== SSH_CERT_TYPE_HOST) throw bad(`hostCertificates: ${cert.keyType} ${cert.fingerprint} is not a host certificate`);
   return cert;
 }
