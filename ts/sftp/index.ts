@@ -34,6 +34,12 @@ export interface SubsystemOpener {
  * `conn.sftp()` and `SSHClient.openSftp()` call this.
  */
 export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
+  const client = await startSftp(connection, opts);
+  client.useLanes(() => startSftp(connection, opts));
+  return client;
+}
+
+async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): Promise<SFTPClient> {
   const channel = await connection.openSession();
   try {
     await channel.subsystem('sftp');

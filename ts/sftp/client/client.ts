@@ -22,6 +22,7 @@ import { SFTPReadStream, SFTPWriteStream, type ReadStreamOptions, type WriteStre
 import { globRemote } from './glob.js';
 import { getFile, putFile, getToWritable, putFromReadable, type TransferOptions, type GetOptions, type PutOptions } from '../transfer/fileTransfer.js';
 import { getDir, putDir, type TreeOptions } from '../transfer/tree.js';
+import { LanePool, type LaneOpener } from './lanes.js';
 
 /** Per-call options: most methods take `{ signal }`. */
 export interface CallOptions {
@@ -33,6 +34,12 @@ export interface SFTPClientOptions extends SessionOptions {
   chunkSize?: number;
   /** Default requests in flight per transfer. Default 64. */
   concurrency?: number;
+  /**
+   * Default SFTP channels a large upload is spread over (see
+   * `PutOptions.channels`). Default 2; 1 keeps every transfer on this
+   * client's own channel.
+   */
+  channels?: number;
 }
 
 /** statvfs@openssh.com reply, named like POSIX struct statvfs. */
@@ -58,11 +65,27 @@ export class SFTPClient {
   /** @internal the request engine; exposed for the transfer helpers. */
   readonly session: SFTPSession;
   #cwd: string | null = null;
-  readonly #defaults: { chunkSize?: number; concurrency: number };
+  readonly #defaults: { chunkSize?: number; concurrency: number; channels: number };
+  #lanes: LanePool | null = null;
 
   private constructor(session: SFTPSession, opts: SFTPClientOptions) {
     this.session = session;
-    this.#defaults = { chunkSize: opts.chunkSize, concurrency: opts.concurrency ?? 64 };
+    this.#defaults = { chunkSize: opts.chunkSize, concurrency: opts.concurrency ?? 64, channels: opts.channels ?? 2 };
+  }
+
+  /**
+   * @internal Lets transfers open more SFTP sessions on the same connection
+   * (`openSftp` does this; a client over a plain stream has none).
+   */
+  useLanes(open: LaneOpener): void {
+    const pool = new LanePool(open);
+    this.#lanes = pool;
+    void this.session.whenClosed().then(() => pool.close());
+  }
+
+  /** @internal The extra sessions transfers may borrow, or null. */
+  get lanes(): LanePool | null {
+    return this.#lanes;
   }
 
   /**
@@ -97,12 +120,13 @@ export class SFTPClient {
   }
 
   /** @internal chunk size and concurrency for a transfer. */
-  transferShape(opts: { chunkSize?: number; concurrency?: number }, direction: 'read' | 'write'): { chunkSize: number; concurrency: number } {
+  transferShape(opts: { chunkSize?: number; concurrency?: number; channels?: number }, direction: 'read' | 'write'): { chunkSize: number; concurrency: number; channels: number } {
     const max = direction === 'read' ? this.session.limits.maxReadLength : this.session.limits.maxWriteLength;
     const want = opts.chunkSize ?? this.#defaults.chunkSize ?? max;
     const chunkSize = Math.max(1, Math.min(want, max));
     const concurrency = Math.max(1, Math.floor(opts.concurrency ?? this.#defaults.concurrency));
-    return { chunkSize, concurrency };
+    const channels = Math.max(1, Math.floor(opts.channels ?? this.#defaults.channels));
+    return { chunkSize, concurrency, channels };
   }
 
   /** @internal a path resolved against the client-side cwd. */
@@ -594,8 +618,10 @@ export class SFTPClient {
 
   /** Ends the session; outstanding requests fail with SFTPError(NO_CONNECTION). */
   async close(): Promise<void> {
+    const lanes = this.#lanes?.close();
     this.session.close();
     await this.session.whenClosed();
+    await lanes;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -19,6 +19,7 @@ import { SFTPAttributes } from '../attributes.js';
 import type { SFTPClient } from '../client/client.js';
 import { pipelinedRead } from './pipelinedRead.js';
 import { pipelinedWrite, type ChunkSource } from './pipelinedWrite.js';
+import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, multiLaneWrite, type Lane } from './multiLaneWrite.js';
 import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
 
 export interface TransferOptions {
@@ -43,6 +44,14 @@ export interface GetOptions extends TransferOptions {
 }
 
 export interface PutOptions extends TransferOptions {
+  /**
+   * SFTP channels to spread a large upload (64 MiB or more) over, on the
+   * same SSH connection (1 to 4; default 2, or the client's `channels`).
+   * Each channel has its own flow-control window and, on OpenSSH, its own
+   * server process, so two move more than one; a server that refuses more
+   * channels just gets one.
+   */
+  channels?: number;
   /** Copy the local mode and times to the remote file. */
   preserve?: boolean;
   /** Stat the remote file afterwards and check its size (Paramiko's confirm). Default true. */
@@ -160,7 +169,7 @@ export async function getFile(client: SFTPClient, remote: string, local: string,
 
 /** A file source and the hook through which the sender gives its buffers back. */
 interface FileSource {
-  source: ChunkSource;
+  source: () => Promise<Buffer | null>;
   release: (buf: Buffer) => void;
 }
 
@@ -205,9 +214,43 @@ function fileSource(fh: FileHandle, start: number, end: number, block: number, h
 /** Spare read blocks a file source keeps (more are only needed while more are in flight). */
 const MAX_FREE_BLOCKS = 16;
 
+/**
+ * Extra lanes for an upload: sessions borrowed from the client's pool, each
+ * with the file open for writing. Empty when the upload is small, the
+ * caller asked for one channel, or the server offers no more.
+ */
+async function uploadLanes(client: SFTPClient, remote: string, channels: number, bytes: number, pflags: number, signal: AbortSignal | undefined): Promise<Lane[]> {
+  const pool = client.lanes;
+  if (!pool || channels < 2 || bytes < LANE_MIN_BYTES) return [];
+  const borrowed = await pool.borrow(Math.min(channels, MAX_TRANSFER_LANES) - 1);
+  const opened = await Promise.allSettled(borrowed.map((c) => c.openHandle(remote, pflags, {}, { signal })));
+  const lanes: Lane[] = [];
+  opened.forEach((r, i) => {
+    if (r.status === 'fulfilled') lanes.push({ client: borrowed[i]!, handle: r.value });
+    else pool.giveBack([borrowed[i]!]);
+  });
+  return lanes;
+}
+
+/** Closes the extra lanes' handles (a failed CLOSE means nothing is known good) and returns the sessions to the pool. */
+async function finishLanes(client: SFTPClient, lanes: readonly Lane[], remote: string, signal: AbortSignal | undefined): Promise<void> {
+  if (lanes.length === 0) return;
+  try {
+    await Promise.all(lanes.map((l) => closeUpload(l.client, l.handle, remote, 'put', signal)));
+  } finally {
+    client.lanes?.giveBack(lanes.map((l) => l.client));
+  }
+}
+
+/** After a failure: closes the lanes' handles in the background and returns the sessions. */
+function dropLanes(client: SFTPClient, lanes: readonly Lane[], remote: string): void {
+  for (const l of lanes) closeQuietly(l.client, l.handle, remote);
+  if (lanes.length > 0) client.lanes?.giveBack(lanes.map((l) => l.client));
+}
+
 export async function putFile(client: SFTPClient, local: string, remote: string, opts: PutOptions): Promise<SFTPAttributes> {
   const { signal } = opts;
-  const { chunkSize, concurrency } = client.transferShape(opts, 'write');
+  const { chunkSize, concurrency, channels } = client.transferShape(opts, 'write');
   const st = await fsStat(local);
   if (st.isDirectory()) throw new SFTPError(`put ${JSON.stringify(local)}: is a directory`, FX.FAILURE, remote);
   const total = st.size;
@@ -221,6 +264,10 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
       if (!(err instanceof SFTPError && err.status === FX.NO_SUCH_FILE)) throw err;
     }
     if (rst?.isFile() && rst.st_size !== undefined && rst.st_size <= total) start = rst.st_size;
+    // A large file may be what a multi-channel upload left when its
+    // connection died: past its good prefix, within LANE_SKEW of the end,
+    // there may be holes. Send that range again.
+    if (start > 0 && total >= LANE_MIN_BYTES) start = Math.max(0, start - LANE_SKEW);
     if (start > 0 && hash) {
       const rh = await client.openHandle(remote, FXF.READ, {}, { signal });
       try {
@@ -236,32 +283,37 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
   const mode = opts.mode ?? (opts.preserve ? st.mode & 0o7777 : undefined);
   const pflags = FXF.WRITE | FXF.CREAT | (start > 0 ? 0 : FXF.TRUNC) | (opts.verify ? FXF.READ : 0);
   const handle = await client.openHandle(remote, pflags, mode !== undefined ? { permissions: mode } : {}, { signal });
-  const fh = await open(local, 'r').catch((err: unknown) => {
+  let lanes: Lane[] = [];
+  let fh: FileHandle;
+  try {
+    fh = await open(local, 'r');
+    lanes = await uploadLanes(client, remote, channels, total - start, FXF.WRITE, signal);
+  } catch (err) {
     closeQuietly(client, handle, remote);
     throw err;
-  });
+  }
   let sent: number;
   try {
     opts.onProgress?.(start, total);
     const block = Math.max(chunkSize, Math.min(chunkSize * 8, 4 * 1024 * 1024));
     const src = fileSource(fh, start, total, block, hash, local);
-    sent = await pipelinedWrite(client.session, handle, src.source, {
-      release: src.release,
-      start,
-      chunkSize,
-      concurrency,
-      signal,
-      path: remote,
-      onAcked: opts.onProgress ? (a) => opts.onProgress!(start + a, total) : undefined,
-    });
+    const onAcked = opts.onProgress ? (a: number): void => opts.onProgress!(start + a, total) : undefined;
+    const shape = { release: src.release, start, chunkSize, concurrency, signal, path: remote, onAcked };
+    sent =
+      lanes.length > 0
+        ? await multiLaneWrite([{ client, handle }, ...lanes], src.source, { ...shape, end: total, block, what: `put ${JSON.stringify(remote)}` })
+        : await pipelinedWrite(client.session, handle, src.source, shape);
   } catch (err) {
     closeQuietly(client, handle, remote);
-    throw rebased(err, start, `put ${JSON.stringify(remote)}`);
+    dropLanes(client, lanes, remote);
+    // The multi-lane engine already counts from offset 0.
+    throw lanes.length > 0 ? err : rebased(err, start, `put ${JSON.stringify(remote)}`);
   } finally {
     await fh.close().catch(() => {});
   }
   const written = start + sent;
   try {
+    await finishLanes(client, lanes, remote, signal);
     if (hash) {
       const theirs = await hashRemote(client, handle, remote, 0, written, signal);
       if (!sameDigest(hash.digest(), theirs)) throw new SFTPTransferError(`put ${JSON.stringify(remote)}: remote sha256 differs from the local file`, FX.FAILURE, remote, 0);

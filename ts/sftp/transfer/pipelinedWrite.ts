@@ -18,8 +18,18 @@ import { FXP, FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
 import { abandonAll, abortReason, drainWaiter, stopReason } from './pipelineShared.js';
 
+/**
+ * Data placed at an explicit remote offset, for a writer that is one of
+ * several lanes sharing a file (see multiLaneWrite.ts). Plain buffers
+ * follow on from the previous one.
+ */
+export interface PlacedChunk {
+  data: Buffer;
+  offset: number;
+}
+
 /** Produces the data to send, in order; `null` at the end. */
-export type ChunkSource = () => Promise<Buffer | null> | Buffer | null;
+export type ChunkSource = () => Promise<Buffer | PlacedChunk | null> | Buffer | PlacedChunk | null;
 
 export interface PipelinedWriteOptions {
   /** Remote offset of the first byte. */
@@ -36,6 +46,8 @@ export interface PipelinedWriteOptions {
    * more; never called for a buffer whose writes did not all complete.
    */
   release?: (buf: Buffer) => void;
+  /** Called for every acknowledged WRITE with its remote offset and length. */
+  onWritten?: (offset: number, length: number) => void;
 }
 
 interface Slot {
@@ -56,12 +68,14 @@ interface Loan {
 /**
  * Sends everything `source` yields. Resolves with the byte count once every
  * write is acknowledged; rejects with SFTPTransferError carrying the
- * contiguous acknowledged prefix.
+ * contiguous acknowledged prefix (of this writer's own writes: with placed
+ * chunks, the caller keeps the file-wide account through `onWritten`).
  */
 export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: ChunkSource, opts: PipelinedWriteOptions): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const { chunkSize, concurrency, signal, path } = opts;
     let offset = opts.start;
+    let sent = 0;
     /** In-flight writes in offset order; `head` indexes the oldest. */
     const slots: Slot[] = [];
     let head = 0;
@@ -103,6 +117,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
         return fail(e as Error);
       }
       slot.done = true;
+      opts.onWritten?.(slot.offset, slot.length);
       let advanced = false;
       while (head < slots.length && slots[head]!.done) {
         const s = slots[head++]!;
@@ -127,6 +142,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       inflight++;
       const at = offset;
       offset += data.length;
+      sent += data.length;
       const l = loan;
       if (l) l.writing++;
       const id = session.request(
@@ -140,10 +156,17 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       ids.add(id);
     };
 
-    const take = (b: Buffer): void => {
+    const take = (next: Buffer | PlacedChunk): void => {
+      let b: Buffer;
+      if (Buffer.isBuffer(next)) b = next;
+      else {
+        b = next.data;
+        offset = next.offset;
+      }
       pending = b;
       if (release) loan = { buf: b, writing: 0, handedOut: false };
     };
+    const isEmpty = (next: Buffer | PlacedChunk): boolean => (Buffer.isBuffer(next) ? next : next.data).length === 0;
 
     const drain = drainWaiter(session, () => pump(), fail);
 
@@ -154,7 +177,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
         while (inflight < concurrency && !failed) {
           if (pending === null) {
             if (sourceDone || reading) break;
-            let next: Promise<Buffer | null> | Buffer | null;
+            let next: ReturnType<ChunkSource>;
             try {
               next = source();
             } catch (e) {
@@ -166,7 +189,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
                 (b) => {
                   reading = false;
                   if (b === null) sourceDone = true;
-                  else if (b.length > 0) take(b);
+                  else if (!isEmpty(b)) take(b);
                   pump();
                 },
                 (e) => {
@@ -180,7 +203,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
               sourceDone = true;
               break;
             }
-            if (next.length === 0) continue;
+            if (isEmpty(next)) continue;
             take(next);
           }
           const cur = pending as Buffer;
@@ -200,7 +223,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       if (!failed && !finished && sourceDone && pending === null && inflight === 0) {
         finished = true;
         signal?.removeEventListener('abort', onAbort);
-        resolve(offset - opts.start);
+        resolve(sent);
       }
     };
 
