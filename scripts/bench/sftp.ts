@@ -34,8 +34,12 @@
  *   --cipher <name>    only that cipher through sshd
  *   --chunk <bytes>    our client's chunkSize (default: the server's limits)
  *   --concurrency <n>  our client's requests in flight (default 64)
+ *   --channels <n>     our client's SFTP channels per large upload (default 2)
+ *   --delay-ms <n>     every client reaches sshd through a forwarder that
+ *                      holds each chunk n ms per direction (a round-trip
+ *                      time of 2n ms), where flow-control windows decide
  */
-import { bundleForNode, makeFile } from './util.js';
+import { bundleForNode, makeFile, startDelayProxy } from './util.js';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -63,11 +67,12 @@ function numberArg(name: string): number | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : undefined;
 }
-const SHAPE = { chunkSize: numberArg('--chunk'), concurrency: numberArg('--concurrency') };
+const SHAPE = { chunkSize: numberArg('--chunk'), concurrency: numberArg('--concurrency'), channels: numberArg('--channels') };
 /** The shape options again, for a child process. */
 function shapeArgs(): string[] {
-  return [...(SHAPE.chunkSize ? ['--chunk', String(SHAPE.chunkSize)] : []), ...(SHAPE.concurrency ? ['--concurrency', String(SHAPE.concurrency)] : [])];
+  return Object.entries({ '--chunk': SHAPE.chunkSize, '--concurrency': SHAPE.concurrency, '--channels': SHAPE.channels }).flatMap(([k, v]) => (v ? [k, String(v)] : []));
 }
+const delayMs = numberArg('--delay-ms');
 const SIZE = (quick ? 256 : 1024) * 1024 * 1024;
 const GiB = 1024 ** 3;
 
@@ -257,12 +262,14 @@ async function main(): Promise<void> {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'pipe' });
     const bundle = bundleSelf();
     const sshd = await startSshd({ authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()], config: ['Subsystem sftp internal-sftp'], overrides: ['LogLevel ERROR'] });
+    const proxy = delayMs ? await startDelayProxy(sshd.port, delayMs) : null;
+    const port = proxy?.port ?? sshd.port;
     try {
       const sshCases: Array<{ name: string; run: (c: string, d: 'get' | 'put', s: string, t: string) => Promise<Result> | Result }> = [
-        { name: 'sshwire', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
-        { name: 'sshwire streams', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire streams', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
-        { name: 'OpenSSH sftp', run: (c, d, s, t) => opensshSshd(sshd.port, key, c, d, s, t) },
-        { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => inChild(bundle, { impl: 'ssh2', port: sshd.port, key, cipher: c, direction: d, src: s, dst: t }) },
+        { name: 'sshwire', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire', port, key, cipher: c, direction: d, src: s, dst: t }) },
+        { name: 'sshwire streams', run: (c, d, s, t) => inChild(bundle, { impl: 'sshwire streams', port, key, cipher: c, direction: d, src: s, dst: t }) },
+        { name: 'OpenSSH sftp', run: (c, d, s, t) => opensshSshd(port, key, c, d, s, t) },
+        { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => inChild(bundle, { impl: 'ssh2', port, key, cipher: c, direction: d, src: s, dst: t }) },
       ];
       for (const cipher of CIPHERS) {
         for (const c of oursOnly ? sshCases.slice(0, 2) : sshCases) {
@@ -283,6 +290,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      proxy?.proc.kill();
       await sshd.stop();
     }
   }

@@ -1,4 +1,5 @@
 /** Small helpers the benchmark scripts share. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,4 +46,32 @@ export function bundleForNode(entry: string, dir: string, name: string, linkRepo
     process.stdout.write(`(no esbuild bundle of ${name}: ${(err as Error).message}; running from the sources through tsx)\n`);
     return null;
   }
+}
+
+/**
+ * Starts scripts/bench/delayProxy.ts in its own process, forwarding to
+ * 127.0.0.1:`targetPort` with `delayMs` held per direction; resolves with
+ * its port once it listens (kill `proc` to stop it).
+ */
+export function startDelayProxy(targetPort: number, delayMs: number): Promise<{ port: number; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'bench', 'delayProxy.ts'), String(targetPort), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill();
+      reject(new Error('delay proxy did not start within 10 s'));
+    }, 10_000);
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ port: Number(m[1]), proc });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`delay proxy exited with ${code}`));
+    });
+  });
 }

@@ -2,8 +2,8 @@
  * Large uploads spread over two SFTP channels ("lanes") on one connection,
  * through a private OpenSSH sshd: byte-exact results, the file-wide
  * known-good prefix on abort and on connection loss, resume over what an
- * interrupted multi-channel upload can leave, and the fallback when the
- * server allows a single session.
+ * interrupted multi-channel upload can leave, the fallback when the
+ * server allows a single session, and the SFTP channel's receive window.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
@@ -138,6 +138,27 @@ describe('uploads over several channels', () => {
     expect(statSync(remote).size).toBe(data.length);
     expect(sha256(readFileSync(remote))).toBe(sha256(data));
     await sftp2.close();
+  }, 60_000);
+
+  it('openSftp({ window }) opens its channel and its lanes with that receive window', async () => {
+    await using conn = await connect(rootLogin(sshd, key));
+    const windows: number[] = [];
+    const opener = {
+      openSession: async (o?: { window?: number }) => {
+        const ch = await conn.openSession(o);
+        windows.push(ch.localWindow);
+        return ch;
+      },
+    };
+    const sftp = await openSftp(opener, { window: 16 * MiB });
+    await sftp.put(src, join(dir, 'win'));
+    expect(windows).toEqual([16 * MiB, 16 * MiB]);
+    expect(await sftp.get(join(dir, 'win'), join(dir, 'win.get'))).toBe(data.length);
+    expect(sha256(readFileSync(join(dir, 'win.get')))).toBe(sha256(data));
+    await sftp.close();
+    const plain = await openSftp(opener);
+    expect(windows.at(-1)).toBe(2 * MiB);
+    await plain.close();
   }, 60_000);
 
   it('a server that allows one session gets the whole upload on one channel', async () => {

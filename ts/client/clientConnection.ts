@@ -183,7 +183,7 @@ export class SSHClientConnection {
   }
 
   /** Opens a bare session channel, for requests `exec`/`shell` do not cover. */
-  openSession(options?: WaitOptions): Promise<SessionChannel> {
+  openSession(options?: WaitOptions & { window?: number; maxPacketSize?: number }): Promise<SessionChannel> {
     return this.connection.openSession(options);
   }
 

@@ -51,7 +51,7 @@ export class ClientTransport extends Transport {
   }
 
   /** Opens a session channel (`open_session`). */
-  openSession(opts?: WaitOptions): Promise<SessionChannel> {
+  openSession(opts?: WaitOptions & { window?: number; maxPacketSize?: number }): Promise<SessionChannel> {
     return this.#connected().then((c) => c.openSession(opts));
   }
 

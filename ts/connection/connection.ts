@@ -172,7 +172,7 @@ export class Connection extends EventEmitter {
   // ─────────────────────────── public API ───────────────────────────
 
   /** Opens a `session` channel. */
-  openSession(opts?: WaitOptions): Promise<SessionChannel> {
+  openSession(opts?: WaitOptions & { window?: number; maxPacketSize?: number }): Promise<SessionChannel> {
     return this.openChannel('session', EMPTY, opts) as Promise<SessionChannel>;
   }
 

@@ -26,7 +26,7 @@ export * from './constants.js';
  * layer's internals.
  */
 export interface SubsystemOpener {
-  openSession(): Promise<Duplex & { subsystem(name: string): Promise<unknown> }>;
+  openSession(opts?: { window?: number }): Promise<Duplex & { subsystem(name: string): Promise<unknown> }>;
 }
 
 /**
@@ -40,7 +40,7 @@ export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOpti
 }
 
 async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): Promise<SFTPClient> {
-  const channel = await connection.openSession();
+  const channel = await connection.openSession(opts.window ? { window: opts.window } : undefined);
   try {
     await channel.subsystem('sftp');
   } catch (err) {

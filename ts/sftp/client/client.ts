@@ -40,6 +40,15 @@ export interface SFTPClientOptions extends SessionOptions {
    * client's own channel.
    */
   channels?: number;
+  /**
+   * Receive window of the SFTP channel when `openSftp` opens it (default:
+   * the connection's, 2 MiB). A get has at most one window in flight per
+   * round trip, so on a link with a round-trip time of tens of milliseconds
+   * a larger one (e.g. 16 MiB) is what keeps the data coming; on a fast
+   * local link it only adds buffering. Memory stays bounded by the READs
+   * in flight either way.
+   */
+  window?: number;
 }
 
 /** statvfs@openssh.com reply, named like POSIX struct statvfs. */
