@@ -23,7 +23,7 @@ import { jsGenerate, jsSigner, jsVerifier } from './js/sign.js';
 import { parsePublicKeyBlob } from './keyblob.js';
 import { checkGroup, type DhGroup } from './ffdh.js';
 import { modpGroup } from './modp-groups.js';
-import { chosenImpl } from './select.js';
+import { CHACHAPOLY_SEAL, chosenImpl } from './select.js';
 import { expectLength } from './util.js';
 
 /** Which implementation to use for the cipher and for the MAC of a direction. */
@@ -100,7 +100,7 @@ function chachaCore(impl: string, key: Uint8Array): ChaChaPolyCore {
 /** A sealer for one direction, from the given implementations (default: the load-time choice). */
 export function buildSealer(keys: DirectionKeys, impls: PacketImpls = {}): PacketSealer {
   const { ci, mi } = validate(keys);
-  const cImpl = implFor(ci.name, impls.cipher);
+  const cImpl = implFor(ci.name === CHACHAPOLY ? CHACHAPOLY_SEAL : ci.name, impls.cipher);
   if (ci.name === CHACHAPOLY) return cImpl === 'wasm' ? new WasmChaChaPolySealer(keys.encKey) : new ChaChaPolySealer(chachaCore(cImpl, keys.encKey));
   if (ci.aead) return new GcmSealer(ci.name, gcmPrimitive(cImpl, ci.name, keys.encKey), keys.iv);
   if (ci.name === 'none' && mi!.name === 'none') return new NoneSealer();

@@ -80,6 +80,13 @@ const available: BackendInfo['available'] = {
 
 // --- preference lists ------------------------------------------------------
 
+/**
+ * The sealing direction of chacha20-poly1305@openssh.com, listed on its own
+ * because its best implementation differs from the opening direction's
+ * (which keeps the wire name).
+ */
+export const CHACHAPOLY_SEAL = 'chacha20-poly1305@openssh.com/seal';
+
 function c(impl: string, backend: BackendName, ok: boolean, note: string): Candidate {
   return { impl, backend, ok, note };
 }
@@ -95,12 +102,15 @@ for (const name of cipherNames()) {
   if (name === 'chacha20-poly1305@openssh.com') {
     const natChacha = nativeCipherOk('chacha20', 32, 16);
     const natNote = natChacha ? 'OpenSSL ChaCha20' : 'node:crypto has no usable chacha20';
-    table.set(name, [
-      c('native+wasm', 'native', natChacha && wasmPoly, `${natNote} + wasm Poly1305${wasmPoly ? '' : ' (wasm unavailable)'}`),
-      c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch' : `wasm unavailable: ${wasmUnavailableReason()}`),
-      c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`),
-      c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305'),
-    ]);
+    const nativeWasm = c('native+wasm', 'native', natChacha && wasmPoly, `${natNote} + wasm Poly1305${wasmPoly ? '' : ' (wasm unavailable)'}`);
+    const wasmOnly = c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch, in place' : `wasm unavailable: ${wasmUnavailableReason()}`);
+    const rest = [c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`), c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305')];
+    // Opening: node's ChaCha20 output becomes the payload, so its
+    // allocation is not wasted. Sealing: that output is copied back and
+    // dropped, and the churn costs more in V8's collections than rust-core's
+    // slower ChaCha20 (docs/PERFORMANCE.md, "Sealing in place").
+    table.set(name, [nativeWasm, wasmOnly, ...rest]);
+    table.set(CHACHAPOLY_SEAL, [wasmOnly, nativeWasm, ...rest]);
     continue;
   }
   const openssl = NATIVE_CIPHER[name]!;
