@@ -83,8 +83,8 @@ describe('flow control', () => {
     expect(await sha256Of(paused)).toBe(await hashes[0]!);
   });
 
-  it('WINDOW_ADJUST goes out once half the window is consumed, never beyond the window, none while paused', async () => {
-    const window = 64 * 1024;
+  it('WINDOW_ADJUST goes out once an eighth of the window is consumed, never beyond the window, none while paused', async () => {
+    const window = 256 * 1024;
     pair = await connectionPair({ client: { window } });
     const adjusts: number[] = [];
     spySends(pair.clientTransport, (p) => {
@@ -106,9 +106,11 @@ describe('flow control', () => {
     expect(got).toBe(createHash('sha256').update(gen(MiB, 3)).digest('hex'));
     expect(adjusts.length).toBeGreaterThan(0);
     for (const a of adjusts) {
-      expect(a).toBeGreaterThanOrEqual(window / 2);
+      expect(a).toBeGreaterThanOrEqual(window / 8);
       expect(a).toBeLessThanOrEqual(window);
     }
+    // Credit goes back early (32 KiB packets are credited well before half the window is used).
+    expect(Math.min(...adjusts)).toBeLessThan(window / 2);
     // Credit given never exceeds what was consumed: initial window + adjusts ≥ 1 MiB received, ≤ 1 MiB + window.
     const credit = window + adjusts.reduce((a, b) => a + b, 0);
     expect(credit).toBeGreaterThanOrEqual(MiB);

@@ -28,6 +28,9 @@ import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelException, ProtocolError } from '../errors.js';
 import { MSG } from '../wire/index.js';
 import { EXTENDED_DATA_STDERR, MAX_MAX_PACKET, MAX_WINDOW } from './constants.js';
+
+/** WINDOW_ADJUST goes out once this fraction (1/n) of the receive window has been consumed. */
+const ADJUST_FRACTION = 8;
 import { channelIdMessage, channelRequestMessage } from './messages.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
 import { bounded, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
@@ -206,7 +209,11 @@ export class Channel extends Duplex {
     this.remoteId = init.remoteId;
     this.#windowSize = init.localWindow;
     this.#localWindow = init.localWindow;
-    this.#adjustThreshold = Math.max(1, Math.floor(init.localWindow / 2));
+    // Credit the peer once an eighth of the window is consumed (OpenSSH's
+    // ssh does at three packets): adjusting only at half leaves between
+    // one half and the whole window in flight, and on a link with a
+    // round-trip time of tens of milliseconds the window is the limit.
+    this.#adjustThreshold = Math.max(1, Math.floor(init.localWindow / ADJUST_FRACTION));
     this.#localMaxPacket = init.localMaxPacket;
     this.#remoteWindow = init.remoteWindow;
     // A peer may announce any size; our packets must also fit the transport's payload limit.
