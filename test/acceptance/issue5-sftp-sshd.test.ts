@@ -124,13 +124,22 @@ describe('1 GiB through sshd internal-sftp (aes128-gcm, /dev/shm)', () => {
       expect(sftp.limits.maxWriteLength).toBe(OPENSSH_LIMIT);
 
       const wire = watchRequests(sftp);
+      // A 1 GiB upload is spread over a second SFTP channel: watch the
+      // session it will borrow too (the pool hands out idle ones first).
+      const [lane] = await sftp.lanes!.borrow(1);
+      expect(lane).toBeDefined();
+      const laneWire = watchRequests(lane!);
+      sftp.lanes!.giveBack([lane!]);
       let progressed = 0;
       try {
         await sftp.put(src, remote, { onProgress: (n) => (progressed = n) });
       } finally {
         wire.stop();
+        laneWire.stop();
       }
       expect(progressed).toBe(1024 * MiB);
+      expect(laneWire.writes.length).toBeGreaterThan(0);
+      wire.writes.push(...laneWire.writes);
       // The server's own hash of what it stored, computed while the get runs.
       const serverHash = conn.run(`sha256sum '${remote}'`);
       expect(wire.writes.length).toBeGreaterThan(0);
