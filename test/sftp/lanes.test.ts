@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../ts/client.js';
-import { SFTPTransferError } from '../../ts/errors.js';
+import { SFTPTransferError, TimeoutError } from '../../ts/errors.js';
 import { openSftp } from '../../ts/sftp/index.js';
 import { LANE_SKEW } from '../../ts/sftp/transfer/multiLaneWrite.js';
 import { makeKey } from '../auth/system.js';
@@ -159,6 +159,28 @@ describe('uploads over several channels', () => {
     const plain = await openSftp(opener);
     expect(windows.at(-1)).toBe(2 * MiB);
     await plain.close();
+  }, 60_000);
+
+  it('a second channel the server never opens costs at most readyTimeout, once: the upload goes on one channel', async () => {
+    await using conn = await connect(rootLogin(sshd, key));
+    const asked: Array<number | undefined> = [];
+    const opener = {
+      openSession: (o?: { window?: number; signal?: AbortSignal; timeout?: number }) => {
+        asked.push(o?.timeout);
+        if (asked.length === 1) return conn.openSession(o);
+        // What a server that never answers CHANNEL_OPEN looks like from here.
+        return new Promise<never>((_, reject) => setTimeout(() => reject(new TimeoutError(`no answer within ${o?.timeout} ms`)), o?.timeout ?? 3_600_000));
+      },
+    };
+    const sftp = await openSftp(opener, { readyTimeout: 300 });
+    const t0 = Date.now();
+    await sftp.put(src, join(dir, 'unanswered'));
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    await sftp.put(src, join(dir, 'unanswered'));
+    expect(asked).toEqual([300, 300]);
+    expect(sftp.lanes?.size).toBe(0);
+    expect(sha256(readFileSync(join(dir, 'unanswered')))).toBe(sha256(data));
+    await sftp.close();
   }, 60_000);
 
   it('a server that allows one session gets the whole upload on one channel', async () => {

@@ -189,7 +189,8 @@ export class SSHClientConnection {
 
   /**
    * Starts SFTP on a new session channel (the `sftp` subsystem) and returns
-   * the client. Closing the SFTP client closes only its channel.
+   * the client. Closing the SFTP client closes only its channel, and the
+   * extra SFTP channels large uploads opened (`PutOptions.channels`).
    */
   sftp(options: SFTPClientOptions = {}): Promise<SFTPClient> {
     return openSftp(this, options);

@@ -26,7 +26,7 @@ export * from './constants.js';
  * layer's internals.
  */
 export interface SubsystemOpener {
-  openSession(opts?: { window?: number }): Promise<Duplex & { subsystem(name: string): Promise<unknown> }>;
+  openSession(opts?: { window?: number; signal?: AbortSignal; timeout?: number }): Promise<Duplex & { subsystem(name: string, opts?: { signal?: AbortSignal; timeout?: number }): Promise<unknown> }>;
 }
 
 /**
@@ -35,14 +35,20 @@ export interface SubsystemOpener {
  */
 export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
   const client = await startSftp(connection, opts);
-  client.useLanes(() => startSftp(connection, opts));
+  const laneTimeout = Math.min(opts.readyTimeout ?? LANE_READY_TIMEOUT, LANE_READY_TIMEOUT);
+  client.useLanes((signal) => startSftp(connection, { ...opts, signal, readyTimeout: laneTimeout }));
   return client;
 }
 
+/** How long opening an extra SFTP session for a transfer may take before the transfer goes on without it (ms). */
+const LANE_READY_TIMEOUT = 10_000;
+
+/** Opens the channel, starts the subsystem and the SFTP handshake, each within `readyTimeout` (default 30 s) and `signal`. */
 async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): Promise<SFTPClient> {
-  const channel = await connection.openSession(opts.window ? { window: opts.window } : undefined);
+  const wait = { signal: opts.signal, timeout: opts.readyTimeout ?? 30_000 };
+  const channel = await connection.openSession({ ...wait, ...(opts.window ? { window: opts.window } : {}) });
   try {
-    await channel.subsystem('sftp');
+    await channel.subsystem('sftp', wait);
   } catch (err) {
     channel.destroy();
     throw err;

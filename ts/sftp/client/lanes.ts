@@ -13,8 +13,8 @@
  */
 import type { SFTPClient } from './client.js';
 
-/** Opens one more SFTP session on the same connection. */
-export type LaneOpener = () => Promise<SFTPClient>;
+/** Opens one more SFTP session on the same connection (within a time limit of its own). */
+export type LaneOpener = (signal?: AbortSignal) => Promise<SFTPClient>;
 
 /** Most extra sessions one client keeps open at a time (lent plus idle). */
 const MAX_LANES = 6;
@@ -38,9 +38,9 @@ export class LanePool {
   /**
    * Up to `n` sessions for one transfer: idle ones first, then new ones.
    * Returns fewer (possibly none) when the server refuses more channels,
-   * the pool is full, or opening fails; never rejects.
+   * the pool is full, opening fails or `signal` aborts; never rejects.
    */
-  async borrow(n: number): Promise<SFTPClient[]> {
+  async borrow(n: number, signal?: AbortSignal): Promise<SFTPClient[]> {
     const out: SFTPClient[] = [];
     while (out.length < n && this.#idle.length > 0) {
       const lane = this.#idle.pop()!;
@@ -50,7 +50,7 @@ export class LanePool {
     const want = Math.min(n - out.length, MAX_LANES - this.#count);
     if (want <= 0 || this.#refused || this.#closed) return out;
     this.#count += want;
-    const opened = await Promise.allSettled(Array.from({ length: want }, () => this.#open()));
+    const opened = await Promise.allSettled(Array.from({ length: want }, () => this.#open(signal)));
     for (const r of opened) {
       if (r.status === 'fulfilled') {
         if (this.#closed) {
@@ -59,7 +59,8 @@ export class LanePool {
         } else out.push(r.value);
       } else {
         this.#count--;
-        this.#refused = true;
+        // A refusal or a server that does not answer is not asked again; an abort says nothing about the server.
+        if (!signal?.aborted) this.#refused = true;
       }
     }
     return out;

@@ -222,7 +222,7 @@ const MAX_FREE_BLOCKS = 16;
 async function uploadLanes(client: SFTPClient, remote: string, channels: number, bytes: number, pflags: number, signal: AbortSignal | undefined): Promise<Lane[]> {
   const pool = client.lanes;
   if (!pool || channels < 2 || bytes < LANE_MIN_BYTES) return [];
-  const borrowed = await pool.borrow(Math.min(channels, MAX_TRANSFER_LANES) - 1);
+  const borrowed = await pool.borrow(Math.min(channels, MAX_TRANSFER_LANES) - 1, signal);
   const opened = await Promise.allSettled(borrowed.map((c) => c.openHandle(remote, pflags, {}, { signal })));
   const lanes: Lane[] = [];
   opened.forEach((r, i) => {
