@@ -28,12 +28,12 @@ import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelException, ProtocolError } from '../errors.js';
 import { MSG } from '../wire/index.js';
 import { EXTENDED_DATA_STDERR, MAX_MAX_PACKET, MAX_WINDOW } from './constants.js';
-
-/** WINDOW_ADJUST goes out once this fraction (1/n) of the receive window has been consumed. */
-const ADJUST_FRACTION = 8;
 import { channelIdMessage, channelRequestMessage } from './messages.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
 import { bounded, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
+
+/** WINDOW_ADJUST goes out once this fraction (1/n) of the receive window has been consumed. */
+const ADJUST_FRACTION = 8;
 
 /** Data packets at least this large are handed to the transport as parts (ChannelHost.sendGathered) rather than copied here. */
 const GATHER_MIN = 4096;

@@ -23,6 +23,8 @@ export interface TreeOptions extends TransferOptions {
   /** Per-file options passed through (verify, resume). */
   verify?: boolean;
   resume?: boolean;
+  /** putDir: SFTP channels per file of 64 MiB or more (PutOptions.channels). */
+  channels?: number;
 }
 
 interface Entry {
@@ -68,6 +70,7 @@ async function transferFiles(
         preserve: opts.preserve,
         verify: opts.verify,
         resume: opts.resume,
+        channels: opts.channels,
         onProgress: progress(f.rel),
       });
       bytes += n;
