@@ -112,6 +112,19 @@ describe('uploads over several channels', () => {
     await sftp.close();
   }, 60_000);
 
+  it('a resume with 64 MiB or more to go runs on two channels from the resumed offset, verify included', async () => {
+    const remote = join(dir, 'resumed-wide');
+    writeFileSync(remote, data.subarray(0, 12 * MiB));
+    await using conn = await connect(rootLogin(sshd, key));
+    const sftp = await openSftp(conn);
+    const seen: number[] = [];
+    await sftp.put(src, remote, { resume: true, verify: true, onProgress: (n) => seen.push(n) });
+    expect(seen[0]).toBe(12 * MiB - LANE_SKEW);
+    expect(sftp.lanes?.size).toBe(1);
+    expect(sha256(readFileSync(remote))).toBe(sha256(data));
+    await sftp.close();
+  }, 60_000);
+
   it('losing the connection mid-upload fails with SFTPTransferError (no hang), and a resume on a new connection is byte-exact', async () => {
     const remote = join(dir, 'lost');
     const conn = await connect(rootLogin(sshd, key));
