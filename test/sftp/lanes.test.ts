@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { connect } from '../../ts/client.js';
 import { SFTPTransferError, TimeoutError } from '../../ts/errors.js';
 import { openSftp } from '../../ts/sftp/index.js';
-import { LANE_SKEW } from '../../ts/sftp/transfer/multiLaneWrite.js';
+import { LANE_SKEW, multiLaneWrite } from '../../ts/sftp/transfer/multiLaneWrite.js';
+import { FXF } from '../../ts/wire/sftpConstants.js';
 import { makeKey } from '../auth/system.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { patternBytes, removeDir, scratchDir, sha256 } from './helpers.js';
@@ -194,6 +195,29 @@ describe('uploads over several channels', () => {
     expect(sftp.lanes?.size).toBe(0);
     expect(sha256(readFileSync(join(dir, 'unanswered')))).toBe(sha256(data));
     await sftp.close();
+  }, 60_000);
+
+  it('multiLaneWrite never waits on a block at the prefix, even one larger than LANE_SKEW', async () => {
+    await using conn = await connect(rootLogin(sshd, key));
+    const [a, b] = await Promise.all([openSftp(conn), openSftp(conn)]);
+    const remote = join(dir, 'bigblocks');
+    const blocks = [0, 1, 2].map((i) => data.subarray(i * 12 * MiB, (i + 1) * 12 * MiB));
+    const ha = await a.openHandle(remote, FXF.WRITE | FXF.CREAT | FXF.TRUNC);
+    const hb = await b.openHandle(remote, FXF.WRITE);
+    let i = 0;
+    const sent = multiLaneWrite(
+      [
+        { client: a, handle: ha },
+        { client: b, handle: hb },
+      ],
+      async () => (i < blocks.length ? Buffer.from(blocks[i++]!) : null),
+      { start: 0, end: 36 * MiB, block: 12 * MiB, chunkSize: 255 * 1024, concurrency: 16, path: remote, what: 'test', release: () => {} },
+    );
+    const settled = await Promise.race([sent, new Promise((r) => setTimeout(() => r('stuck'), 20_000).unref())]);
+    expect(settled).toBe(36 * MiB);
+    await Promise.all([a.closeHandle(ha), b.closeHandle(hb)]);
+    expect(readFileSync(remote).equals(data.subarray(0, 36 * MiB))).toBe(true);
+    await Promise.all([a.close(), b.close()]);
   }, 60_000);
 
   it('a server that allows one session gets the whole upload on one channel', async () => {

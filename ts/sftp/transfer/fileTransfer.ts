@@ -19,7 +19,7 @@ import { SFTPAttributes } from '../attributes.js';
 import type { SFTPClient } from '../client/client.js';
 import { pipelinedRead } from './pipelinedRead.js';
 import { pipelinedWrite, type ChunkSource } from './pipelinedWrite.js';
-import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, multiLaneWrite, type Lane } from './multiLaneWrite.js';
+import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, laneBlock, multiLaneWrite, type Lane } from './multiLaneWrite.js';
 import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
 
 export interface TransferOptions {
@@ -295,7 +295,8 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
   let sent: number;
   try {
     opts.onProgress?.(start, total);
-    const block = Math.max(chunkSize, Math.min(chunkSize * 8, 4 * 1024 * 1024));
+    const wide = Math.max(chunkSize, Math.min(chunkSize * 8, 4 * 1024 * 1024));
+    const block = lanes.length > 0 ? laneBlock(wide, lanes.length + 1) : wide;
     const src = fileSource(fh, start, total, block, hash, local);
     const onAcked = opts.onProgress ? (a: number): void => opts.onProgress!(start + a, total) : undefined;
     const shape = { release: src.release, start, chunkSize, concurrency, signal, path: remote, onAcked };

@@ -24,8 +24,13 @@ export const LANE_SKEW = 8 * 1024 * 1024;
 /** Uploads smaller than this stay on one channel (opening another costs a round trip or two). */
 export const LANE_MIN_BYTES = 64 * 1024 * 1024;
 
-/** Most lanes one transfer uses, so that LANE_SKEW always covers a block per lane. */
+/** Most lanes one transfer uses. */
 export const MAX_TRANSFER_LANES = 4;
+
+/** The block size to read for `lanes` lanes: small enough that LANE_SKEW holds a block for each, and one more. */
+export function laneBlock(block: number, lanes: number): number {
+  return Math.max(1, Math.min(block, Math.floor(LANE_SKEW / (lanes + 1))));
+}
 
 /** How long cutting the file back after a failure may take. */
 const TRUNCATE_TIMEOUT_MS = 5000;
@@ -40,7 +45,7 @@ export interface MultiLaneWriteOptions {
   /** Remote offset of the first byte, and the end (exclusive). */
   start: number;
   end: number;
-  /** Largest block `source` returns. */
+  /** Largest block `source` returns (see `laneBlock`; a larger one is sent, alone, once it is at the prefix). */
   block: number;
   chunkSize: number;
   /** Requests in flight per lane. */
@@ -93,7 +98,8 @@ export async function multiLaneWrite(lanes: readonly Lane[], source: () => Promi
   let turn: Promise<unknown> = Promise.resolve();
   const next: ChunkSource = () => {
     const mine = turn.then(async (): Promise<PlacedChunk | null> => {
-      while (!stopped && pos < end && Math.min(pos + block, end) > prefix + LANE_SKEW) {
+      // The block at the prefix always goes (nothing else could move the prefix).
+      while (!stopped && pos > prefix && pos < end && Math.min(pos + block, end) > prefix + LANE_SKEW) {
         await new Promise<void>((resolve) => waiters.push(resolve));
       }
       if (stopped) return null;
