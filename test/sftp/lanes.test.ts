@@ -14,6 +14,7 @@ import { openSftp } from '../../ts/sftp/index.js';
 import { LANE_SKEW, multiLaneWrite } from '../../ts/sftp/transfer/multiLaneWrite.js';
 import { FXF } from '../../ts/wire/sftpConstants.js';
 import { makeKey } from '../auth/system.js';
+import { startDelayForwarder } from '../helpers/delay.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { patternBytes, removeDir, scratchDir, sha256 } from './helpers.js';
 
@@ -173,6 +174,41 @@ describe('uploads over several channels', () => {
     const plain = await openSftp(opener);
     expect(windows.at(-1)).toBe(2 * MiB);
     await plain.close();
+  }, 60_000);
+
+  it('over a long round trip the SFTP channel window grows with it; on loopback, or with window set, it stays', async () => {
+    const fwd = await startDelayForwarder(sshd.port, 10);
+    try {
+      const channels: Array<{ localWindow: number }> = [];
+      const recording = (conn: Awaited<ReturnType<typeof connect>>) => ({
+        openSession: async (o?: { window?: number; signal?: AbortSignal; timeout?: number }) => {
+          const ch = await conn.openSession(o);
+          channels.push(ch);
+          return ch;
+        },
+      });
+      await using far = await connect({ ...rootLogin(sshd, key), port: fwd.port });
+      const sftp = await openSftp(recording(far));
+      expect(sftp.session.roundTripMs!).toBeGreaterThanOrEqual(20);
+      // At least 20 MiB: 1 MiB per millisecond of round trip, less what the handshake replies used.
+      expect(channels[0]!.localWindow).toBeGreaterThan(19 * MiB);
+      const back = join(dir, 'far.get');
+      writeFileSync(join(dir, 'far'), data.subarray(0, 8 * MiB));
+      expect(await sftp.get(join(dir, 'far'), back)).toBe(8 * MiB);
+      expect(readFileSync(back).equals(data.subarray(0, 8 * MiB))).toBe(true);
+      await sftp.close();
+      const pinned = await openSftp(recording(far), { window: 4 * MiB });
+      expect(channels[1]!.localWindow).toBeLessThanOrEqual(4 * MiB);
+      await pinned.close();
+      await using near = await connect(rootLogin(sshd, key));
+      const local = await openSftp(recording(near));
+      // Loopback answers in well under 4 ms unless the machine is very busy; either way the rule holds.
+      const rtt = local.session.roundTripMs!;
+      expect(channels[2]!.localWindow).toBeLessThanOrEqual(rtt < 4 ? 2 * MiB : Math.min(32, Math.ceil(rtt)) * MiB);
+      await local.close();
+    } finally {
+      await fwd.close();
+    }
   }, 60_000);
 
   it('a second channel the server never opens costs at most readyTimeout, once: the upload goes on one channel', async () => {

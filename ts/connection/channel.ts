@@ -159,8 +159,8 @@ export class Channel extends Duplex {
   protected readonly role: 'client' | 'server';
 
   // receive side
-  readonly #windowSize: number;
-  readonly #adjustThreshold: number;
+  #windowSize: number;
+  #adjustThreshold: number;
   readonly #localMaxPacket: number;
   #localWindow: number;
   #received = 0;
@@ -656,12 +656,31 @@ export class Channel extends Duplex {
     const owed = this.#received - this.#credited - this.readableLength - this.stderr.readableLength;
     if (owed < this.#adjustThreshold) return;
     this.#credited += owed;
-    this.#localWindow += owed;
+    this.#credit(owed);
+  }
+
+  /** Grants the peer `n` more bytes of window. */
+  #credit(n: number): void {
+    this.#localWindow += n;
     const p = Buffer.allocUnsafe(9);
     p[0] = MSG.CHANNEL_WINDOW_ADJUST;
     p.writeUInt32BE(this.remoteId, 1);
-    p.writeUInt32BE(owed, 5);
+    p.writeUInt32BE(n, 5);
     this.host.send(p);
+  }
+
+  /**
+   * Raises the receive window to `size` bytes (never lowers it), crediting
+   * the peer with the difference at once. For a consumer that learns it
+   * needs more in flight, e.g. over a link with a long round trip.
+   */
+  growWindow(size: number): void {
+    if (!Number.isInteger(size) || size > MAX_WINDOW) throw new RangeError(`window ${size} is not an integer up to ${MAX_WINDOW}`);
+    const more = size - this.#windowSize;
+    if (more <= 0 || this.#eofReceived || this.#closeSent || this.#finished) return;
+    this.#windowSize = size;
+    this.#adjustThreshold = Math.max(1, Math.floor(size / ADJUST_FRACTION));
+    this.#credit(more);
   }
 
   // ─────────────────────────── from the connection ───────────────────────────

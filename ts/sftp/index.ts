@@ -26,8 +26,15 @@ export * from './constants.js';
  * layer's internals.
  */
 export interface SubsystemOpener {
-  openSession(opts?: { window?: number; signal?: AbortSignal; timeout?: number }): Promise<Duplex & { subsystem(name: string, opts?: { signal?: AbortSignal; timeout?: number }): Promise<unknown> }>;
+  openSession(opts?: { window?: number; signal?: AbortSignal; timeout?: number }): Promise<SubsystemChannel>;
 }
+
+/** A session channel as `openSftp` uses it. */
+export type SubsystemChannel = Duplex & {
+  subsystem(name: string, opts?: { signal?: AbortSignal; timeout?: number }): Promise<unknown>;
+  /** Raises the receive window (SSH channels have it). */
+  growWindow?(size: number): void;
+};
 
 /**
  * Opens the `sftp` subsystem on a new session channel and starts SFTP on it.
@@ -43,7 +50,27 @@ export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOpti
 /** How long opening an extra SFTP session for a transfer may take before the transfer goes on without it (ms). */
 const LANE_READY_TIMEOUT = 10_000;
 
-/** Opens the channel, starts the subsystem and the SFTP handshake, each within `readyTimeout` (default 30 s) and `signal`. */
+/** Round trips at least this long (ms) get a larger SFTP receive window. */
+const LONG_ROUND_TRIP_MS = 4;
+/** Receive window per millisecond of round trip, and the most it grows to. */
+const WINDOW_PER_MS = 1024 * 1024;
+const MAX_FITTED_WINDOW = 32 * 1024 * 1024;
+
+/**
+ * A get has at most one window in flight per round trip. When the
+ * limits@openssh.com request (one round trip, timed by the session) took
+ * LONG_ROUND_TRIP_MS or more, the channel's window grows to 1 MiB per
+ * millisecond of it (20 MiB at 20 ms), up to 32 MiB. A `window` the caller
+ * chose is left alone, and so is a fast link, where a larger window only
+ * adds buffering.
+ */
+function fitWindow(channel: SubsystemChannel, client: SFTPClient, opts: SFTPClientOptions): void {
+  const rtt = client.session.roundTripMs;
+  if (opts.window !== undefined || rtt === undefined || rtt < LONG_ROUND_TRIP_MS || !channel.growWindow) return;
+  channel.growWindow(Math.min(MAX_FITTED_WINDOW, Math.ceil(rtt) * WINDOW_PER_MS));
+}
+
+/** Opens the channel, starts the subsystem and the SFTP handshake, each within `readyTimeout` (default 30 s) and `signal`, then fits the window to the round trip. */
 async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): Promise<SFTPClient> {
   const wait = { signal: opts.signal, timeout: opts.readyTimeout ?? 30_000 };
   const channel = await connection.openSession({ ...wait, ...(opts.window ? { window: opts.window } : {}) });
@@ -53,5 +80,7 @@ async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): 
     channel.destroy();
     throw err;
   }
-  return SFTPClient.fromStream(channel, opts);
+  const client = await SFTPClient.fromStream(channel, opts);
+  fitWindow(channel, client, opts);
+  return client;
 }

@@ -164,7 +164,9 @@ export class SFTPSession {
   }
 
   async #queryLimits(): Promise<void> {
+    const t0 = performance.now();
     const body = await this.call((id) => encodePacket(FXP.EXTENDED, id, (w) => w.string(EXT.LIMITS)));
+    this.roundTripMs = performance.now() - t0;
     const r = replyReader(body, FXP.EXTENDED_REPLY, 'limits@openssh.com');
     const num = (): number => {
       const v = r.uint64();
@@ -186,6 +188,13 @@ export class SFTPSession {
     // A DATA reply carries up to maxReadLength plus 13 bytes of header.
     this.#framer.setMaxPacket(Math.max(DEFAULT_MAX_PACKET, this.limits.maxReadLength + 1024));
   }
+
+  /**
+   * How long the limits@openssh.com request took (ms): one round trip to
+   * the server, measured during `init`. Undefined when the server does not
+   * offer that extension.
+   */
+  roundTripMs: number | undefined = undefined;
 
   /** Whether the server advertised an extension. */
   has(ext: string): boolean {
