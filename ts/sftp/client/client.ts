@@ -41,12 +41,12 @@ export interface SFTPClientOptions extends SessionOptions {
    */
   channels?: number;
   /**
-   * Receive window of the SFTP channel when `openSftp` opens it (default:
-   * the connection's, 2 MiB). A get has at most one window in flight per
-   * round trip, so on a link with a round-trip time of tens of milliseconds
-   * a larger one (e.g. 16 MiB) is what keeps the data coming; on a fast
-   * local link it only adds buffering. Memory stays bounded by the READs
-   * in flight either way.
+   * Receive window of the SFTP channel when `openSftp` opens it. By default
+   * it starts at the connection's (2 MiB) and grows with the round trip
+   * measured during the handshake: 1 MiB per millisecond from 4 ms, up to
+   * 32 MiB, since a get has at most one window in flight per round trip; a
+   * fast local link keeps 2 MiB, where more only adds buffering. Set it to
+   * fix the size instead. Memory stays bounded by the READs in flight.
    */
   window?: number;
 }
