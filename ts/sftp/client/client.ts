@@ -128,7 +128,7 @@ export class SFTPClient {
     return this.session.closed;
   }
 
-  /** @internal chunk size and concurrency for a transfer. */
+  /** @internal chunk size, requests in flight and SFTP channels for a transfer. */
   transferShape(opts: { chunkSize?: number; concurrency?: number; channels?: number }, direction: 'read' | 'write'): { chunkSize: number; concurrency: number; channels: number } {
     const max = direction === 'read' ? this.session.limits.maxReadLength : this.session.limits.maxWriteLength;
     const want = opts.chunkSize ?? this.#defaults.chunkSize ?? max;

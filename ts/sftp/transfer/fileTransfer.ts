@@ -219,11 +219,11 @@ const MAX_FREE_BLOCKS = 16;
  * with the file open for writing. Empty when the upload is small, the
  * caller asked for one channel, or the server offers no more.
  */
-async function uploadLanes(client: SFTPClient, remote: string, channels: number, bytes: number, pflags: number, signal: AbortSignal | undefined): Promise<Lane[]> {
+async function uploadLanes(client: SFTPClient, remote: string, channels: number, bytes: number, signal: AbortSignal | undefined): Promise<Lane[]> {
   const pool = client.lanes;
   if (!pool || channels < 2 || bytes < LANE_MIN_BYTES) return [];
   const borrowed = await pool.borrow(Math.min(channels, MAX_TRANSFER_LANES) - 1, signal);
-  const opened = await Promise.allSettled(borrowed.map((c) => c.openHandle(remote, pflags, {}, { signal })));
+  const opened = await Promise.allSettled(borrowed.map((c) => c.openHandle(remote, FXF.WRITE, {}, { signal })));
   const lanes: Lane[] = [];
   opened.forEach((r, i) => {
     if (r.status === 'fulfilled') lanes.push({ client: borrowed[i]!, handle: r.value });
@@ -287,7 +287,7 @@ export async function putFile(client: SFTPClient, local: string, remote: string,
   let fh: FileHandle;
   try {
     fh = await open(local, 'r');
-    lanes = await uploadLanes(client, remote, channels, total - start, FXF.WRITE, signal);
+    lanes = await uploadLanes(client, remote, channels, total - start, signal);
   } catch (err) {
     closeQuietly(client, handle, remote);
     throw err;
