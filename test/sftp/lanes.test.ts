@@ -192,6 +192,9 @@ describe('uploads over several channels', () => {
       expect(sftp.session.roundTripMs!).toBeGreaterThanOrEqual(20);
       // At least 20 MiB: 1 MiB per millisecond of round trip, less what the handshake replies used.
       expect(channels[0]!.localWindow).toBeGreaterThan(19 * MiB);
+      // A get keeps two windows of READs out, so the grown window is used.
+      expect(sftp.session.readAhead).toBe(2 * (channels[0] as unknown as { windowSize: number }).windowSize);
+      expect(sftp.session.readAhead).toBeGreaterThan(38 * MiB);
       const back = join(dir, 'far.get');
       writeFileSync(join(dir, 'far'), data.subarray(0, 8 * MiB));
       expect(await sftp.get(join(dir, 'far'), back)).toBe(8 * MiB);
@@ -205,6 +208,7 @@ describe('uploads over several channels', () => {
       // Loopback answers in well under 4 ms unless the machine is very busy; either way the rule holds.
       const rtt = local.session.roundTripMs!;
       expect(channels[2]!.localWindow).toBeLessThanOrEqual(rtt < 4 ? 2 * MiB : Math.min(32, Math.ceil(rtt)) * MiB);
+      if (rtt < 4) expect(local.session.readAhead).toBe(8 * MiB);
       await local.close();
     } finally {
       await fwd.close();

@@ -229,6 +229,10 @@ export class Channel extends Duplex {
   get localWindow(): number {
     return this.#localWindow;
   }
+  /** The receive window we keep granting: the most the peer may have in flight. */
+  get windowSize(): number {
+    return this.#windowSize;
+  }
   /** Bytes we may still send before the peer must grant more. */
   get remoteWindow(): number {
     return this.#remoteWindow;

@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { SFTPClient, type SFTPClientOptions } from './client/client.js';
+import { DEFAULT_READ_AHEAD } from './client/session.js';
 
 export { SFTPClient } from './client/client.js';
 export type { SFTPClientOptions, CallOptions, SFTPStatVFS } from './client/client.js';
@@ -34,6 +35,8 @@ export type SubsystemChannel = Duplex & {
   subsystem(name: string, opts?: { signal?: AbortSignal; timeout?: number }): Promise<unknown>;
   /** Raises the receive window (SSH channels have it). */
   growWindow?(size: number): void;
+  /** The receive window's size (SSH channels have it). */
+  readonly windowSize?: number;
 };
 
 /**
@@ -82,5 +85,7 @@ async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): 
   }
   const client = await SFTPClient.fromStream(channel, opts);
   fitWindow(channel, client, opts);
+  // A get keeps the window full only with more than a window's worth of READs out.
+  if (opts.readAhead === undefined && channel.windowSize !== undefined) client.session.readAhead = Math.max(DEFAULT_READ_AHEAD, 2 * channel.windowSize);
   return client;
 }

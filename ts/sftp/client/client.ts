@@ -46,7 +46,7 @@ export interface SFTPClientOptions extends SessionOptions {
    * measured during the handshake: 1 MiB per millisecond from 4 ms, up to
    * 32 MiB, since a get has at most one window in flight per round trip; a
    * fast local link keeps 2 MiB, where more only adds buffering. Set it to
-   * fix the size instead. Memory stays bounded by the READs in flight.
+   * fix the size instead. A download's memory stays bounded by `readAhead`.
    */
   window?: number;
 }

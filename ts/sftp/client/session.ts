@@ -55,7 +55,16 @@ export interface SessionOptions {
   timeout?: number;
   /** Signal for the handshake. */
   signal?: AbortSignal;
+  /**
+   * Most bytes one read (a get, a read stream, a prefetch) may have asked
+   * for or received without handing them on yet. Default 8 MiB, or twice
+   * the channel's receive window when `openSftp` made that larger.
+   */
+  readAhead?: number;
 }
+
+/** Default `readAhead`: several windows of a loopback or LAN channel. */
+export const DEFAULT_READ_AHEAD = 8 * 1024 * 1024;
 
 /** A byte stream both ways: a Duplex, or a readable/writable pair such as a child's stdout/stdin. */
 export type SFTPStream = (Readable & Writable) | { readable: Readable; writable: Writable };
@@ -108,6 +117,7 @@ export class SFTPSession {
       this.writable = stream as Writable;
     }
     this.#timeoutMs = opts.timeout ?? 300_000;
+    this.readAhead = opts.readAhead ?? DEFAULT_READ_AHEAD;
     this.readable.on('data', this.#onData);
     this.readable.on('end', this.#onEnd);
     this.readable.on('close', this.#onClose);
@@ -195,6 +205,13 @@ export class SFTPSession {
    * offer that extension.
    */
   roundTripMs: number | undefined = undefined;
+
+  /**
+   * Most bytes a pipelined read may have requested or received and not yet
+   * handed to its consumer (see SessionOptions.readAhead): what bounds a
+   * download's memory when the local side falls behind.
+   */
+  readAhead: number;
 
   /** Whether the server advertised an extension. */
   has(ext: string): boolean {

@@ -79,9 +79,9 @@ export class SFTPReadStream extends Readable {
         const more = this.#pushCoalesced(chunks, this.#pushSize);
         if (!more) return new Promise<void>((r) => (this.#resume = r));
       },
-      // Read-ahead beyond what is in flight stays near the stream's own
-      // buffer: a slow consumer holds a few MiB here, not the engine's 32.
-      { start, end, chunkSize, concurrency, maxBuffered: Math.max(this.readableHighWaterMark * 2, 4 * 1024 * 1024), signal: this.#abort.signal, path: this.path },
+      // A slow consumer holds the session's read-ahead here (8 MiB by
+      // default), or two of the stream's own buffers if those are larger.
+      { start, end, chunkSize, concurrency, readAhead: Math.max(this.readableHighWaterMark * 2, this.#client.session.readAhead), signal: this.#abort.signal, path: this.path },
     ).then(
       () => this.push(null),
       (err: Error) => {

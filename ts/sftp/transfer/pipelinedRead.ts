@@ -29,8 +29,11 @@ export interface PipelinedReadOptions {
   end?: number;
   chunkSize: number;
   concurrency: number;
-  /** Stop issuing reads while this many bytes wait for the sink. */
-  maxBuffered?: number;
+  /**
+   * Most bytes requested or received but not yet taken by the sink; no READ
+   * goes out past it. Default: the session's `readAhead`.
+   */
+  readAhead?: number;
   signal?: AbortSignal;
   /** For error messages. */
   path?: string;
@@ -46,10 +49,12 @@ export interface PipelinedReadOptions {
 export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSink, opts: PipelinedReadOptions): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const { chunkSize, concurrency, signal, path } = opts;
-    const maxBuffered = opts.maxBuffered ?? Math.max(chunkSize * concurrency * 2, 8 * 1024 * 1024);
+    const readAhead = opts.readAhead ?? session.readAhead;
     let eof = opts.end ?? Number.POSITIVE_INFINITY;
     let nextOffset = opts.start;
     let inflight = 0;
+    /** Bytes asked for by the READs in flight. */
+    let requested = 0;
     /** Arrived pieces keyed by their offset, waiting for the sink. */
     const ready = new Map<number, Buffer[]>();
     let buffered = 0;
@@ -87,11 +92,13 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
 
     const send = (offset: number, length: number): void => {
       inflight++;
+      requested += length;
       const id = session.request(
         (rid) => encodeRead(rid, handle, offset, length),
         (err, type, body, rest) => {
           ids.delete(id);
           inflight--;
+          requested -= length;
           if (failed) return;
           if (err) return fail(err);
           try {
@@ -153,7 +160,10 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       drain();
       if (drainWait.waiting) return maybeFinish();
       if (inflight > concurrency - refill && nextOffset > opts.start) return maybeFinish();
-      while (inflight < concurrency && nextOffset < eof && buffered < maxBuffered) {
+      // Received data waits here while the sink catches up, and every READ in
+      // flight will add to it: both count against the read-ahead, so a slow
+      // local disk holds the download to `readAhead` bytes of memory.
+      while (inflight < concurrency && nextOffset < eof && buffered + requested < readAhead) {
         const len = Math.min(chunkSize, eof - nextOffset);
         send(nextOffset, len);
         nextOffset += len;

@@ -1,0 +1,123 @@
+/**
+ * A download's memory: READs in flight and data waiting for the local side
+ * together stay within the session's read-ahead; the local file writer
+ * writes inline until the destination proves slow.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { SFTPClient } from '../../ts/sftp/index.js';
+import { LocalFileWriter } from '../../ts/sftp/transfer/localWrite.js';
+import { FXP } from '../../ts/wire/sftpConstants.js';
+import { SFTP_SERVER, patternBytes, removeDir, scratchDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+let dir: string;
+
+beforeAll(() => {
+  dir = scratchDir();
+});
+afterAll(() => removeDir(dir));
+
+/** sftp-server on stdio, with the bytes every READ the client sends asks for counted. */
+async function countingServer(readAhead: number): Promise<{ client: SFTPClient; proc: ChildProcess; requested: () => number }> {
+  const proc = spawn(SFTP_SERVER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const tap = new PassThrough();
+  let requested = 0;
+  let pending = Buffer.alloc(0);
+  tap.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+      const len = pending.readUInt32BE(0);
+      const pkt = pending.subarray(4, 4 + len);
+      if (pkt[0] === FXP.READ) {
+        const handleLen = pkt.readUInt32BE(5);
+        requested += pkt.readUInt32BE(9 + handleLen + 8);
+      }
+      pending = pending.subarray(4 + len);
+    }
+  });
+  tap.pipe(proc.stdin!);
+  const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: tap }, { readAhead, concurrency: 64 });
+  return { client, proc, requested: () => requested };
+}
+
+describe('read-ahead', () => {
+  it('a consumer that stops taking data stops the READs at the read-ahead, and nothing is lost', async () => {
+    const data = patternBytes(40 * MiB, 9);
+    writeFileSync(join(dir, 'ra'), data);
+    const readAhead = 4 * MiB;
+    const { client, proc, requested } = await countingServer(readAhead);
+    const chunk = client.limits.maxReadLength;
+    const got: Buffer[] = [];
+    let accepted = 0;
+    let held: Array<() => void> | null = [];
+    const stalled = new Writable({
+      highWaterMark: 1,
+      write(c: Buffer, _e, cb) {
+        got.push(Buffer.from(c));
+        accepted += c.length;
+        if (held) held.push(() => cb());
+        else cb();
+      },
+    });
+    const done = client.getfo(join(dir, 'ra'), stalled, { chunkSize: chunk });
+    await new Promise((r) => setTimeout(r, 400));
+    // Without the bound, 64 READs of a whole chunk each would be out (16 MiB).
+    expect(accepted).toBeGreaterThan(0);
+    expect(requested()).toBeLessThanOrEqual(accepted + readAhead + chunk);
+    const release = held;
+    held = null;
+    for (const f of release) f();
+    expect(await done).toBe(data.length);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    await client.close();
+    proc.kill();
+  });
+
+  it('the readAhead option reaches the session', async () => {
+    const { client, proc } = await countingServer(3 * MiB);
+    expect(client.session.readAhead).toBe(3 * MiB);
+    await client.close();
+    proc.kill();
+  });
+});
+
+describe('LocalFileWriter', () => {
+  it('writes inline, then through the thread pool once a write is slow, finishing every byte in place', async () => {
+    const path = join(dir, 'lw');
+    const fh = await open(path, 'w');
+    const writer = new LocalFileWriter(fh, { slowAfterMs: () => -1 });
+    const a = patternBytes(300_000, 1);
+    const b = patternBytes(123_457, 2);
+    expect(writer.inline).toBe(true);
+    expect(writer.write([a.subarray(0, 1000), a.subarray(1000)], 0, a.length)).toBeUndefined();
+    expect(writer.inline).toBe(false);
+    const pending = writer.write([b], a.length, b.length);
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    await fh.close();
+    expect(readFileSync(path).equals(Buffer.concat([a, b]))).toBe(true);
+  });
+
+  it('stays inline while writes are quick; inline: false always uses the thread pool', async () => {
+    const fh = await open(join(dir, 'lw2'), 'w');
+    const quick = new LocalFileWriter(fh, { slowAfterMs: () => 60_000 });
+    for (let i = 0; i < 8; i++) expect(quick.write([patternBytes(65_536, i)], i * 65_536, 65_536)).toBeUndefined();
+    expect(quick.inline).toBe(true);
+    const pool = new LocalFileWriter(fh, { inline: false });
+    await expect(pool.write([Buffer.from('tail')], 8 * 65_536, 4)).resolves.toBeUndefined();
+    await fh.close();
+    expect(readFileSync(join(dir, 'lw2')).subarray(8 * 65_536).toString()).toBe('tail');
+  });
+
+  it('a write to a closed file is an error, not a hang', async () => {
+    const fh = await open(join(dir, 'lw3'), 'w');
+    const writer = new LocalFileWriter(fh);
+    await fh.close();
+    expect(() => writer.write([Buffer.from('x')], 0, 1)).toThrow();
+  });
+});
