@@ -87,10 +87,11 @@ describe('read-ahead', () => {
 });
 
 describe('LocalFileWriter', () => {
-  it('writes inline, then through the thread pool once a write is slow, finishing every byte in place', async () => {
+  it('writes inline, then through the thread pool once writes run over budget, finishing every byte in place', async () => {
     const path = join(dir, 'lw');
     const fh = await open(path, 'w');
-    const writer = new LocalFileWriter(fh, { slowAfterMs: () => -1 });
+    // Every write takes thousands of times its budget: the running average crosses 1 at once.
+    const writer = new LocalFileWriter(fh, { budgetMs: () => 1e-9 });
     const a = patternBytes(300_000, 1);
     const b = patternBytes(123_457, 2);
     expect(writer.inline).toBe(true);
@@ -105,9 +106,13 @@ describe('LocalFileWriter', () => {
 
   it('stays inline while writes are quick; inline: false always uses the thread pool', async () => {
     const fh = await open(join(dir, 'lw2'), 'w');
-    const quick = new LocalFileWriter(fh, { slowAfterMs: () => 60_000 });
+    const quick = new LocalFileWriter(fh, { budgetMs: () => 60_000 });
     for (let i = 0; i < 8; i++) expect(quick.write([patternBytes(65_536, i)], i * 65_536, 65_536)).toBeUndefined();
     expect(quick.inline).toBe(true);
+    // One write past the hard limit is enough, whatever the budget says.
+    const strict = new LocalFileWriter(fh, { budgetMs: () => 60_000, hardLimitMs: -1 });
+    expect(strict.write([patternBytes(65_536, 9)], 0, 65_536)).toBeUndefined();
+    expect(strict.inline).toBe(false);
     const pool = new LocalFileWriter(fh, { inline: false });
     await expect(pool.write([Buffer.from('tail')], 8 * 65_536, 4)).resolves.toBeUndefined();
     await fh.close();

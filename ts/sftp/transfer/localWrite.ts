@@ -8,36 +8,47 @@
  * and collect them only in full collections. A write into the page cache
  * takes well under a millisecond, so batches are written inline
  * (`writevSync`) and their buffers die young. A destination that proves
- * slow (one inline write past `slowAfterMs`: a network filesystem, the
- * kernel throttling dirty pages) goes to the thread pool for the rest of
- * the transfer, so the event loop waits on a slow disk once at most.
+ * slow goes to the thread pool for the rest of the transfer: writes that
+ * keep taking longer than their budget (a network filesystem, a disk the
+ * kernel throttles), or one write past HARD_LIMIT_MS. A lone slow write
+ * (the kernel finding fresh pages) does not count against it.
  */
 import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
 
-/** An inline write slower than this (plus SLOW_MS_PER_MIB per MiB written) moves the transfer to the thread pool. */
-const SLOW_MS = 4;
-const SLOW_MS_PER_MIB = 4;
+/** An inline write's budget: BUDGET_MS plus BUDGET_MS_PER_MIB per MiB written. */
+const BUDGET_MS = 4;
+const BUDGET_MS_PER_MIB = 4;
+/** One inline write this slow moves the transfer to the thread pool at once. */
+const HARD_LIMIT_MS = 100;
+/** Weight of the newest write in the running average of time over budget. */
+const AVERAGE_WEIGHT = 1 / 8;
 const MIB = 1024 * 1024;
 
 export interface LocalFileWriterOptions {
   /** Write inline while the destination keeps up (default true); false always uses the thread pool. */
   inline?: boolean;
-  /** Milliseconds an inline write of `bytes` may take before the rest go to the thread pool. */
-  slowAfterMs?: (bytes: number) => number;
+  /** Milliseconds an inline write of `bytes` should take at most. */
+  budgetMs?: (bytes: number) => number;
+  /** One inline write slower than this (ms) ends inline writing. */
+  hardLimitMs?: number;
 }
 
 export class LocalFileWriter {
   readonly #file: FileHandle;
-  readonly #slowAfterMs: (bytes: number) => number;
+  readonly #budgetMs: (bytes: number) => number;
+  readonly #hardLimitMs: number;
   #inline: boolean;
+  /** Running average of (time taken / budget) over recent inline writes. */
+  #load = 0;
 
   constructor(file: FileHandle, opts: LocalFileWriterOptions = {}) {
     this.#file = file;
     this.#inline = opts.inline ?? true;
-    this.#slowAfterMs = opts.slowAfterMs ?? ((bytes) => SLOW_MS + (bytes / MIB) * SLOW_MS_PER_MIB);
+    this.#budgetMs = opts.budgetMs ?? ((bytes) => BUDGET_MS + (bytes / MIB) * BUDGET_MS_PER_MIB);
+    this.#hardLimitMs = opts.hardLimitMs ?? HARD_LIMIT_MS;
   }
 
   /** Whether the next write runs inline. */
@@ -54,7 +65,9 @@ export class LocalFileWriter {
     const t0 = performance.now();
     let done = 0;
     while (done < length) done += progress(writevSync(this.#file.fd, done > 0 ? remainder(chunks, done) : chunks, offset + done));
-    if (performance.now() - t0 > this.#slowAfterMs(length)) this.#inline = false;
+    const ms = performance.now() - t0;
+    this.#load += (ms / this.#budgetMs(length) - this.#load) * AVERAGE_WEIGHT;
+    if (this.#load > 1 || ms > this.#hardLimitMs) this.#inline = false;
   }
 
   async #writeAsync(chunks: Buffer[], offset: number, length: number): Promise<void> {
