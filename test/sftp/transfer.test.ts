@@ -197,6 +197,22 @@ describe('getfo, putfo and streams', () => {
     expect(readFileSync(join(dir, 'small-writes')).equals(Buffer.concat(pieces))).toBe(true);
   });
 
+  it('a write stream copies what it accepts: a producer may refill its buffer once the write calls back', async () => {
+    // One Buffer, refilled for every write, as pooled producers do. Holding
+    // views of it while WRITEs are in flight would upload the last fill
+    // several times over.
+    const ws = sftp.createWriteStream(join(dir, 'refill'));
+    const buf = Buffer.allocUnsafe(100 * K);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      buf.set(patternBytes(buf.length, 100 + i));
+      expected.push(Buffer.from(buf));
+      await new Promise<void>((resolve, reject) => ws.write(buf, (err?: Error | null) => (err ? reject(err) : resolve())));
+    }
+    await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    expect(readFileSync(join(dir, 'refill')).equals(Buffer.concat(expected))).toBe(true);
+  });
+
   it('a lone small write is sent without waiting for more data or end()', async () => {
     const ws = sftp.createWriteStream(join(dir, 'lone'));
     ws.write(Buffer.from('hello'));

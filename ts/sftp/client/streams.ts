@@ -157,9 +157,11 @@ export class SFTPWriteStream extends Writable {
   #slots: Array<[number, number, boolean]> = [];
   #waiter: (() => void) | null = null;
   #error: Error | null = null;
-  /** Accepted data not sent yet (less than one WRITE's worth, see #queue). */
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  /** The WRITE being filled (see #queue), and how many bytes it holds. */
+  #slab: Buffer | null = null;
+  #fill = 0;
+  /** Slabs whose WRITE the server has answered, for the next ones. */
+  #free: Buffer[] = [];
   readonly #chunkSize: number;
   readonly #concurrency: number;
 
@@ -206,47 +208,43 @@ export class SFTPWriteStream extends Writable {
   }
 
   /**
-   * Queues `data` for writing. Full WRITEs of chunkSize go out at once, as
-   * header + views of the caller's buffers (no copy); a tail shorter than
-   * that waits for more data while the pipeline is well fed (over half the
-   * allowed WRITEs in flight), like Nagle's algorithm: a producer of 64 KiB
-   * chunks (fs.ReadStream) then still gets full-size WRITEs, and a slow or
-   * interactive one is flushed as soon as acknowledgements drain the pipe.
+   * Copies `data` into the WRITE being filled; a full one goes out at once.
+   * The copy lets the producer's buffers die young (WRITEs beyond the
+   * peer's window wait in the channel, long enough for V8 to promote them
+   * and collect them only in full collections), and the slabs are reused
+   * once the server has answered their WRITE, so a stream allocates
+   * nothing per chunk. A partial WRITE waits for more data while the
+   * pipeline is well fed (over half the allowed WRITEs in flight), like
+   * Nagle's algorithm: a producer of 64 KiB chunks (fs.ReadStream) still
+   * gets full-size WRITEs, and a slow or interactive one is flushed as soon
+   * as acknowledgements drain the pipe.
    */
   #queue(data: Buffer): void {
-    if (data.length === 0) return;
-    this.#pending.push(data);
-    this.#pendingBytes += data.length;
-    while (this.#pendingBytes >= this.#chunkSize) this.#sendPending(this.#chunkSize);
+    for (let off = 0; off < data.length; ) {
+      const slab = (this.#slab ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#chunkSize));
+      const n = data.copy(slab, this.#fill, off);
+      this.#fill += n;
+      off += n;
+      if (this.#fill === slab.length) this.#sendSlab();
+    }
     this.#maybeFlush();
   }
 
-  /** Sends the small tail when the pipeline would otherwise run dry. */
+  /** Sends the partial WRITE when the pipeline would otherwise run dry. */
   #maybeFlush(): void {
-    if (this.#pendingBytes > 0 && this.#inflight <= this.#concurrency >> 1) this.#sendPending(this.#pendingBytes);
+    if (this.#fill > 0 && this.#inflight <= this.#concurrency >> 1) this.#sendSlab();
   }
 
-  /** Sends one WRITE of the first `n` pending bytes. */
-  #sendPending(n: number): void {
-    const parts: Buffer[] = [];
-    let left = n;
-    while (left > 0) {
-      const head = this.#pending[0]!;
-      if (head.length <= left) {
-        parts.push(head);
-        this.#pending.shift();
-        left -= head.length;
-      } else {
-        parts.push(head.subarray(0, left));
-        this.#pending[0] = head.subarray(left);
-        left = 0;
-      }
-    }
-    this.#pendingBytes -= n;
-    this.#send(parts, n);
+  #sendSlab(): void {
+    const slab = this.#slab!;
+    const n = this.#fill;
+    this.#slab = null;
+    this.#fill = 0;
+    this.#send(slab, n);
   }
 
-  #send(parts: Buffer[], length: number): void {
+  /** One WRITE of slab[0, length); the slab is free again once the server answers (it has all the bytes then). */
+  #send(slab: Buffer, length: number): void {
     const handle = this.#handle!;
     const at = this.#offset;
     this.#offset += length;
@@ -254,10 +252,13 @@ export class SFTPWriteStream extends Writable {
     this.#slots.push(slot);
     this.#inflight++;
     this.#client.session.request(
-      (id) => [encodeWriteHeader(id, handle, at, length), ...parts],
+      (id) => [encodeWriteHeader(id, handle, at, length), slab.subarray(0, length)],
       (err, type, body) => {
         this.#inflight--;
         if (!err) {
+          // An answer means the server has every byte: the slab is free. (A
+          // failed session may still hold them unsent, so an error does not.)
+          this.#free.push(slab);
           try {
             if (type !== FXP.STATUS) throw new SFTPError(`write ${JSON.stringify(this.path)}: unexpected reply type ${type}`, FX.BAD_MESSAGE, this.path);
             const r = new SSHReader(body, 'SFTP WRITE');
@@ -295,7 +296,7 @@ export class SFTPWriteStream extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.#error) return callback(this.#failure());
     this.#client.session.corked(() => this.#queue(chunk));
-    this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
+    this.#accepted(callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
@@ -303,11 +304,26 @@ export class SFTPWriteStream extends Writable {
     this.#client.session.corked(() => {
       for (const { chunk } of chunks) this.#queue(chunk);
     });
-    this.#whenBelow(this.#concurrency, () => callback(this.#error ? this.#failure() : null));
+    this.#accepted(callback);
+  }
+
+  /**
+   * Takes more data once fewer than `concurrency` WRITEs are in flight and
+   * the channel is not congested: WRITEs beyond the peer's window wait in
+   * the channel as views of the producer's buffers, which then live long
+   * enough for V8 to promote them (and collect them only in full collections).
+   */
+  #accepted(callback: (error?: Error | null) => void): void {
+    const done = (): void => callback(this.#error ? this.#failure() : null);
+    this.#whenBelow(this.#concurrency, () => {
+      const session = this.#client.session;
+      if (this.#error || !session.needsDrain) return done();
+      session.waitDrain().then(done, (err: Error) => callback(this.#error ? this.#failure() : err));
+    });
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#error && this.#pendingBytes > 0) this.#client.session.corked(() => this.#sendPending(this.#pendingBytes));
+    if (!this.#error && this.#fill > 0) this.#client.session.corked(() => this.#sendSlab());
     this.#whenBelow(1, () => {
       if (this.#error) return callback(this.#failure());
       const h = this.#handle!;
