@@ -156,13 +156,13 @@ describe('ReadBufferPool', () => {
 });
 
 describe('SFTPServerSession READ', () => {
-  it('serves pipelined READs byte-exact on a stream read late, a short read at the end, then EOF (LocalFilesystem)', async () => {
+  it.each([true, false])('serves pipelined READs byte-exact on a stream read late, a short read at the end, then EOF (LocalFilesystem, inlineReads %s)', async (inlineReads) => {
     dir = scratchDir();
     const n = 60;
     const size = (n - 1) * 255 * 1024 + 777;
     const data = patternBytes(size, 7);
     writeFileSync(join(dir, 'f.bin'), data);
-    const { peer, toServer } = plainStreamPeer(new LocalFilesystem(dir));
+    const { peer, toServer } = plainStreamPeer(new LocalFilesystem(dir, { inlineReads }));
     await peer.init();
     const h = await peer.openRead('/f.bin');
     // The chunks exactly as the stream hands them over, kept and parsed only

@@ -119,6 +119,14 @@ describe('LocalFileWriter', () => {
     expect(readFileSync(join(dir, 'lw2')).subarray(8 * 65_536).toString()).toBe('tail');
   });
 
+  it('writes to anything but a regular file go through the thread pool (a FIFO or device could block the loop)', async () => {
+    const fh = await open('/dev/null', 'w');
+    const writer = new LocalFileWriter(fh);
+    expect(writer.inline).toBe(false);
+    await writer.write([Buffer.from('x')], 0, 1);
+    await fh.close();
+  });
+
   it('a write to a closed file is an error, not a hang', async () => {
     const fh = await open(join(dir, 'lw3'), 'w');
     const writer = new LocalFileWriter(fh);

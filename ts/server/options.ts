@@ -64,8 +64,12 @@ export interface ListenOptions {
   processFactory?: ServerProcessFactory;
   /** sshd-like: exec and shell requests run as local processes (`/bin/sh -c`). */
   spawnCommands?: boolean | SpawnOptions;
-  /** Serve the `sftp` subsystem: true = the current directory, `{ root }`, or a factory of SFTPServerInterface. */
-  sftp?: boolean | { root?: string; readOnly?: boolean } | ((conn: SSHServerConnection) => SFTPServerInterface);
+  /**
+   * Serve the `sftp` subsystem: true = the current directory, `{ root }`
+   * (with LocalFilesystem's `readOnly` and `inlineReads`), or a factory of
+   * SFTPServerInterface.
+   */
+  sftp?: boolean | { root?: string; readOnly?: boolean; inlineReads?: boolean } | ((conn: SSHServerConnection) => SFTPServerInterface);
   /** Subsystem handlers by name (Paramiko's set_subsystem_handler); also `server.setSubsystemHandler()`. */
   subsystems?: Record<string, SubsystemHandler>;
   /** Environment variable patterns clients may set (sshd AcceptEnv); default `['LANG', 'LC_*']`. */

@@ -219,8 +219,8 @@ export function sftpFactoryOf(opt: ServerContext['options']['sftp']): ((conn: SS
   if (!opt) return null;
   if (typeof opt === 'function') return opt;
   const root = opt === true ? process.cwd() : (opt.root ?? process.cwd());
-  const readOnly = opt === true ? false : opt.readOnly === true;
+  const fsOpts = opt === true ? {} : { readOnly: opt.readOnly === true, inlineReads: opt.inlineReads };
   // Resolve the root now: a missing directory is reported by listen(), not by the first client.
-  new LocalFilesystem(root, { readOnly });
-  return () => new LocalFilesystem(root, { readOnly });
+  new LocalFilesystem(root, fsOpts);
+  return () => new LocalFilesystem(root, fsOpts);
 }

@@ -5,55 +5,37 @@
  * and the event loop may be busy with a run of socket reads (libuv reads a
  * socket up to 32 times per wake-up). Meanwhile more data arrives: at full
  * speed tens of MiB waited in memory, long enough for V8 to promote them
- * and collect them only in full collections. A write into the page cache
- * takes well under a millisecond, so batches are written inline
- * (`writevSync`) and their buffers die young. A destination that proves
- * slow goes to the thread pool for the rest of the transfer: writes that
- * keep taking longer than their budget (a network filesystem, a disk the
- * kernel throttles), or one write past HARD_LIMIT_MS. A lone slow write
- * (the kernel finding fresh pages) does not count against it.
+ * and collect them only in full collections. So batches are written inline
+ * (`writevSync`) while the file keeps up, and their buffers die young;
+ * `InlineGuard` moves a slow destination to the thread pool.
  */
-import { writevSync } from 'node:fs';
+import { fstatSync, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
+import { InlineGuard, budget, type InlineGuardOptions } from '../inlineGuard.js';
 
-/** An inline write's budget: BUDGET_MS plus BUDGET_MS_PER_MIB per MiB written. */
-const BUDGET_MS = 4;
-const BUDGET_MS_PER_MIB = 4;
-/** One inline write this slow moves the transfer to the thread pool at once. */
-const HARD_LIMIT_MS = 100;
-/** Weight of the newest write in the running average of time over budget. */
-const AVERAGE_WEIGHT = 1 / 8;
-const MIB = 1024 * 1024;
+/** An inline write's budget (4 ms + 4 ms per MiB) and hard limit. */
+const WRITE_GUARD: InlineGuardOptions = { budgetMs: budget(4, 4), hardLimitMs: 100 };
 
-export interface LocalFileWriterOptions {
+export interface LocalFileWriterOptions extends Partial<InlineGuardOptions> {
   /** Write inline while the destination keeps up (default true); false always uses the thread pool. */
   inline?: boolean;
-  /** Milliseconds an inline write of `bytes` should take at most. */
-  budgetMs?: (bytes: number) => number;
-  /** One inline write slower than this (ms) ends inline writing. */
-  hardLimitMs?: number;
 }
 
 export class LocalFileWriter {
   readonly #file: FileHandle;
-  readonly #budgetMs: (bytes: number) => number;
-  readonly #hardLimitMs: number;
-  #inline: boolean;
-  /** Running average of (time taken / budget) over recent inline writes. */
-  #load = 0;
+  readonly #guard: InlineGuard;
 
   constructor(file: FileHandle, opts: LocalFileWriterOptions = {}) {
     this.#file = file;
-    this.#inline = opts.inline ?? true;
-    this.#budgetMs = opts.budgetMs ?? ((bytes) => BUDGET_MS + (bytes / MIB) * BUDGET_MS_PER_MIB);
-    this.#hardLimitMs = opts.hardLimitMs ?? HARD_LIMIT_MS;
+    const inline = (opts.inline ?? true) && fstatSync(file.fd).isFile();
+    this.#guard = new InlineGuard(inline, { ...WRITE_GUARD, ...definedOnly(opts) });
   }
 
   /** Whether the next write runs inline. */
   get inline(): boolean {
-    return this.#inline;
+    return this.#guard.on;
   }
 
   /**
@@ -61,19 +43,25 @@ export class LocalFileWriter {
    * writes; returns a promise only when the write went to the thread pool.
    */
   write(chunks: Buffer[], offset: number, length: number): void | Promise<void> {
-    if (!this.#inline) return this.#writeAsync(chunks, offset, length);
+    if (!this.#guard.on) return this.#writeAsync(chunks, offset, length);
     const t0 = performance.now();
     let done = 0;
     while (done < length) done += progress(writevSync(this.#file.fd, done > 0 ? remainder(chunks, done) : chunks, offset + done));
-    const ms = performance.now() - t0;
-    this.#load += (ms / this.#budgetMs(length) - this.#load) * AVERAGE_WEIGHT;
-    if (this.#load > 1 || ms > this.#hardLimitMs) this.#inline = false;
+    this.#guard.record(performance.now() - t0, length);
   }
 
   async #writeAsync(chunks: Buffer[], offset: number, length: number): Promise<void> {
     let done = 0;
     while (done < length) done += progress((await this.#file.writev(done > 0 ? remainder(chunks, done) : chunks, offset + done)).bytesWritten);
   }
+}
+
+/** The guard options a caller set (undefined ones keep the defaults). */
+function definedOnly(opts: LocalFileWriterOptions): Partial<InlineGuardOptions> {
+  const out: Partial<InlineGuardOptions> = {};
+  if (opts.budgetMs) out.budgetMs = opts.budgetMs;
+  if (opts.hardLimitMs !== undefined) out.hardLimitMs = opts.hardLimitMs;
+  return out;
 }
 
 /** A write that wrote nothing would loop forever. */

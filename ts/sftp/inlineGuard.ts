@@ -1,0 +1,54 @@
+/**
+ * When local file I/O may run inline on the event loop.
+ *
+ * A read or write of a few hundred KiB that hits the page cache takes well
+ * under a millisecond: doing it inline (`readSync`, `writevSync`) costs the
+ * event loop less than handing it to libuv's thread pool and waiting for
+ * the completion, which queues behind whatever else the loop is doing. A
+ * file that proves slow (a network filesystem, a cold disk, a throttled
+ * writer) must not hold the loop, so the guard watches every inline
+ * operation: once they keep running over budget (a running average), or
+ * one passes the hard limit, that file goes to the thread pool for good. A
+ * lone slow operation (the kernel finding fresh pages) does not count
+ * against it. Only regular files qualify: a FIFO or a device could block
+ * without end.
+ */
+
+/** Weight of the newest operation in the running average of time over budget. */
+const AVERAGE_WEIGHT = 1 / 8;
+const MIB = 1024 * 1024;
+
+export interface InlineGuardOptions {
+  /** Milliseconds an inline operation on `bytes` should take at most. */
+  budgetMs: (bytes: number) => number;
+  /** One inline operation slower than this (ms) ends inline I/O for the file. */
+  hardLimitMs: number;
+}
+
+/** Budgets for local file I/O: fixed milliseconds plus milliseconds per MiB. */
+export function budget(fixedMs: number, msPerMiB: number): (bytes: number) => number {
+  return (bytes) => fixedMs + (bytes / MIB) * msPerMiB;
+}
+
+export class InlineGuard {
+  readonly #opts: InlineGuardOptions;
+  #on: boolean;
+  /** Running average of (time taken / budget) over recent inline operations. */
+  #load = 0;
+
+  constructor(on: boolean, opts: InlineGuardOptions) {
+    this.#on = on;
+    this.#opts = opts;
+  }
+
+  /** Whether the next operation may run inline. */
+  get on(): boolean {
+    return this.#on;
+  }
+
+  /** Records an inline operation on `bytes` that took `ms`. */
+  record(ms: number, bytes: number): void {
+    this.#load += (ms / this.#opts.budgetMs(bytes) - this.#load) * AVERAGE_WEIGHT;
+    if (this.#load > 1 || ms > this.#opts.hardLimitMs) this.#on = false;
+  }
+}
