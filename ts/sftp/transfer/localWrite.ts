@@ -9,11 +9,9 @@
  * (`writevSync`) while the file keeps up, and their buffers die young;
  * `InlineGuard` moves a slow destination to the thread pool.
  */
-import { fstatSync, writevSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { SFTPError } from '../../errors.js';
-import { FX } from '../../wire/sftpConstants.js';
-import { InlineGuard, budget, type InlineGuardOptions } from '../inlineGuard.js';
+import { InlineGuard, budget, progress, remainder, writevAllSync, type InlineGuardOptions } from '../localIO.js';
 
 /** An inline write's budget (4 ms + 4 ms per MiB) and hard limit. */
 const WRITE_GUARD: InlineGuardOptions = { budgetMs: budget(4, 4), hardLimitMs: 100 };
@@ -45,8 +43,7 @@ export class LocalFileWriter {
   write(chunks: Buffer[], offset: number, length: number): void | Promise<void> {
     if (!this.#guard.on) return this.#writeAsync(chunks, offset, length);
     const t0 = performance.now();
-    let done = 0;
-    while (done < length) done += progress(writevSync(this.#file.fd, done > 0 ? remainder(chunks, done) : chunks, offset + done));
+    writevAllSync(this.#file.fd, chunks, offset, length);
     this.#guard.record(performance.now() - t0, length);
   }
 
@@ -61,25 +58,5 @@ function definedOnly(opts: LocalFileWriterOptions): Partial<InlineGuardOptions> 
   const out: Partial<InlineGuardOptions> = {};
   if (opts.budgetMs) out.budgetMs = opts.budgetMs;
   if (opts.hardLimitMs !== undefined) out.hardLimitMs = opts.hardLimitMs;
-  return out;
-}
-
-/** A write that wrote nothing would loop forever. */
-function progress(n: number): number {
-  if (n <= 0) throw new SFTPError('local write made no progress', FX.FAILURE);
-  return n;
-}
-
-/** The views of `chunks` after their first `skip` bytes. */
-function remainder(chunks: Buffer[], skip: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const c of chunks) {
-    if (skip >= c.length) {
-      skip -= c.length;
-      continue;
-    }
-    out.push(skip > 0 ? c.subarray(skip) : c);
-    skip = 0;
-  }
   return out;
 }

@@ -1,5 +1,7 @@
 /**
- * When local file I/O may run inline on the event loop.
+ * Local file I/O shared by the client's downloads and the server's
+ * filesystem: when it may run inline on the event loop, and positioned
+ * writes that finish short writes.
  *
  * A read or write of a few hundred KiB that hits the page cache takes well
  * under a millisecond: doing it inline (`readSync`, `writevSync`) costs the
@@ -13,6 +15,10 @@
  * against it. Only regular files qualify: a FIFO or a device could block
  * without end.
  */
+
+import { writevSync } from 'node:fs';
+import { SFTPError } from '../errors.js';
+import { FX } from '../wire/sftpConstants.js';
 
 /** Weight of the newest operation in the running average of time over budget. */
 const AVERAGE_WEIGHT = 1 / 8;
@@ -51,4 +57,30 @@ export class InlineGuard {
     this.#load += (ms / this.#opts.budgetMs(bytes) - this.#load) * AVERAGE_WEIGHT;
     if (this.#load > 1 || ms > this.#opts.hardLimitMs) this.#on = false;
   }
+}
+
+/** The views of `parts` after their first `skip` bytes. */
+export function remainder<T extends Uint8Array>(parts: readonly T[], skip: number): T[] {
+  const out: T[] = [];
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.push(skip > 0 ? (p.subarray(skip) as T) : p);
+    skip = 0;
+  }
+  return out;
+}
+
+/** Counts a write's progress: one that wrote nothing would loop forever. */
+export function progress(n: number): number {
+  if (n <= 0) throw new SFTPError('local write made no progress', FX.FAILURE);
+  return n;
+}
+
+/** pwritev(2) of all `length` bytes of `parts` at `position`, again after short writes. */
+export function writevAllSync(fd: number, parts: readonly Uint8Array[], position: number, length: number): void {
+  let done = 0;
+  while (done < length) done += progress(writevSync(fd, done > 0 ? remainder(parts, done) : (parts as Uint8Array[]), position + done));
 }

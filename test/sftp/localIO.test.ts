@@ -2,7 +2,7 @@
  * InlineGuard: when local file I/O may stay on the event loop.
  */
 import { describe, expect, it } from 'vitest';
-import { InlineGuard, budget } from '../../ts/sftp/inlineGuard.js';
+import { InlineGuard, budget } from '../../ts/sftp/localIO.js';
 
 const MiB = 1024 * 1024;
 
