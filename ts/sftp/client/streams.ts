@@ -309,9 +309,8 @@ export class SFTPWriteStream extends Writable {
 
   /**
    * Takes more data once fewer than `concurrency` WRITEs are in flight and
-   * the channel is not congested: WRITEs beyond the peer's window wait in
-   * the channel as views of the producer's buffers, which then live long
-   * enough for V8 to promote them (and collect them only in full collections).
+   * the channel is not congested: WRITEs beyond the peer's window only wait
+   * in the channel, each holding a slab, so this bounds the stream's memory.
    */
   #accepted(callback: (error?: Error | null) => void): void {
     const done = (): void => callback(this.#error ? this.#failure() : null);

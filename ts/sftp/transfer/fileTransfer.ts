@@ -45,9 +45,10 @@ export interface GetOptions extends TransferOptions {
   /**
    * Write received data to the local file from the event loop while the
    * file keeps up (default true): a page-cache write takes well under a
-   * millisecond, and data written at once does not pile up in memory. The
-   * first write slower than a few milliseconds sends the rest of the
-   * transfer to libuv's thread pool; false uses the thread pool throughout.
+   * millisecond, and data written at once does not pile up in memory.
+   * Writes that keep running over a few milliseconds, or one over 100 ms,
+   * send the rest of the transfer to libuv's thread pool (only regular
+   * files are written inline); false uses the thread pool throughout.
    */
   inlineWrites?: boolean;
 }
