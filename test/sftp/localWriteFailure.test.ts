@@ -1,0 +1,63 @@
+/**
+ * A get whose local write fails part-way (the disk fills): a typed error
+ * that counts exactly the bytes the part file holds, which resume then
+ * continues. node:fs's writevSync is wrapped so the failure comes from the
+ * inline write path itself.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SFTPTransferError } from '../../ts/errors.js';
+import { PART_SUFFIX, type SFTPClient } from '../../ts/sftp/index.js';
+import { patternBytes, removeDir, scratchDir, startServer, type ServerClient } from './helpers.js';
+
+const fail = vi.hoisted(() => ({ afterWrites: Infinity, writes: 0 }));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    writevSync: (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): number => {
+      if (fail.writes++ >= fail.afterWrites) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      return fs.writevSync(fd, buffers, position ?? undefined);
+    },
+  };
+});
+
+let srv: ServerClient;
+let sftp: SFTPClient;
+let dir: string;
+
+beforeAll(async () => {
+  dir = scratchDir();
+  srv = await startServer();
+  sftp = srv.client;
+});
+afterAll(async () => {
+  await sftp.close();
+  removeDir(dir);
+});
+
+describe('get: the local disk fills part-way', () => {
+  it('rejects with the part file holding exactly bytesTransferred, and resume completes it', async () => {
+    const data = patternBytes(6 * 1024 * 1024 + 4321, 21);
+    writeFileSync(join(dir, 'src'), data);
+    const local = join(dir, 'dst');
+    fail.writes = 0;
+    fail.afterWrites = 5;
+    const err = await sftp.get(join(dir, 'src'), local, { concurrency: 4 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SFTPTransferError);
+    const e = err as SFTPTransferError;
+    expect(e.message).toMatch(/ENOSPC/);
+    expect(e.bytesTransferred).toBeGreaterThan(0);
+    expect(e.bytesTransferred).toBeLessThan(data.length);
+    const part = readFileSync(local + PART_SUFFIX);
+    expect(part.length).toBe(e.bytesTransferred);
+    expect(part.equals(data.subarray(0, part.length))).toBe(true);
+    expect(() => statSync(local)).toThrow();
+
+    fail.afterWrites = Infinity;
+    expect(await sftp.get(join(dir, 'src'), local, { resume: true, verify: true })).toBe(data.length);
+    expect(readFileSync(local).equals(data)).toBe(true);
+  });
+});
