@@ -2,6 +2,7 @@
  * Test helpers: OpenSSH's own sftp-server as a child process (its stdio is
  * the SFTP stream, no SSH involved), temp directories on tmpfs.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,23 @@ export async function startServer(opts: SFTPClientOptions & { asUser?: { uid: nu
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! }, opts);
   return { client, proc, stderr: () => err };
+}
+
+/**
+ * An sftp-server and a scratch directory for the tests of one file: started
+ * before them, stopped and removed after. Read the fields inside tests.
+ */
+export function serverForFile(opts?: Parameters<typeof startServer>[0]): { readonly client: SFTPClient; readonly dir: string } {
+  const ctx = {} as { client: SFTPClient; dir: string };
+  beforeAll(async () => {
+    ctx.dir = scratchDir();
+    ctx.client = (await startServer(opts)).client;
+  });
+  afterAll(async () => {
+    await ctx.client?.close();
+    if (ctx.dir) removeDir(ctx.dir);
+  });
+  return ctx;
 }
 
 export function sha256(data: Uint8Array): string {

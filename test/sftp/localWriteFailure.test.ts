@@ -4,12 +4,12 @@
  * continues. node:fs's writevSync is wrapped so the failure comes from the
  * inline write path itself.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SFTPTransferError } from '../../ts/errors.js';
-import { PART_SUFFIX, type SFTPClient } from '../../ts/sftp/index.js';
-import { patternBytes, removeDir, scratchDir, startServer, type ServerClient } from './helpers.js';
+import { PART_SUFFIX } from '../../ts/sftp/index.js';
+import { patternBytes, serverForFile } from './helpers.js';
 
 const fail = vi.hoisted(() => ({ afterWrites: Infinity, writes: 0 }));
 
@@ -24,22 +24,11 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-let srv: ServerClient;
-let sftp: SFTPClient;
-let dir: string;
-
-beforeAll(async () => {
-  dir = scratchDir();
-  srv = await startServer();
-  sftp = srv.client;
-});
-afterAll(async () => {
-  await sftp.close();
-  removeDir(dir);
-});
+const ctx = serverForFile();
 
 describe('get: the local disk fills part-way', () => {
   it('rejects with the part file holding exactly bytesTransferred, and resume completes it', async () => {
+    const { client: sftp, dir } = ctx;
     const data = patternBytes(6 * 1024 * 1024 + 4321, 21);
     writeFileSync(join(dir, 'src'), data);
     const local = join(dir, 'dst');
