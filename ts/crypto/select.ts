@@ -111,8 +111,9 @@ for (const name of cipherNames()) {
     // beats rust-core sealing in place (docs/PERFORMANCE.md, "Sealing
     // chacha20-poly1305 with OpenSSL again"). The directions keep separate
     // entries so each can be chosen and reported on its own.
-    table.set(name, [nativeWasm, wasmOnly, ...rest]);
-    table.set(CHACHAPOLY_SEAL, [nativeWasm, wasmOnly, ...rest]);
+    const order = [nativeWasm, wasmOnly, ...rest];
+    table.set(name, order);
+    table.set(CHACHAPOLY_SEAL, order);
     continue;
   }
   const openssl = NATIVE_CIPHER[name]!;

@@ -13,7 +13,7 @@ import { FX } from '../../wire/sftpConstants.js';
 import { SFTPAttributes } from '../attributes.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
 import { normalizeClientPath, RootedPaths } from './localPaths.js';
-import { InlineGuard, budget, remainder, type InlineGuardOptions } from '../localIO.js';
+import { InlineGuard, budget, progress, remainder, type InlineGuardOptions } from '../localIO.js';
 
 /**
  * An inline read's budget (1 ms + 2 ms per MiB: a page-cache read of 255 KiB
@@ -144,8 +144,11 @@ class LocalFileHandle implements SFTPHandle {
       let done = 0;
       const step = (err: NodeJS.ErrnoException | null, n: number): void => {
         if (err) return reject(err);
-        if (n === 0) return reject(new SFTPError('write made no progress', FX.FAILURE));
-        done += n;
+        try {
+          done += progress(n);
+        } catch (e) {
+          return reject(e as Error);
+        }
         // A short write goes again with the remainder.
         if (done < total) writev(fd, remainder(parts as Uint8Array[], done), offset + done, step);
         else resolve();

@@ -28,7 +28,7 @@ export class LocalFileWriter {
   constructor(file: FileHandle, opts: LocalFileWriterOptions = {}) {
     this.#file = file;
     const inline = (opts.inline ?? true) && fstatSync(file.fd).isFile();
-    this.#guard = new InlineGuard(inline, { ...WRITE_GUARD, ...definedOnly(opts) });
+    this.#guard = new InlineGuard(inline, { budgetMs: opts.budgetMs ?? WRITE_GUARD.budgetMs, hardLimitMs: opts.hardLimitMs ?? WRITE_GUARD.hardLimitMs });
   }
 
   /** Whether the next write runs inline. */
@@ -51,12 +51,4 @@ export class LocalFileWriter {
     let done = 0;
     while (done < length) done += progress((await this.#file.writev(done > 0 ? remainder(chunks, done) : chunks, offset + done)).bytesWritten);
   }
-}
-
-/** The guard options a caller set (undefined ones keep the defaults). */
-function definedOnly(opts: LocalFileWriterOptions): Partial<InlineGuardOptions> {
-  const out: Partial<InlineGuardOptions> = {};
-  if (opts.budgetMs) out.budgetMs = opts.budgetMs;
-  if (opts.hardLimitMs !== undefined) out.hardLimitMs = opts.hardLimitMs;
-  return out;
 }
