@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, SFTPError, SFTPTransferError, type ConnectOptions, type SFTPClient, type SSHClientConnection } from '../../ts/index.js';
 import { FX, FXP, PART_SUFFIX } from '../../ts/sftp/index.js';
+import { heapReserve } from '../../ts/transport/heap-reserve.js';
 import { createUser, makeKey } from '../auth/system.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { patternBytes, removeDir, scratchDir, sha256 } from '../sftp/helpers.js';
@@ -151,6 +152,8 @@ describe('1 GiB through sshd internal-sftp (aes128-gcm, /dev/shm)', () => {
       const rwire = watchRequests(sftp);
       try {
         expect(await sftp.get(remote, back)).toBe(1024 * MiB);
+        // A bulk receive takes the heap reserve (ts/transport/heap-reserve.ts); it is dropped about a second after traffic stops.
+        expect(heapReserve.held).toBe(true);
       } finally {
         rwire.stop();
       }

@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream';
 import type { PacketOpener } from '../crypto/types.js';
 import { asSSHError } from './closing.js';
+import { heapReserve } from './heap-reserve.js';
 import { ReceiveBuffer, openPackets, type OpenedPacket } from './inbound.js';
 import { VersionReader } from './version.js';
 
@@ -72,6 +73,7 @@ export class ReceivePump {
   readonly onData = (chunk: Buffer): void => {
     if (this.#hooks.closing()) return;
     this.bytesReceived += chunk.length;
+    heapReserve.note(chunk.length);
     this.#rx.append(chunk);
     if (this.#pauseCount > 0 && this.#rx.available > PAUSED_READ_LIMIT && !this.#socketPaused) {
       this.#socketPaused = true;
