@@ -14,6 +14,12 @@ function clock(): { now: () => number; set: (t: number) => void } {
   return { now: () => t, set: (v) => (t = v) };
 }
 
+/** 1 MiB, taken at 1000 bytes within 100 ms, checked every 50 ms, on a fake clock. */
+function small(): { c: ReturnType<typeof clock>; r: HeapReserve } {
+  const c = clock();
+  return { c, r: new HeapReserve({ sizeMiB: 1, bulkBytes: 1000, windowMs: 100, checkMs: 50, now: c.now }) };
+}
+
 describe('HeapReserve', () => {
   it('holds its size in the JS heap (large-object spaces), not outside it', () => {
     const largeObjects = (): number =>
@@ -33,8 +39,7 @@ describe('HeapReserve', () => {
   });
 
   it('is taken when the bulk threshold is reached within the window', () => {
-    const c = clock();
-    const r = new HeapReserve({ sizeMiB: 1, bulkBytes: 1000, windowMs: 100, checkMs: 50, now: c.now });
+    const { c, r } = small();
     r.note(500);
     expect(r.held).toBe(false);
     c.set(90);
@@ -45,8 +50,7 @@ describe('HeapReserve', () => {
   });
 
   it('is not taken for traffic slower than the bulk rate', () => {
-    const c = clock();
-    const r = new HeapReserve({ sizeMiB: 1, bulkBytes: 1000, windowMs: 100, checkMs: 50, now: c.now });
+    const { c, r } = small();
     for (let t = 0; t <= 2000; t += 150) {
       c.set(t);
       r.note(999);
@@ -60,8 +64,7 @@ describe('HeapReserve', () => {
   });
 
   it('stays while traffic keeps up and goes once it slows', () => {
-    const c = clock();
-    const r = new HeapReserve({ sizeMiB: 1, bulkBytes: 1000, windowMs: 100, checkMs: 50, now: c.now });
+    const { c, r } = small();
     r.note(1000);
     expect(r.held).toBe(true);
     // The rate that keeps it: a quarter of the bulk rate over a check period (125 bytes here).
