@@ -11,12 +11,13 @@
  *
  * V8 sizes the limit from the live heap, so a few MiB of live, pointer-free
  * JS memory held during bulk traffic lifts the headroom above what is in
- * flight: measured on a 1 GiB chacha20-poly1305 get, mark-compacts fall from
- * ~40 to 1-2 and client CPU per GiB by a quarter (docs/PERFORMANCE.md, "A
- * heap reserve for bulk traffic"). The reserve is taken when all connections
- * together move BULK_BYTES within WINDOW_MS and dropped once a check finds
- * less than that moved since the previous one. Its size comes from
- * `SSHWIRE_HEAP_RESERVE` in MiB (0 turns it off).
+ * flight: measured on a 1 GiB get, mark-compacts fall from ~43 to 1 and
+ * client CPU per GiB by 20-40% (docs/PERFORMANCE.md, "A heap reserve for
+ * bulk traffic"). Only received bytes count (the send side allocates nothing
+ * per packet). The reserve is taken when all connections together receive
+ * BULK_BYTES within WINDOW_MS, and dropped once a check every CHECK_MS finds
+ * less than a quarter of that rate since the previous one. Its size comes
+ * from `SSHWIRE_HEAP_RESERVE` in MiB (0 turns it off).
  */
 
 const MiB = 1024 * 1024;
@@ -66,7 +67,7 @@ export class HeapReserve {
     return this.#held !== null;
   }
 
-  /** Counts `n` bytes of traffic; called per socket read and per sealed batch. */
+  /** Counts `n` received bytes; the receive pump calls it per socket chunk. */
   note(n: number): void {
     this.#bytes += n;
     if (this.#held !== null || this.#bytes < this.#bulkBytes || this.#pieces === 0) return;
