@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { SFTPClient, type SFTPClientOptions } from './client/client.js';
-import { DEFAULT_READ_AHEAD } from './client/session.js';
+import { DEFAULT_READ_AHEAD, DEFAULT_READY_TIMEOUT } from './client/session.js';
 
 export { SFTPClient } from './client/client.js';
 export type { SFTPClientOptions, CallOptions, SFTPStatVFS } from './client/client.js';
@@ -75,7 +75,7 @@ function fitWindow(channel: SubsystemChannel, client: SFTPClient, opts: SFTPClie
 
 /** Opens the channel, starts the subsystem and the SFTP handshake, each within `readyTimeout` (default 30 s) and `signal`, then fits the window to the round trip. */
 async function startSftp(connection: SubsystemOpener, opts: SFTPClientOptions): Promise<SFTPClient> {
-  const wait = { signal: opts.signal, timeout: opts.readyTimeout ?? 30_000 };
+  const wait = { signal: opts.signal, timeout: opts.readyTimeout ?? DEFAULT_READY_TIMEOUT };
   const channel = await connection.openSession({ ...wait, ...(opts.window ? { window: opts.window } : {}) });
   try {
     await channel.subsystem('sftp', wait);

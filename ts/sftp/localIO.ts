@@ -11,8 +11,8 @@
  * writer) must not hold the loop, so the guard watches every inline
  * operation: once they keep running over budget (a running average), or
  * one passes the hard limit, that file goes to the thread pool for good. A
- * lone slow operation (the kernel finding fresh pages) does not count
- * against it. Only regular files qualify: a FIFO or a device could block
+ * lone slow operation under the hard limit (the kernel finding fresh pages)
+ * only nudges the average and does not end inline I/O by itself. Only regular files qualify: a FIFO or a device could block
  * without end.
  */
 

@@ -63,6 +63,9 @@ export interface SessionOptions {
   readAhead?: number;
 }
 
+/** Default `readyTimeout` (ms): for the VERSION reply, and in `openSftp` for each step before it. */
+export const DEFAULT_READY_TIMEOUT = 30_000;
+
 /** Default `readAhead`: several windows of a loopback or LAN channel. */
 export const DEFAULT_READ_AHEAD = 8 * 1024 * 1024;
 
@@ -131,7 +134,7 @@ export class SFTPSession {
 
   /** Sends INIT, waits for VERSION, then asks for limits when offered. */
   async init(opts: SessionOptions = {}): Promise<void> {
-    const readyTimeout = opts.readyTimeout ?? 30_000;
+    const readyTimeout = opts.readyTimeout ?? DEFAULT_READY_TIMEOUT;
     const body = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new TimeoutError(`SFTP server sent no VERSION within ${readyTimeout} ms`);
