@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { SFTPClient } from '../../ts/sftp/index.js';
 import { LocalFileWriter } from '../../ts/sftp/transfer/localWrite.js';
+import { streamReadAhead } from '../../ts/sftp/client/streams.js';
 import { FXP } from '../../ts/wire/sftpConstants.js';
 import { SFTP_SERVER, patternBytes, removeDir, scratchDir } from './helpers.js';
 
@@ -76,6 +77,54 @@ describe('read-ahead', () => {
     expect(Buffer.concat(got).equals(data)).toBe(true);
     await client.close();
     proc.kill();
+  });
+
+  it('a read stream on a short round trip reads ahead 1 MiB per millisecond of it, and loses nothing while stalled', async () => {
+    const data = patternBytes(40 * MiB, 5);
+    writeFileSync(join(dir, 'rs'), data);
+    const { client, proc, requested } = await countingServer(8 * MiB);
+    const fit = streamReadAhead(client.session);
+    // sftp-server on a pipe answers within microseconds: a fast link.
+    expect(fit.fast).toBe(true);
+    expect(fit.readAhead).toBeLessThan(4 * MiB);
+    const stream = client.createReadStream(join(dir, 'rs'));
+    expect(stream.readableHighWaterMark).toBe(MiB);
+    const got: Buffer[] = [];
+    let accepted = 0;
+    let held: Array<() => void> | null = [];
+    const stalled = new Writable({
+      highWaterMark: 1,
+      write(c: Buffer, _e, cb) {
+        got.push(Buffer.from(c));
+        accepted += c.length;
+        if (held) held.push(() => cb());
+        else cb();
+      },
+    });
+    stream.pipe(stalled);
+    await new Promise((r) => setTimeout(r, 400));
+    // The pipeline's read-ahead, one batch of it in the stream's buffer and
+    // one push over the high-water mark; the session's 8 MiB would be far more.
+    expect(accepted).toBeGreaterThan(0);
+    expect(requested()).toBeLessThanOrEqual(accepted + 2 * fit.readAhead + MiB + client.limits.maxReadLength);
+    const release = held;
+    held = null;
+    for (const f of release) f();
+    await new Promise<void>((resolve, reject) => {
+      stalled.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    await client.close();
+    proc.kill();
+  });
+
+  it('streamReadAhead keeps the session read-ahead for a long or unknown round trip', () => {
+    expect(streamReadAhead({ roundTripMs: undefined, readAhead: 8 * MiB })).toEqual({ readAhead: 8 * MiB, fast: false });
+    expect(streamReadAhead({ roundTripMs: 4, readAhead: 20 * MiB })).toEqual({ readAhead: 20 * MiB, fast: false });
+    expect(streamReadAhead({ roundTripMs: 0.2, readAhead: 8 * MiB })).toEqual({ readAhead: MiB, fast: true });
+    expect(streamReadAhead({ roundTripMs: 2.5, readAhead: 8 * MiB })).toEqual({ readAhead: 3 * MiB, fast: true });
+    expect(streamReadAhead({ roundTripMs: 0.2, readAhead: MiB / 2 })).toEqual({ readAhead: MiB / 2, fast: true });
   });
 
   it('the readAhead option reaches the session', async () => {

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { SFTPClient, type SFTPClientOptions } from './client/client.js';
-import { DEFAULT_READ_AHEAD, DEFAULT_READY_TIMEOUT } from './client/session.js';
+import { BYTES_PER_RTT_MS, DEFAULT_READ_AHEAD, DEFAULT_READY_TIMEOUT, LONG_ROUND_TRIP_MS } from './client/session.js';
 
 export { SFTPClient } from './client/client.js';
 export type { SFTPClientOptions, CallOptions, SFTPStatVFS } from './client/client.js';
@@ -53,10 +53,7 @@ export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOpti
 /** How long opening an extra SFTP session for a transfer may take before the transfer goes on without it (ms). */
 const LANE_READY_TIMEOUT = 10_000;
 
-/** Round trips at least this long (ms) get a larger SFTP receive window. */
-const LONG_ROUND_TRIP_MS = 4;
-/** Receive window per millisecond of round trip, and the most it grows to. */
-const WINDOW_PER_MS = 1024 * 1024;
+/** The most the receive window grows to for a long round trip. */
 const MAX_FITTED_WINDOW = 32 * 1024 * 1024;
 
 /**
@@ -70,7 +67,7 @@ const MAX_FITTED_WINDOW = 32 * 1024 * 1024;
 function fitWindow(channel: SubsystemChannel, client: SFTPClient, opts: SFTPClientOptions): void {
   const rtt = client.session.roundTripMs;
   if (opts.window !== undefined || rtt === undefined || rtt < LONG_ROUND_TRIP_MS || !channel.growWindow) return;
-  channel.growWindow(Math.min(MAX_FITTED_WINDOW, Math.ceil(rtt) * WINDOW_PER_MS));
+  channel.growWindow(Math.min(MAX_FITTED_WINDOW, Math.ceil(rtt) * BYTES_PER_RTT_MS));
 }
 
 /** Opens the channel, starts the subsystem and the SFTP handshake, each within `readyTimeout` (default 30 s) and `signal`, then fits the window to the round trip. */

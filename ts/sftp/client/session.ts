@@ -69,6 +69,11 @@ export const DEFAULT_READY_TIMEOUT = 30_000;
 /** Default `readAhead`: several windows of a loopback or LAN channel. */
 export const DEFAULT_READ_AHEAD = 8 * 1024 * 1024;
 
+/** Round trips at least this long (ms) count as long: `openSftp` grows the window for them. */
+export const LONG_ROUND_TRIP_MS = 4;
+/** Bytes in flight per millisecond of round trip that keep a 1 GB/s link busy. */
+export const BYTES_PER_RTT_MS = 1024 * 1024;
+
 /** A byte stream both ways: a Duplex, or a readable/writable pair such as a child's stdout/stdin. */
 export type SFTPStream = (Readable & Writable) | { readable: Readable; writable: Writable };
 

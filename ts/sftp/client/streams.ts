@@ -13,6 +13,7 @@ import { SSHReader } from '../../wire/reader.js';
 import { FXP } from '../../wire/sftpConstants.js';
 import type { SFTPClient } from './client.js';
 import { parseNodeFlags } from './mode.js';
+import { BYTES_PER_RTT_MS, LONG_ROUND_TRIP_MS, type SFTPSession } from './session.js';
 
 export interface ReadStreamOptions {
   /** First byte (default 0). */
@@ -27,6 +28,12 @@ export interface ReadStreamOptions {
   highWaterMark?: number;
   /** READs in flight. Default: the client's concurrency. */
   concurrency?: number;
+  /**
+   * Most bytes requested or received and not yet pushed. Default: on a
+   * short round trip (under 4 ms), 1 MiB per millisecond of it and at least
+   * 1 MiB; otherwise the session's `readAhead` (see {@link streamReadAhead}).
+   */
+  readAhead?: number;
   signal?: AbortSignal;
 }
 
@@ -37,6 +44,26 @@ export interface ReadStreamOptions {
  */
 const PUSH_SIZE = 1024 * 1024;
 
+/**
+ * A read stream's default read-ahead, and whether the link counts as fast.
+ *
+ * A stream's consumer (typically an fs.WriteStream) writes through libuv's
+ * thread pool, so whatever is read ahead waits in memory as node Buffers.
+ * With 8 MiB waiting, V8's full collections kept one another going: each
+ * one promoted the buffers alive at that moment, which then died old and
+ * took the next full collection to free (70-100 per GiB). On a short round
+ * trip a large read-ahead buys nothing: 1 MiB per millisecond of round trip
+ * keeps a 1 GB/s link busy. Measured on loopback (docs/PERFORMANCE.md, "Read
+ * streams and full collections"): 1 full collection per GiB instead of
+ * 70-100, RSS growth 50-55 MiB instead of 77-88, the same or better MB/s.
+ * A long or unknown round trip keeps the session's read-ahead.
+ */
+export function streamReadAhead(session: Pick<SFTPSession, 'roundTripMs' | 'readAhead'>): { readAhead: number; fast: boolean } {
+  const rtt = session.roundTripMs;
+  if (rtt === undefined || rtt >= LONG_ROUND_TRIP_MS) return { readAhead: session.readAhead, fast: false };
+  return { readAhead: Math.min(session.readAhead, Math.max(1, Math.ceil(rtt)) * BYTES_PER_RTT_MS), fast: true };
+}
+
 export class SFTPReadStream extends Readable {
   readonly path: string;
   /** Bytes pushed so far. */
@@ -44,6 +71,7 @@ export class SFTPReadStream extends Readable {
   readonly #client: SFTPClient;
   readonly #opts: ReadStreamOptions;
   readonly #pushSize: number;
+  readonly #readAhead: number;
   #handle: Buffer | null = null;
   #resume: (() => void) | null = null;
   #abort = new AbortController();
@@ -51,9 +79,14 @@ export class SFTPReadStream extends Readable {
   constructor(client: SFTPClient, path: string, opts: ReadStreamOptions) {
     const shape = client.transferShape({ chunkSize: opts.highWaterMark, concurrency: opts.concurrency }, 'read');
     const pushSize = opts.highWaterMark ?? PUSH_SIZE;
-    // Room for two pushes, so one waits while the consumer writes the other.
-    super({ highWaterMark: Math.max(pushSize * 2, shape.chunkSize * 4), signal: opts.signal });
+    const fit = streamReadAhead(client.session);
+    // Room for two pushes, so one waits while the consumer writes the other;
+    // on a fast link one, since more arrives within a round trip anyway.
+    super({ highWaterMark: fit.fast ? pushSize : Math.max(pushSize * 2, shape.chunkSize * 4), signal: opts.signal });
     this.#pushSize = pushSize;
+    // A slow consumer holds up to this much here; a long round trip keeps
+    // at least two of the stream's own buffers in flight.
+    this.#readAhead = opts.readAhead ?? (fit.fast ? Math.max(fit.readAhead, pushSize) : Math.max(this.readableHighWaterMark * 2, fit.readAhead));
     this.#client = client;
     this.path = path;
     this.#opts = opts;
@@ -79,9 +112,7 @@ export class SFTPReadStream extends Readable {
         const more = this.#pushCoalesced(chunks, this.#pushSize);
         if (!more) return new Promise<void>((r) => (this.#resume = r));
       },
-      // A slow consumer holds the session's read-ahead here (8 MiB by
-      // default), or two of the stream's own buffers if those are larger.
-      { start, end, chunkSize, concurrency, readAhead: Math.max(this.readableHighWaterMark * 2, this.#client.session.readAhead), signal: this.#abort.signal, path: this.path },
+      { start, end, chunkSize, concurrency, readAhead: this.#readAhead, signal: this.#abort.signal, path: this.path },
     ).then(
       () => this.push(null),
       (err: Error) => {
