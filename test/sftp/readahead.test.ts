@@ -46,6 +46,28 @@ async function countingServer(readAhead: number): Promise<{ client: SFTPClient; 
   return { client, proc, requested: () => requested };
 }
 
+/** A sink that keeps what it is given but calls back only after `release()`. */
+function stallingSink(): { stalled: Writable; got: Buffer[]; accepted: () => number; release: () => void } {
+  const got: Buffer[] = [];
+  let accepted = 0;
+  let held: Array<() => void> | null = [];
+  const stalled = new Writable({
+    highWaterMark: 1,
+    write(c: Buffer, _e, cb) {
+      got.push(Buffer.from(c));
+      accepted += c.length;
+      if (held) held.push(() => cb());
+      else cb();
+    },
+  });
+  const release = (): void => {
+    const waiting = held ?? [];
+    held = null;
+    for (const f of waiting) f();
+  };
+  return { stalled, got, accepted: () => accepted, release };
+}
+
 describe('read-ahead', () => {
   it('a consumer that stops taking data stops the READs at the read-ahead, and nothing is lost', async () => {
     const data = patternBytes(40 * MiB, 9);
@@ -53,26 +75,13 @@ describe('read-ahead', () => {
     const readAhead = 4 * MiB;
     const { client, proc, requested } = await countingServer(readAhead);
     const chunk = client.limits.maxReadLength;
-    const got: Buffer[] = [];
-    let accepted = 0;
-    let held: Array<() => void> | null = [];
-    const stalled = new Writable({
-      highWaterMark: 1,
-      write(c: Buffer, _e, cb) {
-        got.push(Buffer.from(c));
-        accepted += c.length;
-        if (held) held.push(() => cb());
-        else cb();
-      },
-    });
+    const { stalled, got, accepted, release } = stallingSink();
     const done = client.getfo(join(dir, 'ra'), stalled, { chunkSize: chunk });
     await new Promise((r) => setTimeout(r, 400));
     // Without the bound, 64 READs of a whole chunk each would be out (16 MiB).
-    expect(accepted).toBeGreaterThan(0);
-    expect(requested()).toBeLessThanOrEqual(accepted + readAhead + chunk);
-    const release = held;
-    held = null;
-    for (const f of release) f();
+    expect(accepted()).toBeGreaterThan(0);
+    expect(requested()).toBeLessThanOrEqual(accepted() + readAhead + chunk);
+    release();
     expect(await done).toBe(data.length);
     expect(Buffer.concat(got).equals(data)).toBe(true);
     await client.close();
@@ -89,27 +98,14 @@ describe('read-ahead', () => {
     expect(fit.readAhead).toBeLessThan(4 * MiB);
     const stream = client.createReadStream(join(dir, 'rs'));
     expect(stream.readableHighWaterMark).toBe(MiB);
-    const got: Buffer[] = [];
-    let accepted = 0;
-    let held: Array<() => void> | null = [];
-    const stalled = new Writable({
-      highWaterMark: 1,
-      write(c: Buffer, _e, cb) {
-        got.push(Buffer.from(c));
-        accepted += c.length;
-        if (held) held.push(() => cb());
-        else cb();
-      },
-    });
+    const { stalled, got, accepted, release } = stallingSink();
     stream.pipe(stalled);
     await new Promise((r) => setTimeout(r, 400));
     // The pipeline's read-ahead, one batch of it in the stream's buffer and
     // one push over the high-water mark; the session's 8 MiB would be far more.
-    expect(accepted).toBeGreaterThan(0);
-    expect(requested()).toBeLessThanOrEqual(accepted + 2 * fit.readAhead + MiB + client.limits.maxReadLength);
-    const release = held;
-    held = null;
-    for (const f of release) f();
+    expect(accepted()).toBeGreaterThan(0);
+    expect(requested()).toBeLessThanOrEqual(accepted() + 2 * fit.readAhead + MiB + client.limits.maxReadLength);
+    release();
     await new Promise<void>((resolve, reject) => {
       stalled.on('finish', resolve);
       stream.on('error', reject);
