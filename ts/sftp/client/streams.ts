@@ -30,8 +30,10 @@ export interface ReadStreamOptions {
   concurrency?: number;
   /**
    * Most bytes requested or received and not yet pushed. Default: on a
-   * short round trip (under 4 ms), 1 MiB per millisecond of it and at least
-   * 1 MiB; otherwise the session's `readAhead` (see {@link streamReadAhead}).
+   * short round trip (under 4 ms), 1 MiB per millisecond of it, at least
+   * 1 MiB and one push, at most the session's `readAhead`; otherwise the
+   * session's `readAhead`, or two of the stream's buffers if those are
+   * larger (see {@link streamReadAhead}).
    */
   readAhead?: number;
   signal?: AbortSignal;
@@ -54,8 +56,8 @@ const PUSH_SIZE = 1024 * 1024;
  * took the next full collection to free (70-100 per GiB). On a short round
  * trip a large read-ahead buys nothing: 1 MiB per millisecond of round trip
  * keeps a 1 GB/s link busy. Measured on loopback (docs/PERFORMANCE.md, "Read
- * streams and full collections"): 1 full collection per GiB instead of
- * 70-100, RSS growth 50-55 MiB instead of 77-88, the same or better MB/s.
+ * streams and full collections"): 1-2 full collections per GiB instead
+ * of 68-97, RSS growth 53-59 MiB instead of 77-101, and more MB/s.
  * A long or unknown round trip keeps the session's read-ahead.
  */
 export function streamReadAhead(session: Pick<SFTPSession, 'roundTripMs' | 'readAhead'>): { readAhead: number; fast: boolean } {
