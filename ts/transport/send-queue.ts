@@ -199,10 +199,13 @@ export class SendQueue {
     }
     if (i < batch.length) {
       const rest = batch.slice(i);
-      // Closed meanwhile: dropped, parts released as dropHeld does.
-      if (this.#hooks.closing()) for (const m of rest) if (!(m instanceof Uint8Array) && m.onCopied) process.nextTick(m.onCopied);
-      // A new exchange started: the rest waits for it, ahead of what was queued meanwhile.
-      else this.#held = rest.concat(this.#held);
+      if (this.#hooks.closing()) {
+        // Closed meanwhile: dropped, parts released as dropHeld does.
+        for (const m of rest) if (!(m instanceof Uint8Array) && m.onCopied) process.nextTick(m.onCopied);
+      } else {
+        // A new exchange started: the rest waits for it, ahead of what was queued meanwhile.
+        this.#held = rest.concat(this.#held);
+      }
     }
     if (this.#held.length === 0) this.#heldBytes = 0;
     else if (!this.holding && !this.#releaseScheduled) {
