@@ -264,15 +264,33 @@ describe('connect() options observed on the wire', () => {
     }
     {
       // Sending: 24 MiB of stdin in 64 KiB writes crosses a rekey every MiB
-      // and arrives intact (sshd's sha256sum checks it).
-      await using c = await connect(opts({ rekeyBytes: 1 << 20 }));
+      // and arrives intact (sshd's sha256sum checks it). Each epoch ends
+      // within one flushed batch (at most 320 KiB on the wire) of the limit,
+      // also when the previous exchange released a window of held data
+      // before the peer's NEWKEYS came.
+      const limit = 1 << 20;
+      const batch = 320 << 10;
+      const epochs: number[] = [];
+      const debug = (m: string): void => {
+        const sent = /^\[client\] rekey: (\d+) bytes sent/.exec(m);
+        if (sent) epochs.push(Number(sent[1]));
+      };
+      await using c = await connect(opts({ rekeyBytes: limit, debug }));
       let rekeys = 0;
       c.transport.on('rekey', () => rekeys++);
       const input = randomBytes(24 << 20);
       const chunks = Array.from({ length: 384 }, (_, i) => input.subarray(i << 16, (i + 1) << 16));
       const r = await c.run('sha256sum', { stdin: Readable.from(chunks) });
       expect(r.stdout).toBe(`${createHash('sha256').update(input).digest('hex')}  -\n`);
-      expect(rekeys).toBeGreaterThanOrEqual(16);
+      for (const sent of epochs) {
+        expect(sent).toBeGreaterThanOrEqual(limit);
+        expect(sent).toBeLessThanOrEqual(limit + batch);
+      }
+      // All but the last epoch end in a rekey, and the last is under the
+      // limit: more than (input - limit) / (limit + batch) rekeys started,
+      // all but the last complete by the time the command has exited.
+      expect(epochs.length).toBeGreaterThan((input.length - limit) / (limit + batch));
+      expect(rekeys).toBeGreaterThanOrEqual(epochs.length - 1);
     }
     await using c = await connect(opts({ rekeySeconds: 1 }));
     let rekeys = 0;

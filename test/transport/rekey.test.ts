@@ -39,7 +39,14 @@ function stream(from: import('../../ts/transport/index.js').Transport, to: impor
 
 describe('rekeying', () => {
   it('rekeys by volume in both directions while 8 MiB flow each way, byte-exact and in order', async () => {
-    const { client, server } = await transportPair({ client: { rekeyBytes: 256 * 1024 }, server: { rekeyBytes: 256 * 1024 } });
+    // Each side logs what it sent under the keys a volume rekey retires.
+    const sentPerEpoch: number[] = [];
+    const debug = (m: string): void => {
+      const sent = /rekey: (\d+) bytes sent/.exec(m);
+      if (sent) sentPerEpoch.push(Number(sent[1]));
+    };
+    const limit = 256 * 1024;
+    const { client, server } = await transportPair({ client: { rekeyBytes: limit, debug }, server: { rekeyBytes: limit, debug } });
     try {
       await Promise.all([client.ready, server.ready]);
       // Automatic rekeys wait for authentication, as OpenSSH does.
@@ -54,6 +61,11 @@ describe('rekeying', () => {
       expect(b).toBeGreaterThan(500);
       expect(clientRekeys).toBeGreaterThanOrEqual(4);
       expect(serverRekeys).toBe(clientRekeys);
+      // No epoch overruns the limit by more than one flushed batch (256 KiB
+      // of payload plus one message and packet overhead), also when held
+      // traffic is released before the peer's NEWKEYS has come.
+      expect(sentPerEpoch.length).toBeGreaterThanOrEqual(4);
+      for (const sent of sentPerEpoch) expect(sent).toBeLessThanOrEqual(limit + 320 * 1024);
     } finally {
       await closeBoth(client, server);
     }

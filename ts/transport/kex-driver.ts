@@ -94,6 +94,11 @@ export class KexDriver {
   #rxPackets = 0;
   /** A time-based rekey fell due before authentication; run it once authenticated. */
   #rekeyPending = false;
+  /**
+   * The outgoing volume limit was reached after our NEWKEYS but before the
+   * peer's: traffic is held and the next exchange starts once this one completes.
+   */
+  #volumeDue = false;
 
   constructor(host: KexHost) {
     this.#h = host;
@@ -278,12 +283,27 @@ export class KexDriver {
     this.#rxBytes += bytes;
   }
 
-  /** After each flush and pump run: starts a rekey when either direction reached its volume limit. */
+  /**
+   * After each flush and pump run: starts a rekey when either direction
+   * reached its volume limit (or holds outgoing traffic until it can start).
+   */
   checkVolume(): void {
     const h = this.#h;
-    if (!this.initialDone || !h.compression.authDone || this.#round || h.closing()) return;
+    if (!this.initialDone || !h.compression.authDone || h.closing()) return;
     const w = h.send.writer;
-    if (w.bytesSinceKex >= this.#rekeyLimitOut || w.packetsSinceKex >= REKEY_PACKETS) {
+    const sendDue = w.bytesSinceKex >= this.#rekeyLimitOut || w.packetsSinceKex >= REKEY_PACKETS;
+    const k = this.#round;
+    if (k) {
+      // Our keys are new but the exchange still waits for the peer's
+      // NEWKEYS, so the next cannot start yet: hold traffic rather than
+      // overrun the limit by a window of it; `#complete` starts the next.
+      if (sendDue && k.sentNewKeys) {
+        h.send.holding = true;
+        this.#volumeDue = true;
+      }
+      return;
+    }
+    if (sendDue) {
       h.debug(`rekey: ${w.bytesSinceKex} bytes sent under the current keys`);
       this.start();
     } else if (this.#rxBytes >= this.#rekeyLimitIn || this.#rxPackets >= REKEY_PACKETS) {
@@ -418,6 +438,10 @@ export class KexDriver {
     h.debug(first ? 'key exchange complete' : 'key re-exchange complete');
     for (const w of k.waiters) w.resolve();
     h.completed(first, k.negotiated!);
+    if (this.#volumeDue) {
+      this.#volumeDue = false;
+      this.checkVolume();
+    }
   }
 
   #timedRekey(): void {

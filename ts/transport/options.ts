@@ -46,7 +46,11 @@ export interface TransportOptions {
   kexTimeout?: number;
   /** Milliseconds to wait for SERVICE_ACCEPT or a PONG. Default 30000. */
   requestTimeout?: number;
-  /** Rekey after this many bytes in either direction (capped by the cipher's own limit). Default 1 GiB. */
+  /**
+   * Rekey after this many bytes in either direction (capped by the cipher's
+   * own limit). What we send under one set of keys exceeds it by at most one
+   * flushed batch (about 320 KiB). Default 1 GiB.
+   */
   rekeyBytes?: number;
   /** Rekey after this many seconds. Default 3600; 0 disables. */
   rekeySeconds?: number;
