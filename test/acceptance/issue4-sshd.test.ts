@@ -265,9 +265,10 @@ describe('connect() options observed on the wire', () => {
     {
       // Sending: 24 MiB of stdin in 64 KiB writes crosses a rekey every MiB
       // and arrives intact (sshd's sha256sum checks it). Each epoch ends
-      // within one flushed batch (at most 320 KiB on the wire) of the limit,
-      // also when the previous exchange released a window of held data
-      // before the peer's NEWKEYS came.
+      // within one flushed batch of the limit (256 KiB of payload, one
+      // 32 KiB data packet and overhead: under 320 KiB), also when the
+      // previous exchange released a window of held data before the peer's
+      // NEWKEYS came.
       const limit = 1 << 20;
       const batch = 320 << 10;
       const epochs: number[] = [];

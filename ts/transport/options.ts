@@ -49,7 +49,8 @@ export interface TransportOptions {
   /**
    * Rekey after this many bytes in either direction (capped by the cipher's
    * own limit). What we send under one set of keys exceeds it by at most one
-   * flushed batch (about 320 KiB). Default 1 GiB.
+   * flushed batch: 256 KiB of payload plus the message that crossed it, and
+   * packet overhead. Default 1 GiB.
    */
   rekeyBytes?: number;
   /** Rekey after this many seconds. Default 3600; 0 disables. */
