@@ -177,7 +177,8 @@ export class SendQueue {
    * more at once (a channel refilling its window); that joins the end of
    * the held list and goes out on a later tick, so one release is bounded
    * and a volume rekey can start between them. If a key exchange starts
-   * mid-way, the rest stays held for it.
+   * mid-way, or the volume limit is reached before the peer's NEWKEYS has
+   * come, the rest stays held for the next exchange.
    */
   releaseHeld(): void {
     this.holding = false;
@@ -203,7 +204,9 @@ export class SendQueue {
         // Closed meanwhile: dropped, parts released as dropHeld does.
         for (const m of rest) if (!(m instanceof Uint8Array) && m.onCopied) process.nextTick(m.onCopied);
       } else {
-        // A new exchange started: the rest waits for it, ahead of what was queued meanwhile.
+        // A new exchange started, or is due once the peer's NEWKEYS comes
+        // (KexDriver.checkVolume): the rest waits for it, ahead of what was
+        // queued meanwhile.
         this.#held = rest.concat(this.#held);
       }
     }
