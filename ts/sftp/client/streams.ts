@@ -56,8 +56,10 @@ const PUSH_SIZE = 1024 * 1024;
  * took the next full collection to free (70-100 per GiB). On a short round
  * trip a large read-ahead buys nothing: 1 MiB per millisecond of round trip
  * keeps a 1 GB/s link busy. Measured on loopback (docs/PERFORMANCE.md, "Read
- * streams and full collections"): 1-2 full collections per GiB instead
- * of 68-97, RSS growth 53-59 MiB instead of 77-101, and more MB/s.
+ * streams and full collections"): with aes128-gcm, 1 full collection per
+ * GiB instead of 68-97, RSS growth 53-55 MiB instead of 77-101, and more
+ * MB/s. With chacha20-poly1305 about half the runs still storm (69-132;
+ * "The benchmark rerun" there), so this narrows the storm, not ends it.
  * A long or unknown round trip keeps the session's read-ahead.
  */
 export function streamReadAhead(session: Pick<SFTPSession, 'roundTripMs' | 'readAhead'>): { readAhead: number; fast: boolean } {
