@@ -12,8 +12,8 @@
  * operation: once they keep running over budget (a running average), or
  * one passes the hard limit, that file goes to the thread pool for good. A
  * lone slow operation under the hard limit (the kernel finding fresh pages)
- * only nudges the average and does not end inline I/O by itself. Only regular files qualify: a FIFO or a device could block
- * without end.
+ * only nudges the average and does not end inline I/O by itself. Only
+ * regular files qualify: a FIFO or a device could block without end.
  */
 
 import { writevSync } from 'node:fs';
