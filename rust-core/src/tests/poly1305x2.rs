@@ -143,3 +143,42 @@ fn streaming_from_a_scalar_accumulator() {
         assert_eq!(got, poly1305::mac_scalar(&key, msg), "case {case}");
     }
 }
+
+#[test]
+fn pairs_in_uneven_chunks_enter_and_leave_the_two_chain_loop() {
+    // `pairs` runs two r^4 chains when four or more pairs remain, entering
+    // from whatever the pair state holds (fresh, after single pairs, or
+    // after an earlier `pairs` call) and leaving with an odd pair or none.
+    let mut rng = Rng(0x5eed);
+    for case in 0..300 {
+        let key = if case % 7 == 0 { [0xff; 32] } else { rng.key() };
+        let msg = if case % 7 == 1 { vec![0xff; 1600] } else { rng.bytes(1600) };
+        let pre = 16 * (case % 3);
+        let mut pos = pre;
+        let start = || {
+            let mut poly = Poly::new(&key);
+            poly.blocks(&msg[..pre], FULL_BLOCK);
+            poly
+        };
+        let mut portable = Wide::<Scalar2>::new(start());
+        let mut fast = Wide::<Fast2>::new(start());
+        for _ in 0..(1 + rng.next() % 5) {
+            let pairs = (rng.next() % 11) as usize;
+            let chunk = &msg[pos..pos + 32 * pairs];
+            if rng.next() % 3 == 0 {
+                for p in chunk.chunks(32) {
+                    portable.pair(p);
+                    fast.pair(p);
+                }
+            } else {
+                portable.pairs(chunk);
+                fast.pairs(chunk);
+            }
+            pos += 32 * pairs;
+        }
+        let tail = &msg[pos..pos + rng.next() as usize % 40];
+        let expect = poly1305::mac_scalar(&key, &msg[..pos + tail.len()]);
+        assert_eq!(portable.into_poly().finish_with(tail, &key), expect, "portable, case {case}");
+        assert_eq!(fast.into_poly().finish_with(tail, &key), expect, "fast, case {case}");
+    }
+}
