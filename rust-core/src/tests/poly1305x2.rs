@@ -29,6 +29,14 @@ impl Rng {
     }
 }
 
+/// A key and message for streaming case `case`: every `every`-th case has
+/// the all-ones key, the one after it an all-ones message.
+fn case_input(rng: &mut Rng, case: usize, every: usize, len: usize) -> ([u8; 32], Vec<u8>) {
+    let key = if case % every == 0 { [0xff; 32] } else { rng.key() };
+    let msg = if case % every == 1 { vec![0xff; len] } else { rng.bytes(len) };
+    (key, msg)
+}
+
 /// The 2-way path for every length, however short.
 fn wide_mac<V: Lanes64>(key: &[u8; 32], msg: &[u8]) -> [u8; 16] {
     Wide::<V>::new(Poly::new(key)).finish_with(msg, key)
@@ -126,8 +134,7 @@ fn streaming_from_a_scalar_accumulator() {
     // then a scalar tail.
     let mut rng = Rng(42);
     for case in 0..200 {
-        let key = if case % 10 == 0 { [0xff; 32] } else { rng.key() };
-        let msg = if case % 10 == 1 { vec![0xff; 700] } else { rng.bytes(700) };
+        let (key, msg) = case_input(&mut rng, case, 10, 700);
         let pre = 16 * (case % 5);
         let pairs = case % 17;
         let tail = rng.next() as usize % 100;
@@ -151,8 +158,7 @@ fn pairs_in_uneven_chunks_enter_and_leave_the_two_chain_loop() {
     // after an earlier `pairs` call) and leaving with an odd pair or none.
     let mut rng = Rng(0x5eed);
     for case in 0..300 {
-        let key = if case % 7 == 0 { [0xff; 32] } else { rng.key() };
-        let msg = if case % 7 == 1 { vec![0xff; 1600] } else { rng.bytes(1600) };
+        let (key, msg) = case_input(&mut rng, case, 7, 1600);
         let pre = 16 * (case % 3);
         let mut pos = pre;
         let start = || {
