@@ -23,11 +23,25 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-/** sftp-server on stdio, with the bytes every READ the client sends asks for counted. */
-async function countingServer(readAhead: number): Promise<{ client: SFTPClient; proc: ChildProcess; requested: () => number }> {
+interface CountingServer {
+  client: SFTPClient;
+  proc: ChildProcess;
+  /** Bytes asked for by every READ so far. */
+  requested: () => number;
+  /** READs sent so far. */
+  reads: () => number;
+  /** Event-loop turns in which the client sent READs: one socket write each on a real channel. */
+  readBatches: () => number;
+}
+
+/** sftp-server on stdio, with the READs the client sends counted. */
+async function countingServer(readAhead: number): Promise<CountingServer> {
   const proc = spawn(SFTP_SERVER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
   const tap = new PassThrough();
   let requested = 0;
+  let reads = 0;
+  let readBatches = 0;
+  let inBatch = false;
   let pending = Buffer.alloc(0);
   tap.on('data', (chunk: Buffer) => {
     pending = Buffer.concat([pending, chunk]);
@@ -37,13 +51,19 @@ async function countingServer(readAhead: number): Promise<{ client: SFTPClient; 
       if (pkt[0] === FXP.READ) {
         const handleLen = pkt.readUInt32BE(5);
         requested += pkt.readUInt32BE(9 + handleLen + 8);
+        reads++;
+        if (!inBatch) {
+          readBatches++;
+          inBatch = true;
+          setImmediate(() => (inBatch = false));
+        }
       }
       pending = pending.subarray(4 + len);
     }
   });
   tap.pipe(proc.stdin!);
   const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: tap }, { readAhead, concurrency: 64 });
-  return { client, proc, requested: () => requested };
+  return { client, proc, requested: () => requested, reads: () => reads, readBatches: () => readBatches };
 }
 
 /** A sink that keeps what it is given but calls back only after `release()`. */
@@ -84,6 +104,21 @@ describe('read-ahead', () => {
     release();
     expect(await done).toBe(data.length);
     expect(Buffer.concat(got).equals(data)).toBe(true);
+    await client.close();
+    proc.kill();
+  });
+
+  it('READs go out in steps once the read-ahead binds, not one per reply', async () => {
+    const data = patternBytes(40 * MiB, 11);
+    writeFileSync(join(dir, 'steps'), data);
+    const { client, proc, reads, readBatches } = await countingServer(8 * MiB);
+    const sink = new Writable({ write: (_c, _e, cb) => cb() });
+    // 64 requests of 255 KiB would be 16 MiB: the 8 MiB read-ahead is the bound that binds.
+    expect(await client.getfo(join(dir, 'steps'), sink)).toBe(data.length);
+    // ~165 READs: 32 at the start, then steps of 8 (2 MiB of room). One READ per
+    // reply would make about as many batches as READs.
+    expect(reads()).toBeGreaterThan(150);
+    expect(readBatches()).toBeLessThan(reads() / 4);
     await client.close();
     proc.kill();
   });

@@ -5,7 +5,7 @@
  *
  * Flow control, receive side: the peer may send at most our window. Bytes
  * count as consumed once they have left our readable buffers (stdout and
- * stderr); when the consumed-but-not-yet-credited bytes reach half the
+ * stderr); when the consumed-but-not-yet-credited bytes reach an eighth of the
  * window we send WINDOW_ADJUST for them. A reader that stops reading thus
  * stops the peer, and what we buffer never exceeds the window.
  *

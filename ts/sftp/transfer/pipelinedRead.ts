@@ -153,13 +153,20 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
 
     // Refill in steps rather than one READ per reply: each step is one
     // socket write (and one wake-up of the server) for several requests.
-    // The window stays within `refill` requests of full.
+    // Both bounds get the same slack, the request count (`refill` requests
+    // of full) and the read-ahead (`refillBytes` of full; a quarter of it at
+    // most, so a small read-ahead still keeps several READs out). Whichever
+    // binds first would otherwise send one READ per reply.
     const refill = Math.max(1, Math.min(8, concurrency >> 3));
+    const refillBytes = Math.min(refill * chunkSize, readAhead / 4);
     const pump = (): void => {
       if (failed) return;
       drain();
       if (drainWait.waiting) return maybeFinish();
-      if (inflight > concurrency - refill && nextOffset > opts.start) return maybeFinish();
+      if (inflight > 0 && nextOffset > opts.start) {
+        const room = readAhead - buffered - requested;
+        if (inflight > concurrency - refill || room < Math.min(refillBytes, eof - nextOffset)) return maybeFinish();
+      }
       // Received data waits here while the sink catches up, and every READ in
       // flight will add to it: both count against the read-ahead, so a slow
       // local disk holds the download to `readAhead` bytes of memory.
