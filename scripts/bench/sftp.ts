@@ -27,6 +27,11 @@
  * its heap, which matters because V8's collection heuristics depend on heap
  * size (docs/PERFORMANCE.md). `--in-process` runs them here instead.
  *
+ * The runs go in rounds: round i runs every client and direction once, and
+ * each table row is that client's best run (its memory figure the worst).
+ * This machine's speed drifts over minutes, so clients compared side by
+ * side must share them.
+ *
  * Narrowing a run (e.g. to profile or compare one path):
  *   --op get|put       only that direction
  *   --no-pipes         skip the sftp-server-over-pipes part
@@ -199,6 +204,19 @@ async function ssh2Sshd(port: number, key: string, cipher: string, direction: 'g
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+/**
+ * Runs every case in both directions `runs` times, in rounds: round i runs
+ * each case once before round i + 1 starts, so the clients compared share
+ * the same minutes of this machine's drifting speed (runs grouped by
+ * client would hand one client a slow stretch whole). Returns each case's
+ * results per direction, in case order.
+ */
+async function inRounds<C>(list: C[], one: (c: C, d: 'get' | 'put', i: number) => Promise<Result>): Promise<Array<{ c: C; d: 'get' | 'put'; results: Result[] }>> {
+  const out = list.flatMap((c) => OPS.map((d) => ({ c, d, results: [] as Result[] })));
+  for (let i = 0; i < runs; i++) for (const slot of out) slot.results.push(await one(slot.c, slot.d, i));
+  return out;
+}
+
 function best(rs: Result[]): Result {
   return rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
@@ -244,18 +262,15 @@ async function main(): Promise<void> {
     { name: 'OpenSSH sftp (defaults)', run: (d, s, t) => openssh(d, s, t, []) },
     { name: 'OpenSSH sftp -B 261120', run: (d, s, t) => openssh(d, s, t, ['-B', '261120']) },
   ];
-  for (const c of withPipes ? (oursOnly ? cases.slice(0, 1) : cases) : []) {
-    for (const d of OPS) {
-      const results: Result[] = [];
-      for (let i = 0; i < runs; i++) {
-        const dst = join(dir, `dst-${d}.bin`);
-        results.push(await c.run(d, src, dst));
-        if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
-        rmSync(dst, { force: true });
-      }
-      rows.push({ name: c.name, dir: d, r: best(results) });
-    }
-  }
+  const pipeCases = withPipes ? (oursOnly ? cases.slice(0, 1) : cases) : [];
+  const pipeResults = await inRounds(pipeCases, async (c, d) => {
+    const dst = join(dir, `dst-${d}.bin`);
+    const r = await c.run(d, src, dst);
+    if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
+    rmSync(dst, { force: true });
+    return r;
+  });
+  for (const { c, d, results } of pipeResults) rows.push({ name: c.name, dir: d, r: best(results) });
   const sshRows: Array<{ name: string; cipher: string; dir: string; r: Result }> = [];
   if (withSshd) {
     const key = join(dir, 'id_ed25519');
@@ -272,21 +287,18 @@ async function main(): Promise<void> {
         { name: 'ssh2 fastGet/fastPut', run: (c, d, s, t) => inChild(bundle, { impl: 'ssh2', port, key, cipher: c, direction: d, src: s, dst: t }) },
       ];
       for (const cipher of CIPHERS) {
-        for (const c of oursOnly ? sshCases.slice(0, 2) : sshCases) {
-          for (const d of OPS) {
-            const results: Result[] = [];
-            for (let i = 0; i < runs; i++) {
-              const dst = join(dir, `dst-${d}.bin`);
-              const r = await c.run(cipher, d, src, dst);
-              results.push(r);
-              console.log(`${c.name} ${cipher.split('@')[0]} ${d} run ${i + 1}: ${((r.clientCpu * GiB) / SIZE).toFixed(2)} client CPU s/GiB (user ${((r.clientUser * GiB) / SIZE).toFixed(2)}), ${(SIZE / 1e6 / r.seconds).toFixed(0)} MB/s${r.rssGrowth === undefined ? '' : `, RSS +${(r.rssGrowth / 2 ** 20).toFixed(0)} MiB`}`);
-              if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
-              rmSync(dst, { force: true });
-            }
-            // Memory: the worst run, not the fastest one's.
-            const growths = results.map((x) => x.rssGrowth).filter((x): x is number => x !== undefined);
-            sshRows.push({ name: c.name, cipher, dir: d, r: { ...best(results), ...(growths.length > 0 ? { rssGrowth: Math.max(...growths) } : {}) } });
-          }
+        const perCase = await inRounds(oursOnly ? sshCases.slice(0, 2) : sshCases, async (c, d, i) => {
+          const dst = join(dir, `dst-${d}.bin`);
+          const r = await c.run(cipher, d, src, dst);
+          console.log(`${c.name} ${cipher.split('@')[0]} ${d} run ${i + 1}: ${((r.clientCpu * GiB) / SIZE).toFixed(2)} client CPU s/GiB (user ${((r.clientUser * GiB) / SIZE).toFixed(2)}), ${(SIZE / 1e6 / r.seconds).toFixed(0)} MB/s${r.rssGrowth === undefined ? '' : `, RSS +${(r.rssGrowth / 2 ** 20).toFixed(0)} MiB`}`);
+          if (statSync(dst).size !== SIZE) throw new Error(`${c.name} ${d}: wrong size ${statSync(dst).size}`);
+          rmSync(dst, { force: true });
+          return r;
+        });
+        for (const { c, d, results } of perCase) {
+          // Memory: the worst run, not the fastest one's.
+          const growths = results.map((x) => x.rssGrowth).filter((x): x is number => x !== undefined);
+          sshRows.push({ name: c.name, cipher, dir: d, r: { ...best(results), ...(growths.length > 0 ? { rssGrowth: Math.max(...growths) } : {}) } });
         }
       }
     } finally {
