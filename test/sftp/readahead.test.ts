@@ -177,9 +177,10 @@ describe('LocalFileWriter', () => {
     expect(writer.inline).toBe(true);
     expect(writer.write([a.subarray(0, 1000), a.subarray(1000)], 0, a.length)).toBeUndefined();
     expect(writer.inline).toBe(false);
-    const pending = writer.write([b], a.length, b.length);
-    expect(pending).toBeInstanceOf(Promise);
-    await pending;
+    // On the thread pool the batch is copied and written behind: accepted at once.
+    expect(writer.write([b], a.length, b.length)).toBeUndefined();
+    await writer.flush();
+    expect(writer.written).toBe(a.length + b.length);
     await fh.close();
     expect(readFileSync(path).equals(Buffer.concat([a, b]))).toBe(true);
   });
@@ -194,7 +195,9 @@ describe('LocalFileWriter', () => {
     expect(strict.write([patternBytes(65_536, 9)], 0, 65_536)).toBeUndefined();
     expect(strict.inline).toBe(false);
     const pool = new LocalFileWriter(fh, { inline: false });
-    await expect(pool.write([Buffer.from('tail')], 8 * 65_536, 4)).resolves.toBeUndefined();
+    expect(pool.inline).toBe(false);
+    expect(pool.write([Buffer.from('tail')], 8 * 65_536, 4)).toBeUndefined();
+    await pool.flush();
     await fh.close();
     expect(readFileSync(join(dir, 'lw2')).subarray(8 * 65_536).toString()).toBe('tail');
   });
@@ -204,6 +207,68 @@ describe('LocalFileWriter', () => {
     const writer = new LocalFileWriter(fh);
     expect(writer.inline).toBe(false);
     await writer.write([Buffer.from('x')], 0, 1);
+    await writer.flush();
+    await fh.close();
+  });
+
+  it('writes behind from its own slabs: the caller may reuse its buffers at once, and waits only when every slab is full', async () => {
+    const path = join(dir, 'wb');
+    const fh = await open(path, 'w');
+    const writer = new LocalFileWriter(fh, { inline: false, slabBytes: 4096, slabs: 2 });
+    const data = patternBytes(100_000, 7);
+    const scratch = Buffer.alloc(10_000);
+    let waits = 0;
+    for (let off = 0; off < data.length; off += scratch.length) {
+      const n = data.copy(scratch, 0, off);
+      // Handed over in uneven pieces, from one buffer that is overwritten at once.
+      const r = writer.write([scratch.subarray(0, 3), scratch.subarray(3, 5000), scratch.subarray(5000, n)], off, n);
+      if (r instanceof Promise) {
+        waits++;
+        await r;
+      }
+      scratch.fill(0xee);
+    }
+    // 10 000 bytes never fit two 4 KiB slabs: every write waited for one.
+    expect(waits).toBe(10);
+    await writer.flush();
+    expect(writer.written).toBe(data.length);
+    await fh.close();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+
+  it('a failed write-behind is reported by the next write and by flush; settle says how much is in the file', async () => {
+    const path = join(dir, 'wbfail');
+    const fh = await open(path, 'w');
+    const writes = { n: 0 };
+    const real = fh.writev.bind(fh);
+    // The first thread-pool write lands, the second fails as a full disk would.
+    fh.writev = (async (buffers: NodeJS.ArrayBufferView[], position?: number) => {
+      if (writes.n++ >= 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return real(buffers, position);
+    }) as typeof fh.writev;
+    const writer = new LocalFileWriter(fh, { inline: false, slabBytes: 1024, slabs: 4 });
+    const a = patternBytes(700, 1);
+    expect(writer.write([a], 0, a.length)).toBeUndefined();
+    expect(await writer.settle()).toBe(700);
+    const b = patternBytes(900, 2);
+    expect(writer.write([b], 700, b.length)).toBeUndefined();
+    await expect(writer.flush()).rejects.toThrow(/ENOSPC/);
+    expect(await writer.settle()).toBe(700);
+    expect(() => writer.write([b], 1600, b.length)).toThrow(/ENOSPC/);
+    await fh.close();
+    expect(readFileSync(path).equals(a)).toBe(true);
+  });
+
+  it('a write that waits for a slab rejects when the write-behind fails', async () => {
+    const fh = await open(join(dir, 'wbfail2'), 'w');
+    fh.writev = (async () => {
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    }) as typeof fh.writev;
+    const writer = new LocalFileWriter(fh, { inline: false, slabBytes: 1024, slabs: 2 });
+    const r = writer.write([patternBytes(5000, 3)], 0, 5000);
+    expect(r).toBeInstanceOf(Promise);
+    await expect(r).rejects.toThrow(/EIO/);
+    expect(await writer.settle()).toBe(0);
     await fh.close();
   });
 

@@ -49,6 +49,8 @@ export interface GetOptions extends TransferOptions {
    * Writes that keep running over a few milliseconds, or one over 100 ms,
    * send the rest of the transfer to libuv's thread pool (only regular
    * files are written inline); false uses the thread pool throughout.
+   * From the thread pool, received data is copied into up to 16 MiB of
+   * slabs and written behind, so the download waits only for a full set.
    */
   inlineWrites?: boolean;
 }
@@ -78,9 +80,9 @@ export interface PutOptions extends TransferOptions {
 export const PART_SUFFIX = '.sshwire-part';
 
 /** Re-bases an engine error's prefix by what was already there before this run. */
-function rebased(err: unknown, prior: number, what: string): unknown {
+function rebased(err: unknown, prior: number, what: string, known?: number): unknown {
   if (err instanceof SFTPTransferError) {
-    const total = prior + err.bytesTransferred;
+    const total = prior + (known ?? err.bytesTransferred);
     return new SFTPTransferError(`${what} stopped; ${total} bytes known good: ${err.cause instanceof Error ? err.cause.message : err.message}`, err.status, err.path, total, {
       cause: err.cause,
       aborted: err.aborted,
@@ -145,10 +147,16 @@ export async function getFile(client: SFTPClient, remote: string, local: string,
           onDelivered: opts.onProgress ? (d) => opts.onProgress!(start + d, total) : undefined,
         },
       );
+      await writer.flush();
     } catch (err) {
-      // The part file must hold only the good prefix, whatever a failed local write left.
-      if (err instanceof SFTPTransferError) await file.truncate(start + err.bytesTransferred).catch(() => {});
-      throw rebased(err, start, `get ${JSON.stringify(remote)}`);
+      // The part file must hold only the good prefix, whatever a failed local
+      // write left; data accepted for writing behind may not have landed.
+      const written = await writer.settle();
+      const failure =
+        err instanceof SFTPTransferError ? err : new SFTPTransferError(`local write failed after ${written} bytes: ${(err as Error).message}`, FX.FAILURE, remote, written, { cause: err });
+      const good = Math.min(failure.bytesTransferred, written);
+      await file.truncate(start + good).catch(() => {});
+      throw rebased(failure, start, `get ${JSON.stringify(remote)}`, good);
     }
     const size = start + delivered;
     if (total > 0 && size !== total) throw sizeError('get', remote, size, total);
