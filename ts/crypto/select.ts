@@ -106,8 +106,9 @@ for (const name of cipherNames()) {
     const wasmOnly = c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch, in place' : `wasm unavailable: ${wasmUnavailableReason()}`);
     const rest = [c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`), c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305')];
     // Opening: node's ChaCha20 output becomes the payload. Sealing: it is
-    // taken as a latin1 string and written back into the batch, young
-    // garbage that scavenges free; so measured, OpenSSL's faster ChaCha20
+    // written back into the batch (a third of it by way of latin1 strings,
+    // whose scavenges free the rest; see `updateInPlace`), young garbage
+    // either way; so measured, OpenSSL's faster ChaCha20
     // beats rust-core sealing in place (docs/PERFORMANCE.md, "Sealing
     // chacha20-poly1305 with OpenSSL again"). The directions keep separate
     // entries so each can be chosen and reported on its own.

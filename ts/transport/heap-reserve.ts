@@ -14,8 +14,9 @@
  * flight: measured on a 1 GiB get, mark-compacts fall from ~43 to 1 and
  * client CPU per GiB by 20-40% (docs/PERFORMANCE.md, "A heap reserve for
  * bulk traffic"). Only received bytes count: the send side seals in place,
- * taking node:crypto's output as latin1 strings, young heap garbage that
- * scavenges collect (ts/crypto/native/packet.ts). The reserve is taken when
+ * taking a third of node:crypto's output as latin1 strings, young heap
+ * garbage whose scavenges also free the rest (`updateInPlace` in
+ * ts/crypto/native/packet.ts). The reserve is taken when
  * all connections together receive BULK_BYTES within WINDOW_MS, and
  * dropped once a check every CHECK_MS finds less than a quarter of that
  * rate since the previous one. Its size comes from `SSHWIRE_HEAP_RESERVE`

@@ -1,9 +1,9 @@
 /**
  * node:crypto (OpenSSL) primitives plugged into the packet constructions.
  * node has no update-into API: every update() returns its output. Where
- * the output goes back into the caller's buffer we ask for it as a latin1
- * string (see `updateInPlace`); only the detached openers keep node's
- * Buffer, which becomes the payload.
+ * the output goes back into the caller's buffer, a third of it is asked for
+ * as a latin1 string (see `updateInPlace`); the detached openers keep
+ * node's Buffer, which becomes the payload.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type Cipher, type Decipher, type KeyObject } from 'node:crypto';
 import type { StreamCipher, PacketMac } from '../packet/classic.js';
@@ -26,18 +26,37 @@ export const NATIVE_CIPHER: Readonly<Record<string, string>> = {
   'chacha20-poly1305@openssh.com': 'chacha20',
 };
 
+/** Buffer output bytes per latin1 output byte in `updateInPlace`. */
+const BUFFER_BYTES_PER_LATIN1 = 2;
+/** Buffer output bytes not yet matched by latin1 output, over every in-place update in the process. */
+let externalOwed = 0;
+
 /**
  * Runs `ctx.update` over buf[start, end) and writes the output back in
- * place. The output is taken as a latin1 string (one char per byte, exact
- * for all 256 values), which lives on V8's own heap and dies young: as a
- * Buffer it would be a fresh external allocation per packet, and V8 answers
- * a stream of those with a mark-compact every few tens of megabytes (45 per
- * GiB sent, against 1 this way; docs/PERFORMANCE.md, "Cipher output as
- * latin1").
+ * place. node returns the output as a fresh Buffer (an external allocation
+ * per packet) or as a string. Buffers alone: V8 frees them only in a
+ * scavenge, and nothing on this path allocates on the JS heap to bring one
+ * on, so they pile up until a mark-compact (45 per GiB sent). Strings
+ * alone: a latin1 string (one char per byte, exact for all 256 values)
+ * lives on V8's heap and dies young, but costs a decode, a copy more, and a
+ * scavenge every few megabytes (300 per GiB). Mixed, one latin1 output
+ * for every two Buffers (by bytes), the strings still bring scavenges
+ * often enough that the Buffers never pile up: 1 mark-compact and about
+ * 120 scavenges per GiB, 5–8% less client CPU on a put
+ * (docs/PERFORMANCE.md, "Cipher output as latin1" and "One latin1 output
+ * in three").
  */
 export function updateInPlace(ctx: Cipher | Decipher, buf: Uint8Array, start: number, end: number): void {
-  const out = ctx.update(buf.subarray(start, end), undefined, 'latin1');
+  const input = buf.subarray(start, end);
+  if (externalOwed <= 0) {
+    const out = ctx.update(input);
+    out.copy(asBuffer(buf), start);
+    externalOwed += out.length;
+    return;
+  }
+  const out = ctx.update(input, undefined, 'latin1');
   asBuffer(buf).write(out, start, out.length, 'latin1');
+  externalOwed -= out.length * BUFFER_BYTES_PER_LATIN1;
 }
 
 /** `buf` as a Buffer over the same memory (no copy). */
