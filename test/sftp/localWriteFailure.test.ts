@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SFTPTransferError } from '../../ts/errors.js';
-import { PART_SUFFIX } from '../../ts/sftp/index.js';
+import { PART_SUFFIX, type GetOptions } from '../../ts/sftp/index.js';
 import { patternBytes, serverForFile } from './helpers.js';
 
 const fail = vi.hoisted(() => ({ afterWrites: Infinity, poolAfter: Infinity, writes: 0 }));
@@ -46,50 +46,40 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 
 const ctx = serverForFile();
 
+/**
+ * Gets a fresh file with `arm` making local writes fail part-way, checks the
+ * typed error and that the part file holds exactly its good prefix, then
+ * resumes with the failure gone.
+ */
+async function failThenResume(name: string, size: number, arm: () => void, opts: GetOptions): Promise<void> {
+  const { client: sftp, dir } = ctx;
+  const data = patternBytes(size, size % 251);
+  writeFileSync(join(dir, name), data);
+  const local = join(dir, `${name}-dst`);
+  fail.writes = 0;
+  arm();
+  const err = await sftp.get(join(dir, name), local, opts).catch((e: unknown) => e);
+  fail.afterWrites = fail.poolAfter = Infinity;
+  expect(err).toBeInstanceOf(SFTPTransferError);
+  const e = err as SFTPTransferError;
+  expect(e.message).toMatch(/ENOSPC/);
+  expect(e.bytesTransferred).toBeGreaterThan(0);
+  expect(e.bytesTransferred).toBeLessThan(data.length);
+  const part = readFileSync(local + PART_SUFFIX);
+  expect(part.length).toBe(e.bytesTransferred);
+  expect(part.equals(data.subarray(0, part.length))).toBe(true);
+  expect(() => statSync(local)).toThrow();
+
+  expect(await sftp.get(join(dir, name), local, { ...opts, resume: true, verify: true })).toBe(data.length);
+  expect(readFileSync(local).equals(data)).toBe(true);
+}
+
 describe('get: the local disk fills part-way', () => {
   it('rejects with the part file holding exactly bytesTransferred, and resume completes it', async () => {
-    const { client: sftp, dir } = ctx;
-    const data = patternBytes(6 * 1024 * 1024 + 4321, 21);
-    writeFileSync(join(dir, 'src'), data);
-    const local = join(dir, 'dst');
-    fail.writes = 0;
-    fail.afterWrites = 5;
-    const err = await sftp.get(join(dir, 'src'), local, { concurrency: 4 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SFTPTransferError);
-    const e = err as SFTPTransferError;
-    expect(e.message).toMatch(/ENOSPC/);
-    expect(e.bytesTransferred).toBeGreaterThan(0);
-    expect(e.bytesTransferred).toBeLessThan(data.length);
-    const part = readFileSync(local + PART_SUFFIX);
-    expect(part.length).toBe(e.bytesTransferred);
-    expect(part.equals(data.subarray(0, part.length))).toBe(true);
-    expect(() => statSync(local)).toThrow();
-
-    fail.afterWrites = Infinity;
-    expect(await sftp.get(join(dir, 'src'), local, { resume: true, verify: true })).toBe(data.length);
-    expect(readFileSync(local).equals(data)).toBe(true);
+    await failThenResume('src', 6 * 1024 * 1024 + 4321, () => (fail.afterWrites = 5), { concurrency: 4 });
   });
 
   it('on the thread pool too: data accepted for writing behind is not counted, and resume completes it', async () => {
-    const { client: sftp, dir } = ctx;
-    const data = patternBytes(9 * 1024 * 1024 + 777, 22);
-    writeFileSync(join(dir, 'src2'), data);
-    const local = join(dir, 'dst2');
-    fail.writes = 0;
-    fail.poolAfter = 2;
-    const err = await sftp.get(join(dir, 'src2'), local, { inlineWrites: false }).catch((e: unknown) => e);
-    fail.poolAfter = Infinity;
-    expect(err).toBeInstanceOf(SFTPTransferError);
-    const e = err as SFTPTransferError;
-    expect(e.message).toMatch(/ENOSPC/);
-    expect(e.bytesTransferred).toBeGreaterThan(0);
-    expect(e.bytesTransferred).toBeLessThan(data.length);
-    const part = readFileSync(local + PART_SUFFIX);
-    expect(part.length).toBe(e.bytesTransferred);
-    expect(part.equals(data.subarray(0, part.length))).toBe(true);
-    expect(() => statSync(local)).toThrow();
-
-    expect(await sftp.get(join(dir, 'src2'), local, { resume: true, verify: true, inlineWrites: false })).toBe(data.length);
-    expect(readFileSync(local).equals(data)).toBe(true);
+    await failThenResume('src2', 9 * 1024 * 1024 + 777, () => (fail.poolAfter = 2), { inlineWrites: false });
   });
 });
