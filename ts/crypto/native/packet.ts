@@ -42,7 +42,7 @@ let externalOwed = 0;
  * scavenge every few megabytes (300 per GiB). Mixed, one latin1 output
  * for every two Buffers (by bytes), the strings still bring scavenges
  * often enough that the Buffers never pile up: 1 mark-compact and about
- * 120 scavenges per GiB, 5–8% less client CPU on a put
+ * 150 scavenges per GiB, 6% less client CPU on an aes128-gcm put
  * (docs/PERFORMANCE.md, "Cipher output as latin1" and "One latin1 output
  * in three").
  */
