@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type Cip
 import type { StreamCipher, PacketMac } from '../packet/classic.js';
 import type { GcmPrimitive } from '../packet/gcm.js';
 import type { ChaChaPolyCore, Poly1305Fn } from '../packet/chachapoly.js';
-import { ChaChaLengthKey } from '../packet/chacha-length.js';
+import { ChaChaBlock0 } from '../packet/chacha-block0.js';
 import { constantTimeEqualAt, writeU32 } from '../util.js';
 
 /** OpenSSL cipher names for the SSH wire names the native backend serves. */
@@ -142,45 +142,55 @@ export class NativeGcm implements GcmPrimitive {
   }
 }
 
-const ZERO64 = new Uint8Array(64);
-
 /**
  * OpenSSH chacha20-poly1305 with OpenSSL's ChaCha20 and a pluggable
  * Poly1305. OpenSSL's 16-byte chacha20 IV is the 32-bit little-endian block
  * counter followed by a 96-bit nonce; OpenSSH's original-ChaCha nonce is
  * the 64-bit counter then the 64-bit big-endian sequence number, so the
- * IV is LE32(counter) || 00000000 || BE64(seq).
+ * IV is LE32(counter) || 00000000 || BE64(seq). Block 0 under K_2 (the
+ * Poly1305 key) comes from plain JS, so node's context starts at the body,
+ * block 1.
  */
 export class NativeChaChaPolyCore implements ChaChaPolyCore {
   readonly #mainKey: KeyObject;
   /** K_1: one keystream word per packet, cheaper in JS than a node cipher context. */
-  readonly #lengthKey: ChaChaLengthKey;
-  readonly #iv = Buffer.alloc(16);
+  readonly #lengthKey: ChaChaBlock0;
+  /** K_2's block 0: the Poly1305 key of each packet. */
+  readonly #polyKeys: ChaChaBlock0;
+  /** Counter 1 (LE32), then zeros until the sequence number at bytes 12..15. */
+  readonly #iv = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  readonly #polyKey = new Uint8Array(32);
   readonly #tag = new Uint8Array(16);
   readonly #poly: Poly1305Fn;
 
   constructor(key: Uint8Array, poly: Poly1305Fn) {
     this.#mainKey = createSecretKey(key.subarray(0, 32));
-    this.#lengthKey = new ChaChaLengthKey(key.subarray(32, 64));
+    this.#polyKeys = new ChaChaBlock0(key.subarray(0, 32));
+    this.#lengthKey = new ChaChaBlock0(key.subarray(32, 64));
     this.#poly = poly;
   }
 
-  #setSeq(seq: number): Buffer {
-    // Counter 0 (bytes 0..7) and the high half of the 64-bit sequence stay zero.
+  /** node's context for the body of packet `seq` (keystream from block 1). */
+  #body(seq: number): Cipher {
+    // The high half of the 64-bit sequence number (bytes 8..11) stays zero.
     writeU32(this.#iv, 12, seq);
-    return this.#iv;
+    return createCipheriv('chacha20', this.#mainKey, this.#iv);
+  }
+
+  /** The Poly1305 tag of buf[off, off+4+len) for packet `seq`, to out[outOff..+16); the key is wiped after. */
+  #mac(seq: number, buf: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
+    const key = this.#polyKey;
+    this.#polyKeys.keyBytes(seq, key, 0);
+    this.#poly.mac(key, buf, off, 4 + len, out, outOff);
+    key.fill(0);
+    this.#polyKeys.wipe();
   }
 
   seal(buf: Uint8Array, off: number, len: number, seq: number): void {
-    // A context per packet: node cannot reset a ChaCha20 context to a new nonce and counter 0.
-    const iv = this.#setSeq(seq);
+    // A context per packet: node cannot reset a ChaCha20 context to a new nonce.
     this.#lengthKey.encrypt(buf, off, seq);
-    const mc = createCipheriv('chacha20', this.#mainKey, iv);
-    // Block 0 of the main stream is the Poly1305 key; the body starts at block 1.
-    const polyKey = mc.update(ZERO64);
-    updateInPlace(mc, buf, off + 4, off + 4 + len);
-    this.#poly.mac(polyKey.subarray(0, 32), buf, off, 4 + len, buf, off + 4 + len);
-    polyKey.fill(0);
+    updateInPlace(this.#body(seq), buf, off + 4, off + 4 + len);
+    this.#mac(seq, buf, off, len, buf, off + 4 + len);
   }
 
   length(buf: Uint8Array, off: number, seq: number): number {
@@ -196,11 +206,8 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
 
   /** update() returns a fresh Buffer anyway: handing it over spares the copy back. */
   openDetached(buf: Uint8Array, off: number, len: number, seq: number): Uint8Array | null {
-    const mc = createCipheriv('chacha20', this.#mainKey, this.#setSeq(seq));
-    const polyKey = mc.update(ZERO64);
-    this.#poly.mac(polyKey.subarray(0, 32), buf, off, 4 + len, this.#tag, 0);
-    polyKey.fill(0);
+    this.#mac(seq, buf, off, len, this.#tag, 0);
     if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return null;
-    return mc.update(buf.subarray(off + 4, off + 4 + len));
+    return this.#body(seq).update(buf.subarray(off + 4, off + 4 + len));
   }
 }
