@@ -59,6 +59,16 @@ export function updateInPlace(ctx: Cipher | Decipher, buf: Uint8Array, start: nu
   externalOwed -= out.length * BUFFER_BYTES_PER_LATIN1;
 }
 
+/**
+ * Counts `bytes` of Buffers that became garbage outside the sealer (a
+ * write stream's chunks from its producer, copied and dropped), so that
+ * `updateInPlace` takes more of its output as latin1 and the scavenges
+ * that free those Buffers come sooner.
+ */
+export function oweExternal(bytes: number): void {
+  externalOwed += bytes;
+}
+
 /** `buf` as a Buffer over the same memory (no copy). */
 function asBuffer(buf: Uint8Array): Buffer {
   return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -22,6 +22,7 @@ import { LocalFileWriter } from './localWrite.js';
 import { pipelinedWrite, type ChunkSource } from './pipelinedWrite.js';
 import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, laneBlock, multiLaneWrite, type Lane } from './multiLaneWrite.js';
 import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
+import { copyingSource } from './producerSource.js';
 
 export interface TransferOptions {
   /** Requests in flight. Default 64. */
@@ -413,30 +414,6 @@ export async function getToWritable(client: SFTPClient, remote: string, writable
   }
 }
 
-/** Pulls from an async iterable, coalescing small chunks up to `chunkSize` (one copy, only for small ones). */
-function iterableSource(src: AsyncIterable<Uint8Array>, chunkSize: number): ChunkSource {
-  const it = src[Symbol.asyncIterator]();
-  let done = false;
-  return async () => {
-    if (done) return null;
-    const parts: Buffer[] = [];
-    let have = 0;
-    while (have < chunkSize) {
-      const r = await it.next();
-      if (r.done) {
-        done = true;
-        break;
-      }
-      const v = r.value;
-      const b = typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      parts.push(b);
-      have += b.length;
-    }
-    if (have === 0) return null;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
-  };
-}
-
 export async function putFromReadable(
   client: SFTPClient,
   src: Readable | AsyncIterable<Uint8Array>,
@@ -449,12 +426,14 @@ export async function putFromReadable(
   const total = opts.fileSize ?? 0;
   let sent: number;
   try {
-    sent = await pipelinedWrite(client.session, handle, iterableSource(src, chunkSize), {
+    const { source, release } = copyingSource(src, chunkSize);
+    sent = await pipelinedWrite(client.session, handle, source, {
       start: 0,
       chunkSize,
       concurrency,
       signal,
       path: remote,
+      release,
       onAcked: opts.onProgress ? (a) => opts.onProgress!(a, total) : undefined,
     });
   } catch (err) {
