@@ -29,7 +29,7 @@ describe('copyingSource', () => {
   it('cuts chunks of any size into full slabs in order, the last one short', async () => {
     const chunk = 1000;
     // Strings go through Buffer.from(string) (utf8), so keep that chunk ASCII.
-    const data = patternBytes(10 * chunk + 123, 3).map((b) => b & 0x7f);
+    const data = Buffer.from(patternBytes(10 * chunk + 123, 3).map((b) => b & 0x7f));
     const { source } = copyingSource(chunksOf(data, [1, 999, 2500, 64, 1000, 7]), chunk);
     const out: Buffer[] = [];
     for (;;) {
@@ -45,7 +45,7 @@ describe('copyingSource', () => {
 
   it('fills released slabs again instead of allocating', async () => {
     const chunk = 4096;
-    const data = patternBytes(64 * chunk, 9).map((b) => b & 0x7f);
+    const data = Buffer.from(patternBytes(64 * chunk, 9).map((b) => b & 0x7f));
     const slow = vi.spyOn(Buffer, 'allocUnsafeSlow');
     const { source, release } = copyingSource(chunksOf(data, [1500]), chunk);
     const out: Buffer[] = [];

@@ -10,22 +10,25 @@
  *   buffers die young. Held until their WRITE was sealed (WRITEs wait for
  *   the peer's window in the channel, tens of milliseconds at full speed),
  *   they lived through scavenges and V8 freed them only in mark-compacts.
- * - The bytes are counted like received payloads for the heap reserve
- *   (ts/transport/heap-reserve.ts: the headroom that keeps V8 from a
- *   mark-compact every few tens of MiB of garbage) and owed to the sealer's
- *   latin1 mix (`oweExternal`: the scavenges that free such buffers).
+ * - The bytes are owed to the sealer's latin1 mix (`oweExternal` in
+ *   ts/crypto/native/packet.ts): more of its output comes back as young
+ *   heap strings, whose scavenges free the producer's buffers too.
  *
- * Without them a 1 GiB `putfo` from fs.createReadStream ran 200-210
- * mark-compacts at 160 MiB/s and 7 CPU-s, and a write stream 90-160 in
- * most runs (docs/PERFORMANCE.md, "Uploads from a producer's buffers").
+ * Not counted for the heap reserve (ts/transport/heap-reserve.ts), which
+ * helps the receive side: held during an upload, its 8 MiB surviving a
+ * scavenge made V8 double the young generation, scavenges came half as
+ * often, and a write stream ran 16-22 mark-compacts per GiB with 82-94 MiB
+ * of RSS growth, against 1-3 and 36-57 without it (in the bench's client
+ * process). Before any of this, a 1 GiB `putfo` from fs.createReadStream
+ * ran 200-210 mark-compacts at 160 MiB/s and 7 CPU-s, and a write stream
+ * 90-170 in most runs (docs/PERFORMANCE.md, "Uploads from a producer's
+ * buffers").
  */
-import { heapReserve } from '../../transport/heap-reserve.js';
 import { oweExternal } from '../../crypto/native/packet.js';
 import type { ChunkSource } from './pipelinedWrite.js';
 
 /** Accounts for `bytes` of a producer's buffers, copied and dropped (see the module comment). */
 export function tookProducerChunk(bytes: number): void {
-  heapReserve.note(bytes);
   oweExternal(bytes);
 }
 
