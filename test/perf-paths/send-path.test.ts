@@ -35,6 +35,24 @@ function fill(buf: Buffer, i: number): void {
   for (let k = 0; k < buf.length; k += 4) buf.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ k) >>> 0, k);
 }
 
+/** A client over a fresh sftp-server's stdio, with a scratch `dir`; afterEach cleans both up. */
+async function sftpOverPipes(prefix: string): Promise<SFTPClient> {
+  dir = scratchDir(prefix);
+  proc = spawn(SFTP_SERVER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  return SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! });
+}
+
+/** Runs `fn`, counting Buffer.allocUnsafeSlow calls for exactly `size` bytes. */
+async function slowAllocsOf(size: number, fn: () => Promise<unknown>): Promise<number> {
+  const slow = vi.spyOn(Buffer, 'allocUnsafeSlow');
+  try {
+    await fn();
+    return slow.mock.calls.filter(([n]) => n === size).length;
+  } finally {
+    slow.mockRestore();
+  }
+}
+
 describe('send path buffer reuse', () => {
   it('a channel write buffer refilled inside its callback: the peer gets every write as it was', async () => {
     // A small window: most writes leave from the WINDOW_ADJUST handler, long after write() returned.
@@ -98,20 +116,14 @@ describe('send path buffer reuse', () => {
   });
 
   it('put reuses its file read buffers and the remote file is byte-exact', async () => {
-    dir = scratchDir('sshwire-put-');
+    const client = await sftpOverPipes('sshwire-put-');
     const size = 24 * 1024 * 1024 + 4321;
     const data = patternBytes(size, 5);
-    const local = join(dir, 'local.bin');
-    const remote = join(dir, 'remote.bin');
+    const local = join(dir!, 'local.bin');
+    const remote = join(dir!, 'remote.bin');
     writeFileSync(local, data);
-    proc = spawn(SFTP_SERVER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! });
     // 32 KiB WRITEs read in 256 KiB blocks: ~96 blocks, 64 WRITEs (8 blocks) in flight.
-    const block = 256 * 1024;
-    const slow = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    await client.put(local, remote, { chunkSize: 32 * 1024 });
-    const blocks = slow.mock.calls.filter(([n]) => n === block).length;
-    slow.mockRestore();
+    const blocks = await slowAllocsOf(256 * 1024, () => client.put(local, remote, { chunkSize: 32 * 1024 }));
     expect(sha256(readFileSync(remote))).toBe(sha256(data));
     // A fresh buffer per block would be ~96.
     expect(blocks).toBeGreaterThan(0);
@@ -120,21 +132,16 @@ describe('send path buffer reuse', () => {
   });
 
   it('putfo copies a producer\'s fresh chunks into reused slabs and the remote file is byte-exact', async () => {
-    dir = scratchDir('sshwire-putfo-');
+    const client = await sftpOverPipes('sshwire-putfo-');
     const size = 24 * 1024 * 1024 + 4321;
     const data = patternBytes(size, 6);
-    const remote = join(dir, 'remote.bin');
-    proc = spawn(SFTP_SERVER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const client = await SFTPClient.fromStream({ readable: proc.stdout!, writable: proc.stdin! });
+    const remote = join(dir!, 'remote.bin');
     async function* fresh(): AsyncGenerator<Buffer> {
       // A new buffer per chunk, as fs.ReadStream hands out (odd sizes, so slabs straddle chunks).
       for (let at = 0; at < size; at += 65_521) yield Buffer.from(data.subarray(at, at + 65_521));
     }
     const chunkSize = 32 * 1024;
-    const slow = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    await client.putfo(fresh(), remote, { chunkSize });
-    const slabs = slow.mock.calls.filter(([n]) => n === chunkSize).length;
-    slow.mockRestore();
+    const slabs = await slowAllocsOf(chunkSize, () => client.putfo(fresh(), remote, { chunkSize }));
     expect(sha256(readFileSync(remote))).toBe(sha256(data));
     // 769 WRITEs, a fresh buffer each before. A slab goes back once its
     // WRITE is written; over a pipe the answer may be read before that
