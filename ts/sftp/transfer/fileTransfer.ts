@@ -19,7 +19,7 @@ import { SFTPAttributes } from '../attributes.js';
 import type { SFTPClient } from '../client/client.js';
 import { pipelinedRead } from './pipelinedRead.js';
 import { LocalFileWriter } from './localWrite.js';
-import { pipelinedWrite, type ChunkSource } from './pipelinedWrite.js';
+import { pipelinedWrite } from './pipelinedWrite.js';
 import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, laneBlock, multiLaneWrite, type Lane } from './multiLaneWrite.js';
 import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
 import { copyingSource } from './producerSource.js';
