@@ -60,8 +60,9 @@ export function updateInPlace(ctx: Cipher | Decipher, buf: Uint8Array, start: nu
 }
 
 /**
- * Counts `bytes` of Buffers that became garbage outside the sealer (a
- * write stream's chunks from its producer, copied and dropped), so that
+ * Counts `bytes` of Buffers that became garbage outside the sealer (an
+ * upload's chunks from its producer, copied and dropped: `putfo` and the
+ * write stream, ts/sftp/transfer/producerSource.ts), so that
  * `updateInPlace` takes more of its output as latin1 and the scavenges
  * that free those Buffers come sooner.
  */
