@@ -112,6 +112,8 @@ describe('read-ahead', () => {
     const data = patternBytes(40 * MiB, 11);
     writeFileSync(join(dir, 'steps'), data);
     const { client, proc, reads, readBatches } = await countingServer(8 * MiB);
+    // A long round trip: getfo keeps the session's read-ahead (a short one fits it like a read stream's).
+    client.session.roundTripMs = 10;
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
     // 64 requests of 255 KiB would be 16 MiB: the 8 MiB read-ahead is the bound that binds.
     expect(await client.getfo(join(dir, 'steps'), sink)).toBe(data.length);
@@ -119,6 +121,27 @@ describe('read-ahead', () => {
     // reply would make about as many batches as READs.
     expect(reads()).toBeGreaterThan(150);
     expect(readBatches()).toBeLessThan(reads() / 4);
+    await client.close();
+    proc.kill();
+  });
+
+  it('getfo on a short round trip reads ahead as a read stream does, and loses nothing while stalled', async () => {
+    const data = patternBytes(24 * MiB, 13);
+    writeFileSync(join(dir, 'fo'), data);
+    const { client, proc, requested } = await countingServer(8 * MiB);
+    client.session.roundTripMs = 0.5;
+    const fit = streamReadAhead(client.session);
+    const chunk = client.limits.maxReadLength;
+    const { stalled, got, accepted, release } = stallingSink();
+    const done = client.getfo(join(dir, 'fo'), stalled, { chunkSize: chunk });
+    await new Promise((r) => setTimeout(r, 400));
+    // At most the fitted read-ahead (or four READs) past what the sink took; the session's 8 MiB would be far more.
+    expect(accepted()).toBeGreaterThan(0);
+    expect(requested()).toBeLessThanOrEqual(accepted() + Math.max(fit.readAhead, 4 * chunk) + chunk);
+    expect(requested()).toBeLessThan(accepted() + 4 * MiB);
+    release();
+    expect(await done).toBe(data.length);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
     await client.close();
     proc.kill();
   });

@@ -595,7 +595,12 @@ export class SFTPClient {
     return putFile(this, localPath, this.resolve(remotePath), opts ?? {});
   }
 
-  /** Downloads into a Writable (not ended). Resolves with the byte count. */
+  /**
+   * Downloads into a Writable (not ended), honouring its backpressure.
+   * Resolves with the byte count. Reads ahead as much as a read stream
+   * does: on a short round trip about 1 MiB per millisecond of it, else the
+   * session's `readAhead`.
+   */
   getfo(remotePath: string, writable: Writable, opts?: TransferOptions): Promise<number> {
     return getToWritable(this, this.resolve(remotePath), writable, opts ?? {});
   }

@@ -23,6 +23,7 @@ import { pipelinedWrite } from './pipelinedWrite.js';
 import { LANE_MIN_BYTES, LANE_SKEW, MAX_TRANSFER_LANES, laneBlock, multiLaneWrite, type Lane } from './multiLaneWrite.js';
 import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
 import { copyingSource } from './producerSource.js';
+import { streamReadAhead } from '../client/streams.js';
 
 export interface TransferOptions {
   /** Requests in flight. Default 64. */
@@ -396,11 +397,14 @@ export async function getToWritable(client: SFTPClient, remote: string, writable
     const attrs = await client.fstatHandle(handle, remote, { signal });
     const total = attrs.st_size ?? 0;
     // Chunks are views into received packets; the Writable may keep them, which is fine: nothing reuses them.
+    // It usually writes through the thread pool (fs.WriteStream), so the read-ahead is a read stream's,
+    // fitted to the round trip: what waits for the Writable is what gets promoted and storms V8's collections.
     const n = await pipelinedRead(client.session, handle, (chunks) => writeWithBackpressure(writable, chunks), {
       start: 0,
       end: total > 0 ? total : undefined,
       chunkSize,
       concurrency,
+      readAhead: Math.max(streamReadAhead(client.session).readAhead, chunkSize * 4),
       signal,
       path: remote,
       onDelivered: opts.onProgress ? (d) => opts.onProgress!(d, total) : undefined,
