@@ -1,6 +1,8 @@
 /** Shared test helpers for test/crypto: a seeded PRNG, packet layout, key material. */
 import { cipherInfo, macInfo } from '../../ts/crypto/algorithms.js';
 import type { DirectionKeys } from '../../ts/crypto/types.js';
+import type { PacketImpls } from '../../ts/crypto/backends.js';
+import { CHACHAPOLY_SEAL, servingImpls } from '../../ts/crypto/select.js';
 
 /** Deterministic PRNG (mulberry32) so every run tests the same cases. */
 export function prng(seed: number): { next(): number; int(n: number): number; bytes(n: number): Uint8Array } {
@@ -86,4 +88,14 @@ export function payloadsFrom(buf: Uint8Array, spans: Uint32Array, n: number): Ui
 /** Fast equality of two lists of byte arrays (vitest's deep equality walks typed arrays element by element). */
 export function samePayloads(a: Uint8Array[], b: Uint8Array[]): boolean {
   return a.length === b.length && a.every((x, i) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(b[i]!));
+}
+
+/**
+ * `impls` for a sealer: an implementation that only opens (chacha20-poly1305's
+ * `native`, whose OpenSSL Poly1305 can check a tag but not make one) seals
+ * with the default instead.
+ */
+export function sealingImpls(cipher: string, impls: PacketImpls): PacketImpls {
+  const name = cipher === 'chacha20-poly1305@openssh.com' ? CHACHAPOLY_SEAL : cipher;
+  return impls.cipher === undefined || servingImpls(name).includes(impls.cipher) ? impls : { ...impls, cipher: undefined };
 }

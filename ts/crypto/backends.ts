@@ -88,6 +88,7 @@ function gcmPrimitive(impl: string, name: string, key: Uint8Array): GcmPrimitive
 
 function chachaCore(impl: string, key: Uint8Array): ChaChaPolyCore {
   if (impl === 'js') return new JsChaChaPolyCore(key);
+  if (impl === 'native') return new NativeChaChaPolyCore(key, null);
   if (impl === 'native+js') return new NativeChaChaPolyCore(key, jsPoly1305);
   if (impl === 'native+wasm') {
     const poly = wasmPoly1305();
@@ -101,6 +102,7 @@ function chachaCore(impl: string, key: Uint8Array): ChaChaPolyCore {
 export function buildSealer(keys: DirectionKeys, impls: PacketImpls = {}): PacketSealer {
   const { ci, mi } = validate(keys);
   const cImpl = implFor(ci.name === CHACHAPOLY ? CHACHAPOLY_SEAL : ci.name, impls.cipher);
+  if (ci.name === CHACHAPOLY && cImpl === 'native') throw unserved(`sealing ${CHACHAPOLY} with OpenSSL alone (node:crypto has no Poly1305 that makes a tag)`);
   if (ci.name === CHACHAPOLY) return cImpl === 'wasm' ? new WasmChaChaPolySealer(keys.encKey) : new ChaChaPolySealer(chachaCore(cImpl, keys.encKey));
   if (ci.aead) return new GcmSealer(ci.name, gcmPrimitive(cImpl, ci.name, keys.encKey), keys.iv);
   if (ci.name === 'none' && mi!.name === 'none') return new NoneSealer();

@@ -12,6 +12,7 @@ import { createCipheriv, generateKeyPairSync, getCiphers, getCurves, getFips, ge
 import type { BackendInfo, BackendName, PrimitiveChoice } from './types.js';
 import { cipherNames, isUmac, macNames } from './algorithms.js';
 import { NATIVE_CIPHER } from './native/packet.js';
+import { openSslPolyCheckWorks } from './native/poly1305-check.js';
 import { EC_CURVES, type EcCurve } from './keyblob.js';
 import { wasmCore, wasmUnavailableReason } from './wasm/instance.js';
 import { chachapolyBinding } from './wasm/chachapoly.js';
@@ -102,6 +103,8 @@ for (const name of cipherNames()) {
   if (name === 'chacha20-poly1305@openssh.com') {
     const natChacha = nativeCipherOk('chacha20', 32, 16);
     const natNote = natChacha ? 'OpenSSL ChaCha20' : 'node:crypto has no usable chacha20';
+    const natCheck = natChacha && openSslPolyCheckWorks();
+    const nativeOpen = c('native', 'native', natCheck, natCheck ? 'OpenSSL ChaCha20 + OpenSSL Poly1305 (by way of the IETF AEAD; checks tags, cannot make them)' : 'node:crypto has no usable chacha20-poly1305 AEAD');
     const nativeWasm = c('native+wasm', 'native', natChacha && wasmPoly, `${natNote} + wasm Poly1305${wasmPoly ? '' : ' (wasm unavailable)'}`);
     const wasmOnly = c('wasm', 'wasm', wasmChacha, wasmChacha ? 'rust-core simd128 batch, in place' : `wasm unavailable: ${wasmUnavailableReason()}`);
     const rest = [c('native+js', 'native', natChacha, `${natNote} + @noble Poly1305`), c('js', 'js', true, '@noble/ciphers chacha20orig + poly1305')];
@@ -110,10 +113,12 @@ for (const name of cipherNames()) {
     // whose scavenges free the rest; see `updateInPlace`), young garbage
     // either way; so measured, OpenSSL's faster ChaCha20
     // beats rust-core sealing in place (docs/PERFORMANCE.md, "Sealing
-    // chacha20-poly1305 with OpenSSL again"). The directions keep separate
+    // chacha20-poly1305 with OpenSSL again"). Opening also checks tags with
+    // OpenSSL's Poly1305, faster again than rust-core's ("OpenSSL's Poly1305
+    // checks the tags"); sealing cannot. The directions keep separate
     // entries so each can be chosen and reported on its own.
     const order = [nativeWasm, wasmOnly, ...rest];
-    table.set(name, order);
+    table.set(name, [nativeOpen, ...order]);
     table.set(CHACHAPOLY_SEAL, order);
     continue;
   }

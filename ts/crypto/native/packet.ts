@@ -11,6 +11,8 @@ import type { GcmPrimitive } from '../packet/gcm.js';
 import type { ChaChaPolyCore, Poly1305Fn } from '../packet/chachapoly.js';
 import { ChaChaBlock0 } from '../packet/chacha-block0.js';
 import { constantTimeEqualAt, writeU32 } from '../util.js';
+import { CryptoError } from '../../errors.js';
+import { OpenSslPolyCheck } from './poly1305-check.js';
 
 /** OpenSSL cipher names for the SSH wire names the native backend serves. */
 export const NATIVE_CIPHER: Readonly<Record<string, string>> = {
@@ -155,12 +157,13 @@ export class NativeGcm implements GcmPrimitive {
 
 /**
  * OpenSSH chacha20-poly1305 with OpenSSL's ChaCha20 and a pluggable
- * Poly1305. OpenSSL's 16-byte chacha20 IV is the 32-bit little-endian block
- * counter followed by a 96-bit nonce; OpenSSH's original-ChaCha nonce is
- * the 64-bit counter then the 64-bit big-endian sequence number, so the
- * IV is LE32(counter) || 00000000 || BE64(seq). Block 0 under K_2 (the
- * Poly1305 key) comes from plain JS, so node's context starts at the body,
- * block 1.
+ * Poly1305, or none: then tags are only checked, with OpenSSL's Poly1305
+ * (see poly1305-check.ts), and sealing is refused. OpenSSL's 16-byte
+ * chacha20 IV is the 32-bit little-endian block counter followed by a
+ * 96-bit nonce; OpenSSH's original-ChaCha nonce is the 64-bit counter then
+ * the 64-bit big-endian sequence number, so the IV is
+ * LE32(counter) || 00000000 || BE64(seq). Block 0 under K_2 (the Poly1305
+ * key) comes from plain JS, so node's context starts at the body, block 1.
  */
 export class NativeChaChaPolyCore implements ChaChaPolyCore {
   readonly #mainKey: KeyObject;
@@ -172,13 +175,16 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   readonly #iv = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   readonly #polyKey = new Uint8Array(32);
   readonly #tag = new Uint8Array(16);
-  readonly #poly: Poly1305Fn;
+  readonly #poly: Poly1305Fn | null;
+  readonly #check: OpenSslPolyCheck | null;
 
-  constructor(key: Uint8Array, poly: Poly1305Fn) {
+  /** With `poly` null, tags are checked by OpenSSL and the core cannot seal. */
+  constructor(key: Uint8Array, poly: Poly1305Fn | null) {
     this.#mainKey = createSecretKey(key.subarray(0, 32));
     this.#polyKeys = new ChaChaBlock0(key.subarray(0, 32));
     this.#lengthKey = new ChaChaBlock0(key.subarray(32, 64));
     this.#poly = poly;
+    this.#check = poly ? null : new OpenSslPolyCheck(this.#mainKey, this.#polyKeys);
   }
 
   /** node's context for the body of packet `seq` (keystream from block 1). */
@@ -192,12 +198,13 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
   #mac(seq: number, buf: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
     const key = this.#polyKey;
     this.#polyKeys.keyBytes(seq, key, 0);
-    this.#poly.mac(key, buf, off, 4 + len, out, outOff);
+    this.#poly!.mac(key, buf, off, 4 + len, out, outOff);
     key.fill(0);
     this.#polyKeys.wipe();
   }
 
   seal(buf: Uint8Array, off: number, len: number, seq: number): void {
+    if (!this.#poly) throw new CryptoError('chacha20-poly1305 with OpenSSL alone only checks tags: node:crypto has no Poly1305 to make one');
     // A context per packet: node cannot reset a ChaCha20 context to a new nonce.
     this.#lengthKey.encrypt(buf, off, seq);
     updateInPlace(this.#body(seq), buf, off + 4, off + 4 + len);
@@ -217,8 +224,12 @@ export class NativeChaChaPolyCore implements ChaChaPolyCore {
 
   /** update() returns a fresh Buffer anyway: handing it over spares the copy back. */
   openDetached(buf: Uint8Array, off: number, len: number, seq: number): Uint8Array | null {
-    this.#mac(seq, buf, off, len, this.#tag, 0);
-    if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return null;
+    if (this.#check) {
+      if (!this.#check.check(seq, buf, off, 4 + len, off + 4 + len)) return null;
+    } else {
+      this.#mac(seq, buf, off, len, this.#tag, 0);
+      if (!constantTimeEqualAt(this.#tag, 0, buf, off + 4 + len, 16)) return null;
+    }
     return this.#body(seq).update(buf.subarray(off + 4, off + 4 + len));
   }
 }
