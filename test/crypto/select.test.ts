@@ -58,14 +58,16 @@ describe('backend selection', () => {
     expect(sel.backendInfo().primitives['aes128-ctr']!.reason).toMatch(/ignored unknown SSHWIRE_BACKEND=fast/);
   });
 
-  it('chacha20-poly1305 opens with OpenSSL alone and seals with OpenSSL ChaCha20 + wasm Poly1305 by default; forcing wasm seals with rust-core in place', async () => {
+  it('chacha20-poly1305 seals and opens with OpenSSL ChaCha20 + wasm Poly1305 by default, opens with OpenSSL alone next; forcing wasm seals with rust-core in place', async () => {
     let sel = await loadWith(undefined);
     const wasmUp = sel.backendInfo().available.wasm.available;
     expect(sel.chosenImpl('chacha20-poly1305@openssh.com')).toBe(sel.servingImpls('chacha20-poly1305@openssh.com')[0]);
-    // node 20's OpenSSL has the IETF AEAD, whose Poly1305 checks OpenSSH's tags.
-    expect(sel.chosenImpl('chacha20-poly1305@openssh.com')).toBe('native');
-    expect(sel.servingImpls(sel.CHACHAPOLY_SEAL)).not.toContain('native');
+    expect(sel.chosenImpl(sel.CHACHAPOLY_SEAL)).toBe(sel.chosenImpl('chacha20-poly1305@openssh.com'));
     if (wasmUp) expect(sel.chosenImpl(sel.CHACHAPOLY_SEAL)).toBe('native+wasm');
+    // node 20's OpenSSL has the IETF AEAD, whose Poly1305 checks OpenSSH's tags: next in line for opening, never for sealing.
+    expect(sel.servingImpls('chacha20-poly1305@openssh.com')).toContain('native');
+    expect(sel.servingImpls('chacha20-poly1305@openssh.com').indexOf('native')).toBeLessThan(sel.servingImpls('chacha20-poly1305@openssh.com').indexOf('native+js'));
+    expect(sel.servingImpls(sel.CHACHAPOLY_SEAL)).not.toContain('native');
     expect(sel.backendInfo().primitives[sel.CHACHAPOLY_SEAL]!.reason).toMatch(/default order/);
     const keys = { cipher: 'chacha20-poly1305@openssh.com', mac: 'none', encKey: new Uint8Array(64), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
     let backends = await import('../../ts/crypto/backends.js');
@@ -76,6 +78,33 @@ describe('backend selection', () => {
     expect(sel.backendInfo().primitives[sel.CHACHAPOLY_SEAL]!.backend).toBe('wasm');
     backends = await import('../../ts/crypto/backends.js');
     expect(backends.buildSealer(keys).constructor.name).toBe('WasmChaChaPolySealer');
+  });
+
+  it('without the wasm module, chacha20-poly1305 opens with OpenSSL alone and seals with @noble\'s Poly1305', async () => {
+    vi.stubEnv('SSHWIRE_WASM_PATH', '/nonexistent/sshwire_core.wasm');
+    const sel = await loadWith(undefined);
+    expect(sel.backendInfo().available.wasm.available).toBe(false);
+    expect(sel.chosenImpl('chacha20-poly1305@openssh.com')).toBe('native');
+    expect(sel.chosenImpl(sel.CHACHAPOLY_SEAL)).toBe('native+js');
+    const keys = { cipher: 'chacha20-poly1305@openssh.com', mac: 'none', encKey: new Uint8Array(64).fill(1), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+    const backends = await import('../../ts/crypto/backends.js');
+    const sealer = backends.buildSealer(keys);
+    const buf = new Uint8Array(4 + 16 + 16);
+    new DataView(buf.buffer).setUint32(0, 16);
+    buf[4] = 4;
+    sealer.sealPackets(buf, 0, 1, 9);
+    const tampered = buf.slice();
+    tampered[10]! ^= 1;
+    const spans = new Uint32Array(2);
+    expect(backends.buildOpener(keys).openPackets(buf, 0, buf.length, 9, 1024, spans)).toBe(1);
+    // (a fresh module graph: compare the error by name, not by class)
+    let name = 'no error';
+    try {
+      backends.buildOpener(keys).openPackets(tampered, 0, tampered.length, 9, 1024, spans);
+    } catch (e) {
+      name = (e as Error).name;
+    }
+    expect(name).toBe('IntegrityError');
   });
 
   it('a primitive no backend serves is absent (canServe* false)', async () => {
