@@ -88,6 +88,22 @@ function stallingSink(): { stalled: Writable; got: Buffer[]; accepted: () => num
   return { stalled, got, accepted: () => accepted, release };
 }
 
+/**
+ * A file of `size` pattern bytes and a counting server whose session has a
+ * short round trip. sftp-server on a pipe answers in well under a
+ * millisecond, but the one round trip `init` measures took over 4 ms once
+ * on CI's two loaded cores, so the round trip is pinned (the measurement
+ * itself is checked in lanes.test.ts).
+ */
+async function shortRoundTrip(name: string, size: number, seed: number) {
+  const data = patternBytes(size, seed);
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  const server = await countingServer(8 * MiB);
+  server.client.session.roundTripMs = 0.5;
+  return { ...server, data, path, fit: streamReadAhead(server.client.session) };
+}
+
 describe('read-ahead', () => {
   it('a consumer that stops taking data stops the READs at the read-ahead, and nothing is lost', async () => {
     const data = patternBytes(40 * MiB, 9);
@@ -126,14 +142,10 @@ describe('read-ahead', () => {
   });
 
   it('getfo on a short round trip reads ahead as a read stream does, and loses nothing while stalled', async () => {
-    const data = patternBytes(24 * MiB, 13);
-    writeFileSync(join(dir, 'fo'), data);
-    const { client, proc, requested } = await countingServer(8 * MiB);
-    client.session.roundTripMs = 0.5;
-    const fit = streamReadAhead(client.session);
+    const { data, path, client, proc, requested, fit } = await shortRoundTrip('fo', 24 * MiB, 13);
     const chunk = client.limits.maxReadLength;
     const { stalled, got, accepted, release } = stallingSink();
-    const done = client.getfo(join(dir, 'fo'), stalled, { chunkSize: chunk });
+    const done = client.getfo(path, stalled, { chunkSize: chunk });
     await new Promise((r) => setTimeout(r, 400));
     // At most the fitted read-ahead (or four READs) past what the sink took; the session's 8 MiB would be far more.
     expect(accepted()).toBeGreaterThan(0);
@@ -147,18 +159,10 @@ describe('read-ahead', () => {
   });
 
   it('a read stream on a short round trip reads ahead 1 MiB per millisecond of it, and loses nothing while stalled', async () => {
-    const data = patternBytes(40 * MiB, 5);
-    writeFileSync(join(dir, 'rs'), data);
-    const { client, proc, requested } = await countingServer(8 * MiB);
-    // sftp-server on a pipe answers in well under a millisecond, but the one
-    // round trip `init` measures took over 4 ms once on CI's two loaded
-    // cores. This test starts from a short round trip, so it pins one (the
-    // measurement itself is checked in lanes.test.ts).
-    client.session.roundTripMs = 0.5;
-    const fit = streamReadAhead(client.session);
+    const { data, path, client, proc, requested, fit } = await shortRoundTrip('rs', 40 * MiB, 5);
     expect(fit.fast).toBe(true);
     expect(fit.readAhead).toBeLessThan(4 * MiB);
-    const stream = client.createReadStream(join(dir, 'rs'));
+    const stream = client.createReadStream(path);
     expect(stream.readableHighWaterMark).toBe(MiB);
     const { stalled, got, accepted, release } = stallingSink();
     stream.pipe(stalled);
