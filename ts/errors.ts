@@ -88,8 +88,11 @@ export class PasswordRequiredException extends AuthenticationException {
 
 /** The host key the server presented does not match the one on record. */
 export class BadHostKeyException extends SSHException {
+  /** The host as known_hosts names it (`host`, or `[host]:port` off port 22); `''` when a Transport's own `verifyHostKey` returned false. */
   readonly hostname: string;
+  /** SHA256 fingerprint (`SHA256:…`) of the key the server presented. */
   readonly fingerprint: string;
+  /** Fingerprint of the key on record; `''` when the presented key is marked `@revoked` or none was on record. */
   readonly expectedFingerprint: string;
   constructor(message: string, hostname: string, fingerprint: string, expectedFingerprint: string) {
     super(message, { code: 'ERR_SSH_BAD_HOST_KEY' });
@@ -101,6 +104,7 @@ export class BadHostKeyException extends SSHException {
 
 /** A channel could not be opened, or failed. `reasonCode` is the RFC 4254 code when the server gave one. */
 export class ChannelException extends SSHException {
+  /** The RFC 4254 open-failure code when a channel open failed (1 administratively prohibited, 2 connect failed, 3 unknown channel type, 4 resource shortage); 0 for other channel failures. */
   readonly reasonCode: number;
   constructor(message: string, reasonCode = 0) {
     super(message, { code: 'ERR_SSH_CHANNEL' });
@@ -110,6 +114,7 @@ export class ChannelException extends SSHException {
 
 /** No address of the host could be connected to; `errors` maps each address to its failure. */
 export class NoValidConnectionsError extends SSHException {
+  /** Each address tried (`addr:port`, `[v6addr]:port`) to the error it failed with (Paramiko's `errors` dict); empty when `host` is an IP address of the other family than `family` asked for. */
   readonly errors: Map<string, Error>;
   constructor(message: string, errors: Map<string, Error>) {
     super(message, { code: 'ERR_SSH_NO_VALID_CONNECTIONS' });
@@ -119,6 +124,7 @@ export class NoValidConnectionsError extends SSHException {
 
 /** The ProxyCommand process failed or exited. */
 export class ProxyCommandFailure extends SSHException {
+  /** The ProxyCommand line, as given. */
   readonly command: string;
   constructor(message: string, command: string) {
     super(message, { code: 'ERR_SSH_PROXY_COMMAND' });
@@ -142,7 +148,9 @@ export class CouldNotCanonicalize extends SSHException {
 
 /** An SFTP request failed; `status` is the SSH_FX_* status code. */
 export class SFTPError extends SSHException {
+  /** The SSH_FX_* status code (see `FX` / `FX_NAMES`), e.g. 2 for no such file. */
   readonly status: number;
+  /** The path the failed request concerned, when known. */
   readonly path: string | undefined;
   constructor(message: string, status: number, path?: string, options?: { code?: string; cause?: unknown }) {
     super(message, { code: options?.code ?? 'ERR_SFTP', cause: options?.cause });
@@ -159,7 +167,9 @@ export class SFTPError extends SSHException {
  * signal's reason).
  */
 export class SFTPTransferError extends SFTPError {
+  /** Bytes known good at the start of the destination. */
   readonly bytesTransferred: number;
+  /** True when the caller's signal stopped the transfer. */
   readonly aborted: boolean;
   constructor(message: string, status: number, path: string | undefined, bytesTransferred: number, options?: { cause?: unknown; aborted?: boolean }) {
     super(message, status, path, { code: 'ERR_SFTP_TRANSFER', cause: options?.cause });
@@ -187,12 +197,17 @@ export class KeyFormatError extends SSHException {
  * otherwise it was cut short (connection lost). Carries the output so far.
  */
 export class ProcessError extends SSHException {
+  /** The command that was run. */
   readonly command: string | null;
+  /** The exit status; null when a signal ended the command or no status arrived (connection lost). */
   readonly exitStatus: number | null;
+  /** The signal that ended the command, if any (`name` without `SIG`, e.g. `KILL`). */
   readonly exitSignal: { name: string; coreDumped: boolean; message: string; lang?: string } | undefined;
   /** exitStatus, or minus the signal number when killed by a signal (AsyncSSH's returncode). */
   readonly returncode: number | null;
+  /** Standard output received so far: a string, or a Buffer when `encoding` was null. */
   readonly stdout: string | Buffer;
+  /** Standard error received so far: a string, or a Buffer when `encoding` was null. */
   readonly stderr: string | Buffer;
   constructor(
     message: string,

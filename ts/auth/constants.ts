@@ -15,7 +15,9 @@ export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interacti
  * (RFC 4252 section 5.1, partial success).
  */
 export const AUTH_SUCCESSFUL = 0;
+/** The method succeeded but more are required: the client gets USERAUTH_FAILURE with partial success and the methods now allowed (`getAllowedAuths` is asked again). */
 export const AUTH_PARTIALLY_SUCCESSFUL = 1;
+/** The attempt failed; failed attempts count toward `maxAuthTries`. */
 export const AUTH_FAILED = 2;
 
 /** One of AUTH_SUCCESSFUL, AUTH_PARTIALLY_SUCCESSFUL, AUTH_FAILED. */

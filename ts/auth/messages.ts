@@ -8,7 +8,9 @@ import { CONNECTION_SERVICE, LIMITS } from './constants.js';
 
 /** A keyboard-interactive prompt: the text to show, and whether to echo what the user types. */
 export interface Prompt {
+  /** Text shown to the user. */
   prompt: string;
+  /** Whether the answer may be shown as it is typed (false for secrets). */
   echo: boolean;
 }
 

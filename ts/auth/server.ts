@@ -54,8 +54,11 @@ export interface PublicKeyInfo {
  * Prompts are `(text, echo)`; echo false hides what the user types.
  */
 export class InteractiveQuery {
+  /** Title of the request, shown by clients that show one; may be empty. */
   name: string;
+  /** Text shown before the prompts; may be empty. */
   instructions: string;
+  /** The questions, in order (see `addPrompt`); the client answers each. */
   readonly prompts: Prompt[] = [];
 
   constructor(name = '', instructions = '', ...prompts: (string | Prompt | [string, boolean])[]) {
@@ -87,6 +90,12 @@ export interface AuthServerInterface {
   getAllowedAuths?(username: string): MaybePromise<string | readonly string[]>;
   /** The `none` method: AUTH_SUCCESSFUL lets the user in without credentials. */
   checkAuthNone?(username: string): MaybePromise<AuthResult>;
+  /**
+   * The `password` method (Paramiko's `check_auth_password`): whether
+   * `password` is right for `username`. AUTH_FAILED counts toward
+   * `maxAuthTries`. Password-change requests always fail. When absent,
+   * `password` always fails.
+   */
   checkAuthPassword?(username: string, password: string): MaybePromise<AuthResult>;
   /**
    * Whether `key` may log in as `username`. Called for queries (answer
@@ -132,6 +141,10 @@ export type GssServerContext = Omit<GssKexAcceptor, 'getMic'>;
 export interface GssServerMechanism {
   /** The mechanism OID, DER-encoded. */
   readonly oid: Uint8Array;
+  /**
+   * A fresh acceptor context for one gssapi-with-mic attempt. Rejecting with an
+   * SSHException (no keytab, say) fails only this method; other errors end the connection.
+   */
   createContext(): MaybePromise<GssServerContext>;
 }
 

@@ -25,7 +25,9 @@ import { type KeyInput, loadKey } from './identities.js';
  * server has said it does not allow that method.
  */
 export class ClientAuthSession {
+  /** The transport: key exchange done and the host key checked. */
   readonly transport: ClientTransport;
+  /** The user authenticating: connect()'s `username`, else the config's User, else the local user name. */
   readonly username: string;
   readonly #ua: UserAuthClient;
   readonly #prepared: PreparedClient;
@@ -104,6 +106,7 @@ export class ClientAuthSession {
     else this.transport.disconnect();
   }
 
+  /** `await using`: closes the session and resolves once the transport has closed. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.transport.closed.catch(() => {});

@@ -18,6 +18,7 @@ export type BulkTarget = string | ConnectOptions;
 export interface HostResult<T> {
   /** The target as given. */
   target: BulkTarget;
+  /** The host from the target, before ssh_config's HostName applies. */
   host: string;
   /** The port asked for (undefined: the default, 22 or ssh_config's). */
   port?: number;
@@ -29,9 +30,11 @@ export interface HostResult<T> {
   error?: Error;
   /** performance.now() when work on this host started and ended (milliseconds). */
   startedAt: number;
+  /** performance.now() when work on this host ended (equal to `startedAt` for a host the signal stopped before it started). */
   endedAt: number;
 }
 
+/** Options of `mapHosts()` (and, through RunOnHostsOptions, of `runOnHosts()`). */
 export interface BulkOptions<T> {
   /** Options shared by every host; a target given as options overrides them field by field. */
   connect?: Partial<ConnectOptions>;
@@ -43,6 +46,7 @@ export interface BulkOptions<T> {
   onResult?: (result: HostResult<T>) => void;
 }
 
+/** Options of `runOnHosts()`: those of `mapHosts()`, plus how each host runs the commands. `signal` also aborts the commands. */
 export interface RunOnHostsOptions extends BulkOptions<RunResult[]> {
   /** Options for every command (timeout, env, pty, encoding, check, ...). */
   run?: RunOptions;

@@ -32,6 +32,7 @@ export interface ShellOptions extends WaitOptions {
   term?: string;
   /** Terminal size in characters; default 80 × 24. */
   cols?: number;
+  /** Terminal rows; default 24. */
   rows?: number;
   /** Terminal modes by name, e.g. `{ ECHO: 0 }`. */
   modes?: Readonly<Record<string, number>>;
@@ -62,6 +63,12 @@ export interface X11ForwardingDefaults extends X11ForwardingSetup {
 
 export type { ForwardLocalOptions } from './forwardLocal.js';
 
+/**
+ * An authenticated client connection (AsyncSSH's `SSHClientConnection`):
+ * what `connect()` resolves to, `SSHClient.getConnection()` returns and
+ * `ClientAuthSession.connection()` gives. Runs commands and shells, opens
+ * SFTP, forwards ports; `close()` or `await using` ends it.
+ */
 export class SSHClientConnection {
   /** The transport (algorithms, rekeying, keepalive, and Paramiko's Transport calls). */
   readonly transport: ClientTransport;

@@ -16,6 +16,14 @@ import type { SSHClientConnection } from './clientConnection.js';
 /** A host and port, as Paramiko's `(address, port)` tuples. */
 export type AddressPort = readonly [host: string, port: number];
 
+/**
+ * The client's Transport, as `SSHClient.getTransport()` and
+ * `conn.transport` return it, with Paramiko's Transport conveniences
+ * (`openSession`, `openChannel`, `openSftpClient`, `isActive`,
+ * `isAuthenticated`, `getUsername`, `getRemoteServerKey`). The channel
+ * methods reject with SSHException `ERR_SSH_NOT_CONNECTED` before
+ * authentication and after close.
+ */
 export class ClientTransport extends Transport {
   #conn: SSHClientConnection | null = null;
   #serverKey: Uint8Array | null = null;

@@ -25,16 +25,19 @@ import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } fro
 
 /** Algorithm preferences: the transport's categories plus `publicKey` (signature algorithms for user keys). */
 export interface ClientAlgorithmOptions extends AlgorithmOptions {
+  /** Signature algorithms for user keys (publickey authentication), e.g. `rsa-sha2-512`. In `algorithms` it replaces the config's PubkeyAcceptedAlgorithms, else the built-in list (which has no SHA-1 `ssh-rsa`). */
   publicKey?: string[];
 }
 
 /** Options of `connect()`. Times are in milliseconds. */
 export interface ConnectOptions {
+  /** Host name, address, or ssh_config Host alias (the config's HostName applies). Required: an empty one rejects with SSHException `ERR_SSH_BAD_OPTION`. */
   host: string;
   /** Default 22 (or the config's Port). */
   port?: number;
   /** Default: the config's User, else the local user name. */
   username?: string;
+  /** For `password` authentication (tried after public keys); also answers a keyboard-interactive password prompt. Not used as a key passphrase (see `passphrase`). */
   password?: string;
   /** A private key: PrivateKey, key text or bytes, or a file path. */
   privateKey?: KeyInput;
@@ -103,7 +106,9 @@ export interface ConnectOptions {
   keepaliveInterval?: number;
   /** Unanswered keepalives before the connection counts as dead. Default 3. */
   keepaliveCountMax?: number;
+  /** Rekey after this many bytes in either direction (AsyncSSH's `rekey_bytes`), capped by the cipher's own limit. Default 1 GiB; below 16 KiB rejects with SSHException `ERR_SSH_BAD_OPTION`. */
   rekeyBytes?: number;
+  /** Rekey after this many seconds (seconds, unlike the other times here; AsyncSSH's `rekey_seconds`). Default 3600; 0 disables. */
   rekeySeconds?: number;
   /** A connected stream to use instead of TCP. */
   sock?: Duplex;
@@ -113,6 +118,12 @@ export interface ConnectOptions {
   localPort?: number;
   /** Connect over IPv4 (4) or IPv6 (6) only (AsyncSSH's family, ssh -4/-6). Default: the config's AddressFamily, else either. */
   family?: 4 | 6;
+  /**
+   * Aborts the connection attempt: `connect()` rejects with the signal's
+   * reason (an AbortError when the reason is not an Error) and closes what
+   * it opened. With `startClient()` it also aborts the authentication
+   * steps. An established connection is not affected.
+   */
   signal?: AbortSignal;
   /** ssh_config path; default ~/.ssh/config if it exists; false = ignore. */
   config?: string | false;

@@ -49,6 +49,7 @@ export interface ForwardCloseOptions {
 export interface OpenConnectionOptions extends WaitOptions {
   /** Originator address and port put in the request (RFC 4254 section 7.2). Default `127.0.0.1`, 0. */
   originHost?: string;
+  /** Originator port (0-65535); default 0. */
   originPort?: number;
 }
 
@@ -124,6 +125,7 @@ export class LocalForwardListener {
   readonly localPort: number;
   /** Where the server connects each forwarded connection to. */
   readonly remoteHost: string;
+  /** The port the server connects each forwarded connection to. */
   readonly remotePort: number;
   /** Resolves once the listener has stopped: null after `close()`, else the error that ended it. */
   readonly closed: Promise<Error | null>;

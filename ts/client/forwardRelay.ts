@@ -12,6 +12,7 @@ import { SSHException } from '../errors.js';
 export interface ForwardedConnectionInfo {
   /** The address and port of the peer that connected (locally for `forwardLocal`, at the server for `forwardRemote`). */
   originHost: string;
+  /** The port it connected from. */
   originPort: number;
 }
 

@@ -84,6 +84,7 @@ export class RemoteForwardListener {
   readonly remotePort: number;
   /** Where forwarded connections are connected to, from here. */
   readonly localHost: string;
+  /** The local port connected to; 0 when `onConnection` takes the connections instead. */
   readonly localPort: number;
   /** Resolves once the forward has stopped: null after `close()`, else the error that ended it. */
   readonly closed: Promise<Error | null>;

@@ -22,6 +22,13 @@ export interface HostKeyPolicyClient {
  * `missingHostKey`; this base refuses, so a forgotten override is safe.
  */
 export class MissingHostKeyPolicy {
+  /**
+   * Called for a server whose key is not on record (Paramiko's
+   * `missing_host_key`): return or resolve to accept, throw to refuse (the
+   * connection then fails with that error). `hostname` is the known_hosts
+   * name; for a host certificate nothing vouches for, `key` is the plain key.
+   * This base throws SSHException `ERR_SSH_UNKNOWN_HOST_KEY`.
+   */
   missingHostKey(_client: HostKeyPolicyClient, hostname: string, key: PublicKey): void | Promise<void> {
     throw unknownHostError(hostname, key);
   }
@@ -29,6 +36,7 @@ export class MissingHostKeyPolicy {
 
 /** Refuses unknown hosts (the default). The error names the key's SHA256 fingerprint so it can be checked out of band. */
 export class RejectPolicy extends MissingHostKeyPolicy {
+  /** Throws SSHException `ERR_SSH_UNKNOWN_HOST_KEY` naming the key type and fingerprint. */
   override missingHostKey(_client: HostKeyPolicyClient, hostname: string, key: PublicKey): void {
     throw unknownHostError(hostname, key);
   }
@@ -36,6 +44,7 @@ export class RejectPolicy extends MissingHostKeyPolicy {
 
 /** Accepts unknown hosts, records the key, and saves the host keys file if one was loaded (Paramiko's AutoAddPolicy). */
 export class AutoAddPolicy extends MissingHostKeyPolicy {
+  /** Adds the key to `client.getHostKeys()` under `hostname`, then saves them to `client.hostKeysFilename` when that is set. */
   override missingHostKey(client: HostKeyPolicyClient, hostname: string, key: PublicKey): void {
     client.getHostKeys().add(hostname, key.keyType, key);
     if (client.hostKeysFilename !== null) client.saveHostKeys(client.hostKeysFilename);
@@ -44,6 +53,7 @@ export class AutoAddPolicy extends MissingHostKeyPolicy {
 
 /** Accepts unknown hosts without recording them, emitting a process warning with the fingerprint. */
 export class WarningPolicy extends MissingHostKeyPolicy {
+  /** Emits a process warning (code `SSHWIRE_UNKNOWN_HOST_KEY`) with the key type and fingerprint, and accepts. */
   override missingHostKey(_client: HostKeyPolicyClient, hostname: string, key: PublicKey): void {
     process.emitWarning(`Unknown ${key.keyType} host key for ${hostname}: ${key.fingerprint}`, { code: 'SSHWIRE_UNKNOWN_HOST_KEY' });
   }

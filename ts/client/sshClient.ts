@@ -25,15 +25,25 @@ import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './
 
 /** Paramiko's `disabled_algorithms` keys, and sshwire's own names. */
 export interface DisabledAlgorithms {
+  /** Paramiko's name for `cipher`: encryption algorithms. */
   ciphers?: string[];
+  /** Paramiko's name for `mac`: MAC algorithms. */
   macs?: string[];
+  /** Paramiko's name for `serverHostKey`: host key algorithms. */
   keys?: string[];
+  /** Key exchange methods. */
   kex?: string[];
+  /** Paramiko's name for `publicKey`: signature algorithms for user keys. */
   pubkeys?: string[];
+  /** Compression methods (ignored in `enabledAlgorithms`: `compress` offers zlib). */
   compression?: string[];
+  /** Encryption algorithms (merged with `ciphers`). */
   cipher?: string[];
+  /** MAC algorithms (merged with `macs`). */
   mac?: string[];
+  /** Host key algorithms (merged with `keys`). */
   serverHostKey?: string[];
+  /** Signature algorithms for user keys (merged with `pubkeys`). */
   publicKey?: string[];
 }
 
@@ -47,9 +57,11 @@ export type EnabledAlgorithms = DisabledAlgorithms;
 
 /** Options of `SSHClient.connect` (Paramiko's, camelCase; times in milliseconds). */
 export interface SSHClientConnectOptions {
+  /** Default 22. */
   port?: number;
   /** Default: the local user name. */
   username?: string;
+  /** For `password` authentication (tried after keys); also answers a keyboard-interactive password prompt, and unlocks encrypted keys when `passphrase` is absent. */
   password?: string;
   /** A private key to try first. */
   pkey?: KeyInput;
@@ -83,24 +95,34 @@ export interface SSHClientConnectOptions {
   channelTimeout?: number;
   /** Unlocks encrypted private keys; when absent, `password` is tried for that too (as Paramiko does). */
   passphrase?: string;
+  /** Names to remove from the preference lists (Paramiko's `disabled_algorithms`). A category left empty fails with NegotiationError. */
   disabledAlgorithms?: DisabledAlgorithms;
   /** Legacy algorithms to allow besides the defaults (sshwire's addition; see EnabledAlgorithms). */
   enabledAlgorithms?: EnabledAlgorithms;
   /** Everything up to an authenticated connection. Default 0 (each stage has its own limit). */
   readyTimeout?: number;
+  /** Aborts the connection attempt: `connect()` rejects with the signal's reason (an AbortError when it is not an Error). No effect once connected. */
   signal?: AbortSignal;
+  /** Answers keyboard-interactive prompts, one string per prompt. Without it, keyboard-interactive is tried only when `password` is set, answering a single password prompt with it. */
   kbdintHandler?: KeyboardInteractiveHandler;
+  /** Supplies a new password when the server says `password` has expired; without it that fails with AuthenticationException `ERR_SSH_PASSWORD_CHANGE`. */
   passwordChangeHandler?: PasswordChangeHandler;
+  /** Receives the server's pre-authentication banner (show it as is); errors it throws are ignored. */
   onBanner?: BannerHandler;
+  /** Milliseconds between keepalive probes while the server is silent (Paramiko's `Transport.set_keepalive`, in seconds); 0 (default) disables. After 3 unanswered intervals the connection fails with TimeoutError. */
   keepaliveInterval?: number;
+  /** Receives diagnostic lines (never keys or passwords). */
   debug?: (message: string) => void;
+  /** Receive window of each channel, in bytes (1 to 2^32-1). Default 2 MiB. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   window?: number;
+  /** Largest channel data packet accepted, in bytes (1 to 256 KiB - 2048). Default 32 KiB. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   maxPacketSize?: number;
 }
 
 /** stdout / stderr of `execCommand`: readable streams that know their channel. */
 export type ChannelReadable = Readable & { channel: SessionChannel };
 
+/** Options of `SSHClient.execCommand` (Paramiko's `exec_command` arguments). */
 export interface ExecCommandOptions {
   /**
    * Close the channel with TimeoutError if the command has not finished
@@ -118,14 +140,19 @@ export interface ExecCommandOptions {
   combineStderr?: boolean;
 }
 
+/** Options of `SSHClient.invokeShell` (Paramiko's `invoke_shell` arguments). */
 export interface InvokeShellOptions {
   /** Default `vt100` (Paramiko's). */
   term?: string;
   /** Size in characters, default 80 × 24. */
   width?: number;
+  /** Rows; default 24. */
   height?: number;
+  /** Width in pixels; default 0 (not given). */
   widthPixels?: number;
+  /** Height in pixels; default 0 (not given). */
   heightPixels?: number;
+  /** Environment variables, sent without waiting for replies: one the server refuses is ignored (OpenSSH needs AcceptEnv). */
   environment?: Record<string, string>;
 }
 
@@ -144,6 +171,13 @@ function translateNames(d: DisabledAlgorithms | undefined): { transport: Algorit
   return { transport: t, publicKey: join2(d?.pubkeys, d?.publicKey) ?? [] };
 }
 
+/**
+ * Paramiko's `SSHClient`: load host keys, set the missing-host-key policy
+ * (default RejectPolicy), `connect()`, then `execCommand`, `invokeShell`,
+ * `openSftp`, and `close()` (or `await using`). Times are milliseconds.
+ * One connection at a time; the calls that need it fail with SSHException
+ * `ERR_SSH_NOT_CONNECTED` when there is none.
+ */
 export class SSHClient implements HostKeyPolicyClient {
   #systemHostKeys = new HostKeys();
   #hostKeys = new HostKeys();
@@ -351,6 +385,7 @@ export class SSHClient implements HostKeyPolicyClient {
     this.#conn?.close();
   }
 
+  /** `await using`: closes, and resolves once the connection is gone. */
   async [Symbol.asyncDispose](): Promise<void> {
     const c = this.#conn;
     this.close();

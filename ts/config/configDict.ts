@@ -47,10 +47,12 @@ export class SSHConfigDict implements Iterable<[string, string | string[]]> {
     return [...(this.#values.get(key.toLowerCase()) ?? [])];
   }
 
+  /** Whether `key` (any case) is set. */
   has(key: string): boolean {
     return this.#values.has(key.toLowerCase());
   }
 
+  /** Removes `key` (any case); true if it was set. */
   delete(key: string): boolean {
     const k = key.toLowerCase();
     this.#accumulating.delete(k);
@@ -62,14 +64,17 @@ export class SSHConfigDict implements Iterable<[string, string | string[]]> {
     return this.#accumulating.has(key.toLowerCase());
   }
 
+  /** The keys that are set, lowercase, in the order they were first set. */
   keys(): IterableIterator<string> {
     return this.#values.keys();
   }
 
+  /** How many keys are set. */
   get size(): number {
     return this.#values.size;
   }
 
+  /** `[key, value]` pairs as `toObject()` has them: a string, or a list for accumulating keys. */
   *[Symbol.iterator](): IterableIterator<[string, string | string[]]> {
     for (const k of this.#values.keys()) yield [k, this.#shape(k)];
   }
@@ -101,7 +106,15 @@ export class SSHConfigDict implements Iterable<[string, string | string[]]> {
    * @throws ConfigParseError when set but not a decimal integer.
    */
   asInt(key: string): number | undefined;
+  /**
+   * The value as an integer; `defaultValue` when unset.
+   * @throws ConfigParseError when set but not a decimal integer.
+   */
   asInt(key: string, defaultValue: number): number;
+  /**
+   * The value as an integer; `defaultValue` (or undefined) when unset.
+   * @throws ConfigParseError when set but not a decimal integer, or not a safe integer.
+   */
   asInt(key: string, defaultValue?: number): number | undefined {
     const v = this.get(key);
     if (v === undefined) return defaultValue;

@@ -36,7 +36,9 @@ export interface ProxyCommandOptions {
 
 /** How the command ended. */
 export interface ProxyCommandExit {
+  /** Exit status; null when a signal ended the command or it never started. */
   readonly exitCode: number | null;
+  /** The signal that ended the command (e.g. `SIGTERM`), else null. */
   readonly signal: NodeJS.Signals | null;
 }
 
@@ -45,7 +47,9 @@ export interface ProxyCommandExit {
  * stderr, when known.
  */
 export class ProxyCommandExitError extends ProxyCommandFailure {
+  /** The command's exit status; null when a signal ended it, it had not exited yet (timeout, stopped reading) or could not start. */
   readonly exitCode: number | null;
+  /** The signal that ended the command, else null. */
   readonly signal: NodeJS.Signals | null;
   /** The last bytes (at most `stderrLimit`) the command wrote to stderr. */
   readonly stderrTail: string;
@@ -154,10 +158,12 @@ export class ProxyCommand extends Duplex {
     return this.#exited;
   }
 
+  /** Duplex hook (called by Node, not by users): resumes reading the command's stdout. */
   override _read(): void {
     this.#child.stdout.resume();
   }
 
+  /** Duplex hook: writes to the command's stdin; fails with ProxyCommandExitError once the command has exited. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.#exit !== undefined) {
       callback(this.#error(`ProxyCommand "${this.command}" has exited`));
@@ -169,11 +175,13 @@ export class ProxyCommand extends Duplex {
     });
   }
 
+  /** Duplex hook: `end()` closes the command's stdin. */
   override _final(callback: (error?: Error | null) => void): void {
     this.#child.stdin.end();
     callback();
   }
 
+  /** Duplex hook: `destroy()` kills the command (SIGTERM, then SIGKILL after `killGraceMs`) and closes its pipes. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearFirstByteTimer();
     clearTimeout(this.#epipeTimer);

@@ -7,8 +7,11 @@ import { ConfigParseError } from '../errors.js';
 
 /** One jump host. */
 export interface ProxyJumpHop {
+  /** User name, when the hop has `user@` (%-decoded in the `ssh://` form). */
   readonly user?: string;
+  /** Host name or address (IPv6 without brackets). */
   readonly host: string;
+  /** Port (1-65535), when the hop gives one. */
   readonly port?: number;
 }
 

@@ -71,7 +71,9 @@ export interface ChannelInit {
 
 /** How the channel ended: the exit status or signal the peer reported, if any. */
 export interface ChannelExit {
+  /** The `exit-status` value (received on the client, sent on the server); null if there was none. */
   exitStatus: number | null;
+  /** The `exit-signal` report, when the process was killed by a signal. */
   exitSignal?: ExitSignal;
 }
 
@@ -137,9 +139,20 @@ class CreditingReadable extends Readable {
   }
 }
 
+/**
+ * One SSH channel (RFC 4254 section 5) as a Node Duplex; Paramiko's `Channel`.
+ * Reading yields the peer's CHANNEL_DATA; writing sends CHANNEL_DATA within the
+ * peer's window (so write backpressure follows it); `stderr` carries extended
+ * data type 1. `end()` sends EOF after pending data, `close()` CLOSE after it,
+ * `destroy()` CLOSE at once, dropping unsent data. `exit` resolves once CLOSE
+ * has gone both ways.
+ */
 export class Channel extends Duplex {
+  /** Our channel number, which the peer's messages carry (Paramiko's `get_id()`). */
   readonly localId: number;
+  /** The peer's number for this channel, which our messages carry (Paramiko's `remote_chanid`). */
   readonly remoteId: number;
+  /** The channel type from CHANNEL_OPEN: `session`, `direct-tcpip`, `forwarded-tcpip`, `x11`, `auth-agent@openssh.com`, ... */
   readonly type: string;
   /** Incoming extended data type 1 (the remote process's stderr). */
   readonly stderr: Readable;
@@ -249,9 +262,11 @@ export class Channel extends Duplex {
   get pendingBytes(): number {
     return this.#queuedBytes;
   }
+  /** Whether our CHANNEL_EOF has been sent (or queued behind pending data). */
   get eofSent(): boolean {
     return this.#eofSent;
   }
+  /** Whether the peer's CHANNEL_EOF has arrived (also set by its CLOSE or a lost connection). */
   get eofReceived(): boolean {
     return this.#eofReceived;
   }
@@ -711,6 +726,7 @@ export class Channel extends Duplex {
     this.#maybeAdjust();
   }
 
+  /** Connection hook: CHANNEL_WINDOW_ADJUST granted `n` more bytes. ProtocolError if the window would pass 2^32-1. */
   _handleWindowAdjust(n: number): void {
     const next = this.#remoteWindow + n;
     if (next > MAX_WINDOW) {
@@ -720,6 +736,7 @@ export class Channel extends Duplex {
     if (this.#queueHead < this.#queue.length) this.host.schedule(this);
   }
 
+  /** Connection hook: CHANNEL_EOF arrived. Ends the readable sides; sends CLOSE if `closeOnEof` and our EOF went. */
   _handleEof(): void {
     if (this.#eofReceived) return;
     this.#eofReceived = true;
@@ -728,6 +745,7 @@ export class Channel extends Duplex {
     if (this.closeOnEof && this.#eofSent) this.#sendCloseOrdered();
   }
 
+  /** Connection hook: CHANNEL_CLOSE arrived. Answers with CLOSE unless sent and finishes the channel; ProtocolError if repeated. */
   _handleClose(): void {
     if (this.#closeReceived) throw new ProtocolError(`channel ${this.localId}: duplicate CLOSE`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });
     this.#closeReceived = true;
@@ -740,6 +758,11 @@ export class Channel extends Duplex {
     else this.#finish(null);
   }
 
+  /**
+   * Connection hook: a CHANNEL_REQUEST from the peer. The client records
+   * `exit-status` / `exit-signal` itself; everything else goes to the
+   * `onRequest` handler, and replies go out in request order.
+   */
   _handleRequest(type: string, wantReply: boolean, data: Uint8Array): void {
     // Parsed before any handler sees it: a malformed body is the peer's protocol error.
     const info = parseChannelRequest(type, data);
@@ -795,6 +818,7 @@ export class Channel extends Duplex {
     this.host.send(channelIdMessage(ok ? MSG.CHANNEL_SUCCESS : MSG.CHANNEL_FAILURE, this.remoteId));
   }
 
+  /** Connection hook: CHANNEL_SUCCESS / CHANNEL_FAILURE for our oldest request awaiting a reply; ProtocolError if none is. */
   _handleReply(ok: boolean): void {
     const w = this.#replyWaiters.shift();
     if (!w) throw new ProtocolError(`channel ${this.localId}: reply to a request that was not sent`, { code: 'ERR_SSH_CHANNEL_PROTOCOL' });

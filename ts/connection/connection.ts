@@ -92,14 +92,30 @@ function checkRange(name: string, v: number | undefined, dflt: number, min: numb
   return v;
 }
 
+/**
+ * The SSH connection protocol (RFC 4254) over an authenticated transport:
+ * multiplexes channels, opens them in both directions, sends and answers
+ * global requests. The channel side of Paramiko's `Transport` (`open_session`,
+ * `open_channel`, `global_request`). Emits 'close' (the error, or null for a
+ * local close) once torn down.
+ */
 export class Connection extends EventEmitter {
+  /** Which end this is: `'client'` or `'server'`. */
   readonly role: 'client' | 'server';
+  /** The transport the connection's messages go through. */
   readonly transport: ConnectionTransport;
   /** Resolves once the connection is gone: null for a local close, else the error. Everything pending has been failed by then. */
   readonly closed: Promise<Error | null>;
+  /** Default receive window, in bytes, of each channel opened or accepted here (a per-open `window` overrides it). */
   readonly window: number;
+  /** Default largest data packet, in bytes, we accept on a channel (a per-open `maxPacketSize` overrides it). */
   readonly maxPacketSize: number;
+  /**
+   * Most channels open or being opened at once, both directions. Beyond it our
+   * opens reject with ChannelException (RESOURCE_SHORTAGE) and the peer's are refused.
+   */
   readonly maxChannels: number;
+  /** Default ms to wait for a channel open, channel request or global request reply (a call's `timeout` overrides it); 0 = no limit. */
   readonly requestTimeout: number;
 
   readonly #debug: (msg: string) => void;

@@ -16,10 +16,17 @@ export type { PtyOptions } from './session.js';
 
 /** How a process ended. */
 export interface ProcessExit {
+  /** The `exit-status` the server sent; null if none (e.g. killed by a signal). */
   exitStatus: number | null;
+  /** The `exit-signal` the server sent, when the process was killed by a signal. */
   exitSignal?: ExitSignal;
 }
 
+/**
+ * Options of `execProcess` / `conn.exec()` / `conn.shell()` (AsyncSSH's
+ * `create_process` options). `timeout` and `signal` bound starting the
+ * process (opening the channel, then its requests), not its run.
+ */
 export interface ExecOptions extends WaitOptions {
   /** Environment variables, sent as `env` requests (servers may ignore them: OpenSSH needs AcceptEnv). */
   env?: Record<string, string>;
@@ -50,6 +57,10 @@ export interface ExecOptions extends WaitOptions {
   x11?: X11Options;
 }
 
+/**
+ * Options of `runCommand` / `conn.run()` (AsyncSSH's `run()`): those of
+ * ExecOptions plus input, output decoding, `check`, and a `timeout` for the whole run.
+ */
 export interface RunOptions extends ExecOptions {
   /** Sent to the command's stdin, which is then closed (EOF). Default: nothing, EOF at once. */
   stdin?: string | Uint8Array | Readable;
@@ -61,11 +72,17 @@ export interface RunOptions extends ExecOptions {
   timeout?: number;
 }
 
+/** What `runCommand` / `conn.run()` resolves to (AsyncSSH's SSHCompletedProcess). */
 export interface RunResult {
+  /** The command that ran. */
   command: string;
+  /** The process's stdout, decoded with `encoding` (a Buffer when it is null). */
   stdout: string | Buffer;
+  /** The process's stderr, likewise (empty with `combineStderr`). */
   stderr: string | Buffer;
+  /** The `exit-status` the server sent; null if none (e.g. killed by a signal). */
   exitStatus: number | null;
+  /** The `exit-signal` the server sent, when the process was killed by a signal. */
   exitSignal?: ExitSignal;
   /** exitStatus, or minus the signal number when killed by a signal (AsyncSSH). */
   returncode: number | null;
@@ -83,11 +100,15 @@ export function returnCode(exit: ProcessExit): number | null {
 
 /** A running remote process. `stdin` and `stdout` are the channel itself (its writable and readable sides). */
 export class SSHClientProcess {
+  /** The session channel the process runs on. */
   readonly channel: SessionChannel;
   /** null for a shell. */
   readonly command: string | null;
+  /** The process's stdin (the channel's writable side); `end()` sends EOF. */
   readonly stdin: Writable;
+  /** The process's stdout (the channel's readable side). */
   readonly stdout: Readable;
+  /** The process's stderr (extended data type 1); empty with `combineStderr`. */
   readonly stderr: Readable;
   /** Resolves when the channel closes; rejects if the connection dies first without an exit status. */
   readonly exit: Promise<ProcessExit>;
@@ -102,12 +123,18 @@ export class SSHClientProcess {
     this.exit.catch(() => {});
   }
 
+  /** The exit status received so far, else null (AsyncSSH's `exit_status`); await `exit` for the final value. */
   get exitStatus(): number | null {
     return this.channel.exitStatus;
   }
+  /** The exit signal received so far, else undefined (AsyncSSH's `exit_signal`). */
   get exitSignal(): ExitSignal | undefined {
     return this.channel.exitSignal;
   }
+  /**
+   * AsyncSSH's `returncode`: the exit status, or minus the signal number when
+   * killed by a signal; null while neither has arrived or the signal is unknown here.
+   */
   get returncode(): number | null {
     return returnCode({ exitStatus: this.channel.exitStatus, exitSignal: this.channel.exitSignal });
   }

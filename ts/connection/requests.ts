@@ -11,9 +11,13 @@ import { decodeTerminalModes } from './modes.js';
 
 /** How a process ended by a signal (`exit-signal`). `name` has no "SIG" prefix. */
 export interface ExitSignal {
+  /** Signal name without the `SIG` prefix, e.g. `TERM`. */
   name: string;
+  /** Whether the process dumped core. */
   coreDumped: boolean;
+  /** Error message from the server; may be empty. */
   message: string;
+  /** Language tag of `message` (RFC 3066); usually empty. */
   lang?: string;
 }
 

@@ -17,9 +17,11 @@ export interface PtyOptions {
   term?: string;
   /** Size in characters; default 80 × 24. */
   cols?: number;
+  /** Height in character rows; default 24. */
   rows?: number;
   /** Size in pixels; default 0 (unknown). */
   width?: number;
+  /** Height in pixels; default 0 (unknown). */
   height?: number;
   /** Terminal modes by name (`ECHO: 0`, `TTY_OP_OSPEED: 38400`), or already encoded. */
   modes?: Readonly<Record<string, number>> | Uint8Array;
@@ -48,6 +50,12 @@ function signalName(name: string): string {
   return n;
 }
 
+/**
+ * A `session` channel (RFC 4254 section 6), what `openSession()` resolves to.
+ * The client asks it for a pty, environment, a command, shell or subsystem,
+ * and sends window changes and signals (Paramiko's `get_pty`, `exec_command`,
+ * `invoke_shell`, ...); the server reports the exit status or signal on it.
+ */
 export class SessionChannel extends Channel {
   /** Runs `command`; rejects with ChannelException if the server refuses. */
   async exec(command: string | Uint8Array, opts?: WaitOptions): Promise<void> {

@@ -154,7 +154,12 @@ export interface SignatureVerifier {
 
 /** Which backend serves a primitive, and why. */
 export interface PrimitiveChoice {
+  /** The backend serving it: `wasm`, `native` (node:crypto) or `js`. */
   backend: BackendName;
+  /**
+   * Why, for diagnostics: the implementation chosen, the default order, any
+   * `SSHWIRE_BACKEND` override and the candidates skipped. Free text, not a stable format.
+   */
   reason: string;
 }
 

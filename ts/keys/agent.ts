@@ -74,10 +74,18 @@ export interface AgentConstraints {
 
 /** A key held by an agent (Paramiko's AgentKey): a Signer whose signatures the agent makes. */
 export class AgentKey implements Signer {
+  /** The key type from the agent's blob, e.g. `ssh-ed25519` (the certificate type for a certificate). */
   readonly keyType: string;
+  /** The public key (or certificate) blob as the agent listed it; it names the key in sign requests. */
   readonly publicKeyBlob: Uint8Array;
+  /**
+   * Algorithms `sign` accepts, best first (RSA: rsa-sha2-512, rsa-sha2-256, ssh-rsa);
+   * for a certificate, their `-cert-v01@openssh.com` forms.
+   */
   readonly signatureAlgorithms: readonly string[];
+  /** The comment the agent holds for the key (typically the key file path or its comment). */
   readonly comment: string;
+  /** The parsed public key (or certificate), carrying `comment`. */
   readonly publicKey: PublicKey;
   readonly #agent: AgentClient;
 
@@ -92,10 +100,12 @@ export class AgentKey implements Signer {
     this.signatureAlgorithms = publicKey.certificate ? plain.map(certAlgorithm) : plain;
   }
 
+  /** `SHA256:…` of `publicKeyBlob`, as `ssh-keygen -l` prints. */
   get fingerprint(): string {
     return fingerprintSha256(this.publicKeyBlob);
   }
 
+  /** The key type name, same as `keyType` (Paramiko's `AgentKey.get_name`). */
   getName(): string {
     return this.keyType;
   }
@@ -122,7 +132,12 @@ export class AgentKey implements Signer {
 
 /** A connection to an ssh-agent. */
 export class AgentClient {
+  /** Path of the agent's unix socket. */
   readonly socketPath: string;
+  /**
+   * Per-request timeout in milliseconds, connect included. When it runs out the request
+   * rejects with TimeoutError and the connection is dropped (the next request reconnects).
+   */
   readonly timeout: number;
   #socket: Socket | undefined;
   #buffer: Buffer = Buffer.alloc(0);
@@ -226,6 +241,7 @@ export class AgentClient {
     this.#drop(agentError('agent connection closed'));
   }
 
+  /** Same as `close()`, for `using agent = new AgentClient()`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -11,7 +11,9 @@ import { asKeyFormat, encodePublicBlob, keyTypeForSignatureAlgorithm, readPublic
 /** Certificate key type → the plain key type it certifies (the crypto layer's table). */
 export { CERT_KEY_TYPES };
 
+/** `Certificate.type` of a user certificate (PROTOCOL.certkeys). */
 export const SSH_CERT_TYPE_USER = 1;
+/** `Certificate.type` of a host certificate (PROTOCOL.certkeys). */
 export const SSH_CERT_TYPE_HOST = 2;
 
 /** The greatest uint64: a `validBefore` meaning "forever". */
@@ -27,14 +29,17 @@ export interface Certificate {
   readonly certKeyType: string;
   /** Plain key type of the certified key, e.g. `ssh-ed25519`. */
   readonly keyType: string;
+  /** The random nonce the CA put first in the signed data (defeats hash-collision attacks). */
   readonly nonce: Uint8Array;
   /** The certified key's public parts. */
   readonly key: PublicParts;
   /** The certified key's plain public key blob. */
   readonly keyBlob: Uint8Array;
+  /** The CA-assigned serial number (uint64; 0 when the CA set none). KRLs revoke by it. */
   readonly serial: bigint;
   /** 1 = user certificate, 2 = host certificate. */
   readonly type: number;
+  /** The CA's free-form key identifier (`ssh-keygen -I`), which sshd logs; KRLs can revoke by it. */
   readonly keyId: string;
   /** Empty means "any principal"; OpenSSH accepts that only for host certificates. */
   readonly principals: readonly string[];

@@ -19,12 +19,20 @@ export type HostKeyMarker = 'cert-authority' | 'revoked';
 
 /** Where an entry was read from. */
 export interface KnownHostsLocation {
+  /** The file name given to `load` or `loadText` (`<string>` when none was given). */
   file: string;
+  /** 1-based line number within that file. */
   lineNumber: number;
 }
 
 /** What `HostKeys.verify` concluded about a host's key. */
 export interface HostKeyVerification {
+  /**
+   * `match`: a line vouches for the key (directly, or via `@cert-authority` for a valid host
+   * certificate); `mismatch`: the host has a different key of the same type on record;
+   * `unknown`: no key of this type is on record for the host; `revoked`: a `@revoked` line
+   * lists the key (for a certificate: it, its certified key or its CA key).
+   */
   status: 'match' | 'mismatch' | 'unknown' | 'revoked';
   /** The line that matched (match), holds the other key (mismatch), or revoked it. */
   line?: KnownHostsLocation;
@@ -77,6 +85,7 @@ export class HostKeyEntry {
   marker: HostKeyMarker | null;
   /** Host patterns as written (possibly one `|1|…` hashed name). */
   hostnames: string[];
+  /** The host key; the CA key on a `@cert-authority` line, the revoked key on a `@revoked` one. */
   key: PublicKey;
   /** Text after the key, or ''. */
   comment: string;
@@ -160,6 +169,10 @@ export class HostKeys {
   #lines: Line[] = [];
   /** Whether the last file loaded ended without a newline (kept for a byte-exact save). */
   #missingFinalNewline = false;
+  /**
+   * Default for `add`'s `hash` option: store new host names hashed (`|1|salt|hash`),
+   * like `HashKnownHosts yes`. Existing lines are not rewritten.
+   */
   hashHostnames: boolean;
 
   constructor(filename?: string, opts: HostKeysOptions = {}) {

@@ -42,11 +42,18 @@ export function privateMaterialOf(key: PrivateKey): PrivateKeyMaterial {
 
 /** A private key able to make SSH signatures. */
 export class PrivateKey implements Signer {
+  /** The key type: `ssh-ed25519`, `ecdsa-sha2-nistp256|384|521`, `ssh-rsa` or `ssh-dss` (never a certificate type). */
   readonly keyType: KeyType;
+  /** The SSH public key blob of the public half (RFC 4253 section 6.6). */
   readonly publicKeyBlob: Uint8Array;
+  /**
+   * Algorithms `sign` accepts, best first: for RSA `rsa-sha2-512`, `rsa-sha2-256`, `ssh-rsa`;
+   * otherwise just `keyType`. Certificate algorithms are not listed even with `certificate` set.
+   */
   readonly signatureAlgorithms: readonly string[];
   /** The key comment (from the file, or set by the user). */
   comment: string;
+  /** Where the key came from (`openssh`, `pem`, `generated`, `material`) and, if the file was encrypted, how. */
   readonly source: PrivateKeySource;
   /** An OpenSSH certificate for this key, when loaded with `loadCertificate`. */
   certificate: PublicKey | undefined;
@@ -228,6 +235,7 @@ export class PrivateKey implements Signer {
     return `PrivateKey { ${this.keyType} ${this.fingerprint}${this.comment ? ' ' + this.comment : ''} }`;
   }
 
+  /** For `JSON.stringify`: `{ keyType, fingerprint, comment }` only, never private material. */
   toJSON(): object {
     return { keyType: this.keyType, fingerprint: this.fingerprint, comment: this.comment };
   }

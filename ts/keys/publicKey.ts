@@ -99,6 +99,7 @@ export class PublicKey {
     return this.parts.type;
   }
 
+  /** true when this is an OpenSSH certificate (`certificate` is set). */
   get isCertificate(): boolean {
     return this.certificate !== undefined;
   }

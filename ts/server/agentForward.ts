@@ -22,11 +22,19 @@ import { RelayedSockets } from './socketRelay.js';
 /** Programs talking to the forwarded agent at once, per connection; more are turned away. */
 const MAX_AGENT_CONNECTIONS = 32;
 
+/** Options of `AgentServerProxy`. */
 export interface AgentServerProxyOptions {
   /** Where to create the private socket directory; default `os.tmpdir()`. */
   directory?: string;
 }
 
+/**
+ * Paramiko's `AgentServerProxy`: a private Unix socket on the server whose
+ * connections are each relayed to the client's agent over an
+ * `auth-agent@openssh.com` channel. The server makes one per connection when
+ * agent forwarding is granted (`SSHServerConnection.agentProxy()`); it closes
+ * itself when the connection ends.
+ */
 export class AgentServerProxy {
   /** The socket's path: what `SSH_AUTH_SOCK` should hold. */
   readonly path: string;
@@ -88,6 +96,7 @@ export class AgentServerProxy {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
+  /** Same as `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();

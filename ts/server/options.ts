@@ -28,6 +28,7 @@ export interface SpawnOptions {
   env?: Record<string, string>;
 }
 
+/** Options of `listen()` and, without `host` and `port`, of `createServer()` (AsyncSSH's `listen()` options in camelCase). */
 export interface ListenOptions {
   /** Address to bind. Default `127.0.0.1` (a server is opened to the network only on purpose). */
   host?: string;
@@ -102,7 +103,9 @@ export interface ListenOptions {
    * checkAuthGssapiKeyex, else checkAuthGssapiWithMic). Default false.
    */
   gssKex?: boolean;
+  /** Rekey after this many bytes in either direction (capped by the cipher's own limit; at least 16 KiB). Default 1 GiB. */
   rekeyBytes?: number;
+  /** Rekey after this many seconds. Default 3600; 0 disables. */
   rekeySeconds?: number;
   /**
    * A moduli(5) file (e.g. /etc/ssh/moduli) supplying the groups for

@@ -11,15 +11,26 @@ import type { SSHServerConnection } from './serverConnection.js';
 
 /** The pseudo-terminal the client asked for. */
 export interface ServerPty {
+  /** The TERM value the client sent, e.g. `xterm-256color`. */
   term: string;
+  /** Width in characters; updated by granted window changes. */
   cols: number;
+  /** Height in rows; updated by granted window changes. */
   rows: number;
+  /** Width in pixels (0 if unknown). */
   width: number;
+  /** Height in pixels (0 if unknown). */
   height: number;
   /** Terminal modes by name (ECHO, ICANON, TTY_OP_OSPEED, ...). */
   modes: Record<string, number>;
 }
 
+/**
+ * `processFactory`: called once per exec, shell or subsystem session not served
+ * otherwise (AsyncSSH's `process_factory`). If it returns a promise, the session
+ * exits with status 0 when it resolves (1 if it rejects) unless it was already
+ * ended; a synchronous factory must end the session itself (`proc.exit()`).
+ */
 export type ServerProcessFactory = (proc: SSHServerProcess) => void | Promise<void>;
 
 export interface ServerProcessInit {
@@ -61,7 +72,9 @@ export class SSHServerProcess extends EventEmitter {
   readonly x11Display: string | null;
   /** The Xauthority file with the cookie for `x11Display`, else null. */
   readonly x11AuthPath: string | null;
+  /** The session channel, for what the streams and methods here do not cover. */
   readonly channel: SessionChannel;
+  /** The client connection the session belongs to (user, policy, peer address). */
   readonly connection: SSHServerConnection;
   /** The client's data (the channel's readable side). */
   readonly stdin: Readable;

@@ -51,9 +51,13 @@ type Loose = (...args: unknown[]) => unknown;
 
 /** Who is at the other end of a served stream (a net.Socket carries these itself). */
 export interface ConnectionPeer {
+  /** The client's address. */
   remoteAddress?: string;
+  /** The client's port. */
   remotePort?: number;
+  /** Our address the client connected to. */
   localAddress?: string;
+  /** Our port the client connected to. */
   localPort?: number;
 }
 
@@ -67,10 +71,15 @@ function plainAddress(a: string | undefined): string {
  * 'close' (error or null).
  */
 export class SSHServerConnection extends EventEmitter {
+  /** The SSH transport under this connection (key exchange, encryption), as Paramiko's `Transport`. */
   readonly transport: Transport;
+  /** The client's address ('' if unknown); IPv4-mapped IPv6 addresses are given as plain IPv4. */
   readonly remoteAddress: string;
+  /** The client's port (0 if unknown). */
   readonly remotePort: number;
+  /** Our address the client connected to ('' if unknown), written as `remoteAddress` is. */
   readonly localAddress: string;
+  /** Our port the client connected to (0 if unknown). */
   readonly localPort: number;
   /** The policy for this connection. */
   readonly policy: ServerInterface;

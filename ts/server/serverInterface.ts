@@ -17,14 +17,25 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** checkChannelRequest / checkChannelDirectTcpipRequest results (Paramiko's OPEN_* constants). */
 export const OPEN_SUCCEEDED = 0;
+/** Refuses the open: administratively prohibited (RFC 4254 reason code 1). */
 export const OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED = 1;
+/** Refuses the open: connect failed (reason code 2). */
 export const OPEN_FAILED_CONNECT_FAILED = 2;
+/** Refuses the open: unknown channel type (reason code 3). */
 export const OPEN_FAILED_UNKNOWN_CHANNEL_TYPE = 3;
+/** Refuses the open: resource shortage (reason code 4). */
 export const OPEN_FAILED_RESOURCE_SHORTAGE = 4;
 
 /** An address and port, as Paramiko's `(host, port)` tuples. */
 export type HostPort = [host: string, port: number];
 
+/**
+ * The server's policy (Paramiko's `ServerInterface` in camelCase), given as
+ * `listen({ server })`: asked about every channel open, session request and
+ * global request, and (AuthServerInterface) every login. Each method may return
+ * a promise and gets the SSHServerConnection as its last argument; a missing
+ * method takes the default its comment states.
+ */
 export interface ServerInterface extends AuthServerInterface {
   /**
    * Whether a channel of `kind` may open. Default: `session` channels are

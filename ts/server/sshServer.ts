@@ -132,6 +132,7 @@ export class SSHServer extends EventEmitter {
     return this.#closing;
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

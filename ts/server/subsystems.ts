@@ -10,6 +10,11 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** Paramiko's SubsystemHandler shape: one instance per request. */
 export interface SubsystemHandlerInstance {
+  /**
+   * Serves subsystem `name` on `channel` (Paramiko's `start_subsystem`). When
+   * it returns or its promise settles, `finishSubsystem` runs if present, else
+   * the channel is closed.
+   */
   startSubsystem(name: string, conn: SSHServerConnection, channel: SessionChannel): MaybePromise<void>;
   /** Cleanup; the default closes the channel. */
   finishSubsystem?(): MaybePromise<void>;

@@ -9,15 +9,23 @@ import { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK 
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/**
+ * A file's attributes as SFTP v3 carries them, with Paramiko's `st_*` names.
+ * Every field is optional on the wire: one the server did not send stays
+ * `undefined` (and is left out when sent back, e.g. by setstat).
+ */
 export class SFTPAttributes {
   /** Size in bytes, when the server sent it. */
   st_size: number | undefined;
+  /** Numeric owner id. The wire carries uid and gid as a pair: set both when sending. */
   st_uid: number | undefined;
+  /** Numeric group id (paired with `st_uid` on the wire). */
   st_gid: number | undefined;
   /** Type bits and permissions (e.g. 0o100644). */
   st_mode: number | undefined;
   /** Seconds since the epoch. */
   st_atime: number | undefined;
+  /** Modification time, seconds since the epoch (paired with `st_atime` on the wire). */
   st_mtime: number | undefined;
   /** Set by listdirAttr / listdirIter. */
   filename = '';
@@ -67,14 +75,20 @@ export class SFTPAttributes {
     return this.st_mode === undefined ? undefined : this.st_mode & S_IFMT;
   }
 
+  /** Whether `st_mode` says directory (false when the mode is unknown). */
   isDirectory(): boolean {
     return this.#type() === S_IFDIR;
   }
 
+  /** Whether `st_mode` says regular file (false when the mode is unknown). */
   isFile(): boolean {
     return this.#type() === S_IFREG;
   }
 
+  /**
+   * Whether `st_mode` says symlink; only lstat and directory listings can
+   * report one, since stat follows links.
+   */
   isSymbolicLink(): boolean {
     return this.#type() === S_IFLNK;
   }

@@ -8,6 +8,12 @@ import { ProtocolError } from '../errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Reads SSH wire encodings (RFC 4251 section 5) from `buf[start, end)`, advancing as it goes:
+ * `uint32`/`uint64` big-endian, `string` = uint32 length + bytes, `mpint` two's complement.
+ * A read past `end`, or a length over its limit, throws ProtocolError (message prefixed with
+ * `context`). Byte results are views into `buf`, not copies. Paramiko's `Message` `get_*` side.
+ */
 export class SSHReader {
   readonly #buf: Uint8Array;
   readonly #view: DataView;
@@ -24,10 +30,12 @@ export class SSHReader {
     this.context = context;
   }
 
+  /** Offset in `buf` of the next byte to read (absolute, not relative to `start`). */
   get position(): number {
     return this.#pos;
   }
 
+  /** Bytes left before `end`. */
   get remaining(): number {
     return this.#end - this.#pos;
   }
@@ -38,15 +46,18 @@ export class SSHReader {
     }
   }
 
+  /** One byte (0–255). Throws ProtocolError at the end. */
   byte(): number {
     this.#need(1, 'byte');
     return this.#buf[this.#pos++]!;
   }
 
+  /** A `boolean` byte: any non-zero value is true (RFC 4251). */
   boolean(): boolean {
     return this.byte() !== 0;
   }
 
+  /** A big-endian uint32. Throws ProtocolError if fewer than 4 bytes remain. */
   uint32(): number {
     this.#need(4, 'uint32');
     const v = this.#view.getUint32(this.#pos);
@@ -54,6 +65,7 @@ export class SSHReader {
     return v;
   }
 
+  /** A big-endian uint64, as a bigint. Throws ProtocolError if fewer than 8 bytes remain. */
   uint64(): bigint {
     this.#need(8, 'uint64');
     const v = this.#view.getBigUint64(this.#pos);

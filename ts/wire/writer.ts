@@ -5,6 +5,12 @@
  */
 const encoder = new TextEncoder();
 
+/**
+ * Builds SSH wire encodings (RFC 4251 section 5) in a growable buffer; every write appends
+ * and returns `this` for chaining. `uint32`/`uint64` are big-endian, `string` is a uint32
+ * length then the bytes, `mpint` minimal two's complement. Integers are not range-checked:
+ * they wrap to the field width. Paramiko's `Message` `add_*` side.
+ */
 export class SSHWriter {
   #buf: Uint8Array;
   #view: DataView;
@@ -17,6 +23,7 @@ export class SSHWriter {
     this.#len = headroom;
   }
 
+  /** Bytes written so far, headroom included (the offset of the next write). */
   get length(): number {
     return this.#len;
   }
@@ -32,16 +39,19 @@ export class SSHWriter {
     this.#view = new DataView(next.buffer);
   }
 
+  /** One byte: `v & 0xff`. */
   byte(v: number): this {
     this.#grow(1);
     this.#buf[this.#len++] = v & 0xff;
     return this;
   }
 
+  /** A `boolean`: 1 for true, 0 for false. */
   boolean(v: boolean): this {
     return this.byte(v ? 1 : 0);
   }
 
+  /** A big-endian uint32; `v` is taken modulo 2^32 (`v >>> 0`), so a negative wraps. */
   uint32(v: number): this {
     this.#grow(4);
     this.#view.setUint32(this.#len, v >>> 0);
@@ -49,6 +59,10 @@ export class SSHWriter {
     return this;
   }
 
+  /**
+   * A big-endian uint64 from a bigint or integer number, taken modulo 2^64.
+   * A non-integer number throws RangeError.
+   */
   uint64(v: bigint | number): this {
     this.#grow(8);
     this.#view.setBigUint64(this.#len, BigInt(v));
@@ -56,6 +70,7 @@ export class SSHWriter {
     return this;
   }
 
+  /** Bytes as they are, with no length prefix. */
   raw(bytes: Uint8Array): this {
     this.#grow(bytes.length);
     this.#buf.set(bytes, this.#len);
@@ -70,6 +85,10 @@ export class SSHWriter {
     return this.raw(bytes);
   }
 
+  /**
+   * A `name-list`: the names joined with commas, as a `string`. Names are not checked
+   * (RFC 4251: non-empty US-ASCII without commas).
+   */
   nameList(names: readonly string[]): this {
     return this.string(names.join(','));
   }

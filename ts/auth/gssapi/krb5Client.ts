@@ -22,6 +22,10 @@ import { hostServicePrincipal } from './principal.js';
 import { getServiceCredential } from './tgs.js';
 
 
+/**
+ * Options of `krb5ClientMechanism` and `krb5KexOptions`: which host to get a
+ * Kerberos ticket for, and whether to delegate (Paramiko's `gss_*` connect options).
+ */
 export interface Krb5ClientOptions {
   /** The host whose host/ principal to ask a ticket for. */
   host: string;
@@ -37,6 +41,7 @@ export interface Krb5ClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds for the KDC exchanges. Default 10 000. */
   timeout?: number;
+  /** Aborts the KDC exchanges; takes precedence over a signal passed to `createContext`. */
   signal?: AbortSignal;
 }
 

@@ -46,6 +46,7 @@ export function krbErrorName(code: number): string {
  * there is one. Code 'ERR_KRB5'.
  */
 export class Krb5Error extends AuthenticationException {
+  /** The RFC 4120 error code (see KRB_ERR), or undefined when the failure was not a KRB-ERROR. */
   readonly krbErrorCode: number | undefined;
   constructor(message: string, krbErrorCode?: number, options?: { cause?: unknown }) {
     super(message, { code: 'ERR_KRB5', cause: options?.cause });

@@ -22,6 +22,10 @@ import { keytabPath, readKeytab } from './keytab.js';
 import { formatPrincipal, parsePrincipal } from './principal.js';
 
 
+/**
+ * Options of `krb5ServerMechanism` (and of `listen({ gssapi })`): the keytab,
+ * which service principal to accept tickets for, and delegated credentials.
+ */
 export interface Krb5ServerOptions {
   /** Keytab path; default KRB5_KTNAME (FILE: prefix dropped), else /etc/krb5.keytab. */
   keytab?: string;
@@ -35,11 +39,17 @@ export interface Krb5ServerOptions {
   clockskew?: number;
   /** Store credentials clients delegate (default true); a ccache path then reaches the policy and sessions. */
   storeDelegated?: boolean;
+  /** Environment to read KRB5_KTNAME from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
 /** A Kerberos 5 server mechanism whose delegated-credential files are removed by dispose(). Its contexts also serve GSS-API key exchange. */
 export interface Krb5ServerMechanism extends GssServerMechanism {
+  /**
+   * A fresh acceptor context for one gssapi-with-mic attempt or one GSS-API key
+   * exchange, with the keytab read anew. Rejects with SSHException
+   * (ERR_KRB5_NO_KEYTAB, ERR_KRB5_KEYTAB) when the keytab cannot be read.
+   */
   createContext(): Promise<GssKexAcceptor>;
   /** Removes the credential caches written for delegated credentials. */
   dispose(): void;

@@ -29,6 +29,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Options of `openSftp` (`conn.sftp()`) and `SFTPClient.fromStream`: the
+ * session's timeouts and read-ahead, plus the defaults every transfer starts
+ * from (each transfer may override them).
+ */
 export interface SFTPClientOptions extends SessionOptions {
   /** Default READ/WRITE size; capped by the server's limits. */
   chunkSize?: number;
@@ -53,16 +58,27 @@ export interface SFTPClientOptions extends SessionOptions {
 
 /** statvfs@openssh.com reply, named like POSIX struct statvfs. */
 export interface SFTPStatVFS {
+  /** File system block size (statvfs `f_bsize`). */
   f_bsize: number;
+  /** Fragment size: the unit of `f_blocks`, `f_bfree` and `f_bavail`. */
   f_frsize: number;
+  /** Size of the file system, in `f_frsize` units. */
   f_blocks: number;
+  /** Free blocks. */
   f_bfree: number;
+  /** Free blocks available to unprivileged users. */
   f_bavail: number;
+  /** Total inodes. */
   f_files: number;
+  /** Free inodes. */
   f_ffree: number;
+  /** Free inodes available to unprivileged users. */
   f_favail: number;
+  /** File system id (a full uint64, hence bigint). */
   f_fsid: bigint;
+  /** Mount flags: 0x1 read-only (ST_RDONLY), 0x2 nosuid (ST_NOSUID). */
   f_flag: number;
+  /** Longest file name the file system accepts. */
   f_namemax: number;
 }
 
@@ -70,6 +86,16 @@ const MAX_HANDLE = 256;
 /** Longest readlink/realpath answer we accept. */
 const MAX_PATH = 64 * 1024;
 
+/**
+ * An SFTP v3 client: Paramiko's `SFTPClient` in camelCase, every call async.
+ * Get one from `conn.sftp()` / `openSftp`, or `SFTPClient.fromStream` over any
+ * byte stream. Relative paths resolve against the client-side cwd (`chdir`),
+ * else go to the server as given. A failed request rejects with SFTPError
+ * (`status` the server's SSH_FX_* code, `path` the path); a method needing
+ * an extension the server did not advertise rejects with OP_UNSUPPORTED
+ * without a round trip (unless it has a fallback, as `expandPath` does); an
+ * aborted `signal` rejects with its reason.
+ */
 export class SFTPClient {
   /** @internal the request engine; exposed for the transfer helpers. */
   readonly session: SFTPSession;
@@ -377,11 +403,16 @@ export class SFTPClient {
     return this.open(path, mode, bufsize, opts);
   }
 
+  /**
+   * Deletes a file (SSH_FXP_REMOVE), as Paramiko's `SFTPClient.remove`. Not
+   * for directories (see `rmdir`); a missing file rejects with NO_SUCH_FILE.
+   */
   async remove(path: string, opts?: CallOptions): Promise<void> {
     const p = this.resolve(path);
     await this.#status(FXP.REMOVE, 'remove', p, (w) => w.string(p), opts);
   }
 
+  /** Same as `remove` (Paramiko's `unlink`). */
   unlink(path: string, opts?: CallOptions): Promise<void> {
     return this.remove(path, opts);
   }
@@ -400,11 +431,17 @@ export class SFTPClient {
     expectOk(await this.#extended(EXT.POSIX_RENAME, 'posix-rename', a, (w) => w.string(a).string(b), opts), 'posix-rename', a);
   }
 
+  /**
+   * Creates one directory (SSH_FXP_MKDIR) with permission bits `mode`
+   * (default 0o777, less the server's umask), as Paramiko's `mkdir`.
+   * Parents are not created; an existing path rejects (OpenSSH: FAILURE).
+   */
   async mkdir(path: string, mode = 0o777, opts?: CallOptions): Promise<void> {
     const p = this.resolve(path);
     await this.#status(FXP.MKDIR, 'mkdir', p, (w) => writeAttrs(w.string(p), { permissions: mode }), opts);
   }
 
+  /** Removes an empty directory (SSH_FXP_RMDIR), as Paramiko's `rmdir`. */
   async rmdir(path: string, opts?: CallOptions): Promise<void> {
     const p = this.resolve(path);
     await this.#status(FXP.RMDIR, 'rmdir', p, (w) => w.string(p), opts);
@@ -424,10 +461,12 @@ export class SFTPClient {
     expectOk(await this.#extended(EXT.LSETSTAT, 'lsetstat', p, (w) => writeAttrs(w.string(p), a), opts), 'lsetstat', p);
   }
 
+  /** Sets permission bits (SSH_FXP_SETSTAT, following symlinks), as Paramiko's `chmod`. */
   chmod(path: string, mode: number, opts?: CallOptions): Promise<void> {
     return this.setstat(path, { permissions: mode }, opts);
   }
 
+  /** Sets the numeric owner and group (SSH_FXP_SETSTAT), as Paramiko's `chown`. */
   chown(path: string, uid: number, gid: number, opts?: CallOptions): Promise<void> {
     return this.setstat(path, { uid, gid }, opts);
   }
@@ -438,6 +477,7 @@ export class SFTPClient {
     return this.setstat(path, { atime, mtime }, opts);
   }
 
+  /** Sets the file's size to `size` bytes (SSH_FXP_SETSTAT), as Paramiko's `truncate`. */
   truncate(path: string, size: number, opts?: CallOptions): Promise<void> {
     return this.setstat(path, { size }, opts);
   }
@@ -638,6 +678,7 @@ export class SFTPClient {
     await lanes;
   }
 
+  /** For `await using`: `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

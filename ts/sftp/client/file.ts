@@ -29,6 +29,12 @@ interface Prefetch {
   abort: AbortController;
 }
 
+/**
+ * An open remote file (Paramiko's `SFTPFile`), from `SFTPClient.open`. Keeps
+ * its own position; reads go through a buffer, writes are awaited unless
+ * `setPipelined` is on. Close it (or `await using`) to release the server's
+ * handle; requests after `close` reject with SFTPError FAILURE.
+ */
 export class SFTPFile {
   readonly #client: SFTPClient;
   readonly #handle: Buffer;
@@ -60,6 +66,7 @@ export class SFTPFile {
     return this.#handle;
   }
 
+  /** True once `close` has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -285,6 +292,7 @@ export class SFTPFile {
     return pos;
   }
 
+  /** The current position in bytes, as Paramiko's `tell` (no request is sent). */
   tell(): number {
     return this.#pos;
   }
@@ -300,19 +308,30 @@ export class SFTPFile {
     await this.#client.fsetstatHandle(this.#handle, attrs, this.path, opts);
   }
 
+  /** Sets permission bits on the open file (SSH_FXP_FSETSTAT), as Paramiko's `SFTPFile.chmod`. */
   chmod(mode: number, opts?: CallOptions): Promise<void> {
     return this.#setstat({ permissions: mode }, opts);
   }
 
+  /** Sets the numeric owner and group (SSH_FXP_FSETSTAT), as Paramiko's `SFTPFile.chown`. */
   chown(uid: number, gid: number, opts?: CallOptions): Promise<void> {
     return this.#setstat({ uid, gid }, opts);
   }
 
+  /**
+   * Sets [atime, mtime] in seconds (or Dates); omitted means now
+   * (SSH_FXP_FSETSTAT). As Paramiko's `SFTPFile.utime`.
+   */
   utime(times?: [number | Date, number | Date] | null, opts?: CallOptions): Promise<void> {
     const [atime, mtime] = toTimes(times);
     return this.#setstat({ atime, mtime }, opts);
   }
 
+  /**
+   * Waits for pipelined writes, then sets the size to `size` bytes
+   * (SSH_FXP_FSETSTAT), as Paramiko's `SFTPFile.truncate`. The position stays
+   * where it was.
+   */
   async truncate(size: number, opts?: CallOptions): Promise<void> {
     await this.flush();
     this.#rbuf = EMPTY;
@@ -423,6 +442,7 @@ export class SFTPFile {
     if (firstError) throw firstError;
   }
 
+  /** For `await using`: `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

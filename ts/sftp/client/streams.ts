@@ -16,6 +16,7 @@ import { parseNodeFlags } from './mode.js';
 import { BYTES_PER_RTT_MS, LONG_ROUND_TRIP_MS, type SFTPSession } from './session.js';
 import { tookProducerChunk } from '../transfer/producerSource.js';
 
+/** Options of `SFTPClient.createReadStream`, shaped like `fs.createReadStream`'s. */
 export interface ReadStreamOptions {
   /** First byte (default 0). */
   start?: number;
@@ -37,6 +38,7 @@ export interface ReadStreamOptions {
    * larger (see {@link streamReadAhead}).
    */
   readAhead?: number;
+  /** Aborting destroys the stream (with an AbortError) and closes the remote handle. */
   signal?: AbortSignal;
 }
 
@@ -69,7 +71,15 @@ export function streamReadAhead(session: Pick<SFTPSession, 'roundTripMs' | 'read
   return { readAhead: Math.min(session.readAhead, Math.max(1, Math.ceil(rtt)) * BYTES_PER_RTT_MS), fast: true };
 }
 
+/**
+ * A Readable of a remote file, from `SFTPClient.createReadStream`. Opens the
+ * file on construction (an open failure is the stream's 'error', an
+ * SFTPError), keeps many READs in flight and pauses them while the consumer
+ * is behind. The handle is closed on end or destroy; a failed READ destroys
+ * the stream with SFTPTransferError (`bytesTransferred`: bytes delivered).
+ */
 export class SFTPReadStream extends Readable {
+  /** The remote path, resolved against the client's cwd. */
   readonly path: string;
   /** Bytes pushed so far. */
   bytesRead = 0;
@@ -168,6 +178,7 @@ export class SFTPReadStream extends Readable {
   }
 }
 
+/** Options of `SFTPClient.createWriteStream`, shaped like `fs.createWriteStream`'s. */
 export interface WriteStreamOptions {
   /** Node fs flags: 'w' (default), 'a', 'r+', 'wx', ... */
   flags?: string;
@@ -177,13 +188,22 @@ export interface WriteStreamOptions {
   mode?: number;
   /** WRITEs in flight. */
   concurrency?: number;
+  /** Aborting destroys the stream and closes the remote handle; WRITEs already sent may still land. */
   signal?: AbortSignal;
 }
 
 /** The write stream's own queue of the producer's chunks (see the constructor). */
 const WRITE_STREAM_HWM = 64 * 1024;
 
+/**
+ * A Writable to a remote file, from `SFTPClient.createWriteStream`. Opens
+ * the file on construction and keeps up to `concurrency` WRITEs
+ * unacknowledged; 'finish' means every write was acknowledged and the handle
+ * closed. A failed WRITE surfaces at the next write or at the end as
+ * SFTPTransferError, `bytesTransferred` being `bytesWritten`.
+ */
 export class SFTPWriteStream extends Writable {
+  /** The remote path, resolved against the client's cwd. */
   readonly path: string;
   /** Bytes acknowledged by the server as a contiguous prefix from `start`. */
   bytesWritten = 0;

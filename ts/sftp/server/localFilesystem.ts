@@ -23,6 +23,7 @@ import { InlineGuard, budget, progress, remainder, type InlineGuardOptions } fro
  */
 const READ_GUARD: InlineGuardOptions = { budgetMs: budget(1, 2), hardLimitMs: 20 };
 
+/** Options of `new LocalFilesystem(root, opts)`. */
 export interface LocalFilesystemOptions {
   /** Refuse every change (writes, removals, renames, attribute changes). */
   readOnly?: boolean;
@@ -217,6 +218,12 @@ export class LocalFilesystem implements SFTPServerInterface {
     if (this.#readOnly) throw new SFTPError('Permission denied: read-only', FX.PERMISSION_DENIED);
   }
 
+  /**
+   * Opens the file's real path inside the root with O_NOFOLLOW, then checks
+   * the descriptor again. A created file gets the client's permissions, else
+   * `fileMode`. Write flags under `readOnly` are PERMISSION_DENIED; a
+   * directory is FAILURE.
+   */
   async open(p: string, flags: number, attrs: SFTPAttributes): Promise<SFTPHandle> {
     const writing = (flags & WRITE_FLAGS) !== 0;
     if (writing) this.#checkWritable();
@@ -243,6 +250,7 @@ export class LocalFilesystem implements SFTPServerInterface {
     return new LocalFileHandle(fh, real, writing, this.#inlineReads && st.isFile());
   }
 
+  /** Every entry, lstat'd (symlinks listed as links); entries removed while listing are left out. */
   async listFolder(p: string): Promise<SFTPAttributes[]> {
     const real = await this.#paths.follow(p);
     const names = await fsp.readdir(real);
@@ -262,15 +270,18 @@ export class LocalFilesystem implements SFTPServerInterface {
     return out;
   }
 
+  /** Follows symlinks while they stay inside the root; one leading out is PERMISSION_DENIED. */
   async stat(p: string): Promise<SFTPAttributes> {
     // The real path has no symlinks left; lstat keeps a swap-in from being followed.
     return attrsOf(await fsp.lstat(await this.#paths.follow(p)));
   }
 
+  /** The path itself, not a final symlink's target (its parent resolved inside the root). */
   async lstat(p: string): Promise<SFTPAttributes> {
     return attrsOf(await fsp.lstat(await this.#paths.noFollow(p)));
   }
 
+  /** unlink(2). Refused (PERMISSION_DENIED) for the root and under `readOnly`. */
   async remove(p: string): Promise<void> {
     this.#checkWritable();
     const target = await this.#paths.noFollow(p);
@@ -278,6 +289,10 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.unlink(target);
   }
 
+  /**
+   * Refuses (FAILURE) when `to` exists. The check and the rename are two steps,
+   * so a `to` created in between is replaced.
+   */
   async rename(from: string, to: string): Promise<void> {
     this.#checkWritable();
     const a = await this.#paths.noFollow(from);
@@ -291,6 +306,7 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.rename(a, b);
   }
 
+  /** rename(2): replaces `to`. Refused for the root and under `readOnly`. */
   async posixRename(from: string, to: string): Promise<void> {
     this.#checkWritable();
     const a = await this.#paths.noFollow(from);
@@ -299,12 +315,14 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.rename(a, b);
   }
 
+  /** mkdir(2) with the client's permissions, default 0o777 (umask applies). */
   async mkdir(p: string, attrs: SFTPAttributes): Promise<void> {
     this.#checkWritable();
     const target = await this.#paths.noFollow(p);
     await fsp.mkdir(target, { mode: attrs.st_mode !== undefined ? attrs.st_mode & 0o7777 : 0o777 });
   }
 
+  /** rmdir(2). Refused for the root and under `readOnly`. */
   async rmdir(p: string): Promise<void> {
     this.#checkWritable();
     const target = await this.#paths.noFollow(p);
@@ -312,6 +330,10 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.rmdir(target);
   }
 
+  /**
+   * Applies size, owner (only when both ids are given), permissions and times
+   * to the real path. Refused under `readOnly`.
+   */
   async chattr(p: string, attrs: SFTPAttributes): Promise<void> {
     this.#checkWritable();
     const real = await this.#paths.follow(p);
@@ -331,6 +353,7 @@ export class LocalFilesystem implements SFTPServerInterface {
     });
   }
 
+  /** On a symlink only owner and times change (Linux has no lchmod); otherwise as `chattr`. */
   async lchattr(p: string, attrs: SFTPAttributes): Promise<void> {
     this.#checkWritable();
     const target = await this.#paths.noFollow(p);
@@ -344,6 +367,10 @@ export class LocalFilesystem implements SFTPServerInterface {
     }
   }
 
+  /**
+   * The client path normalized, with symlinks resolved when the result stays
+   * inside the root. Never fails: a missing path comes back normalized.
+   */
   async canonicalize(p: string): Promise<string> {
     const v = normalizeClientPath(p);
     try {
@@ -354,6 +381,10 @@ export class LocalFilesystem implements SFTPServerInterface {
     }
   }
 
+  /**
+   * The link's target; an absolute one inside the root comes back as a
+   * client path, any other as stored.
+   */
   async readlink(p: string): Promise<string> {
     const target = await fsp.readlink(await this.#paths.noFollow(p));
     // Absolute targets inside the root read back as client paths.
@@ -364,6 +395,10 @@ export class LocalFilesystem implements SFTPServerInterface {
     return target;
   }
 
+  /**
+   * Creates `link` pointing at `target`: an absolute target is stored as that
+   * client path under the root, a relative one as written.
+   */
   async symlink(target: string, link: string): Promise<void> {
     this.#checkWritable();
     const where = await this.#paths.noFollow(link);
@@ -373,6 +408,7 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.symlink(stored, where);
   }
 
+  /** link(2): `to` becomes another name of `from`, a symlink `from` being followed (inside the root). */
   async hardlink(from: string, to: string): Promise<void> {
     this.#checkWritable();
     const a = await this.#paths.follow(from);
@@ -380,19 +416,23 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.link(a, b);
   }
 
+  /** statfs(2) of the file system holding `p`; `fsid` and `flag` are always 0, `namemax` 255. */
   async statvfs(p: string): Promise<SFTPStatVFSInfo> {
     return statvfsOf(await this.#paths.follow(p));
   }
 
+  /** Always "/": the root is every user's home. */
   homeDirectory(): string {
     return '/';
   }
 
+  /** Names from the host's /etc/passwd (read once), '' for ids it lacks. */
   userNames(uids: number[]): string[] {
     const { users } = this.#idNames();
     return uids.map((u) => users.get(u) ?? '');
   }
 
+  /** Names from the host's /etc/group (read once), '' for ids it lacks. */
   groupNames(gids: number[]): string[] {
     const { groups } = this.#idNames();
     return gids.map((g) => groups.get(g) ?? '');

@@ -69,6 +69,7 @@ const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
 /** Longest handle we accept in a request (ours are 4 bytes). */
 const MAX_HANDLE = 256;
 
+/** Options of `new SFTPServerSession(stream, fs, opts)`. */
 export interface SFTPServerSessionOptions {
   /** Requests processed at once; more wait in the channel (flow control). Default 64, as many as OpenSSH's sftp keeps outstanding. */
   maxInFlight?: number;
@@ -76,6 +77,10 @@ export interface SFTPServerSessionOptions {
   maxHandles?: number;
   /** User name, for `home-directory` and diagnostics. */
   username?: string;
+  /**
+   * Receives diagnostics (malformed requests, hooks that threw, why the
+   * session closed), each prefixed "sftp-server: ". Default: dropped.
+   */
   debug?: (message: string) => void;
 }
 
@@ -144,6 +149,11 @@ function safeOffset(r: SSHReader): number {
  * else the protocol error that ended it).
  */
 export class SFTPServerSession {
+  /**
+   * Resolves once the session is over and its open handles are closed: null
+   * when the stream ended or closed, else the protocol or stream error that
+   * ended it. Never rejects.
+   */
   readonly done: Promise<Error | null>;
   readonly #stream: Duplex;
   readonly #fs: SFTPServerInterface;

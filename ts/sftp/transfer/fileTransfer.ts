@@ -25,6 +25,7 @@ import { hashLocalFile, hashRemote, sameDigest } from './verify.js';
 import { copyingSource } from './producerSource.js';
 import { streamReadAhead } from '../client/streams.js';
 
+/** Options every transfer takes: get, put, getfo, putfo, getDir, putDir. */
 export interface TransferOptions {
   /** Requests in flight. Default 64. */
   concurrency?: number;
@@ -32,9 +33,16 @@ export interface TransferOptions {
   chunkSize?: number;
   /** Called as bytes are confirmed: (bytes so far including any resumed prefix, total or 0 when unknown). */
   onProgress?: (transferred: number, total: number) => void;
+  /**
+   * Stops the transfer. While data is moving it rejects with
+   * SFTPTransferError (`aborted` true, `cause` the signal's reason,
+   * `bytesTransferred` the good prefix); an abort outside that phase
+   * (opening, closing, between a tree's files) rejects with the reason itself.
+   */
   signal?: AbortSignal;
 }
 
+/** Options of `SFTPClient.get` (and of each file of `getDir`). */
 export interface GetOptions extends TransferOptions {
   /** Copy the remote mode and times to the local file. */
   preserve?: boolean;
@@ -57,6 +65,7 @@ export interface GetOptions extends TransferOptions {
   inlineWrites?: boolean;
 }
 
+/** Options of `SFTPClient.put` (and of each file of `putDir`). */
 export interface PutOptions extends TransferOptions {
   /**
    * SFTP channels to spread a large upload (64 MiB or more) over, on the

@@ -13,6 +13,10 @@ import type { SFTPClient } from '../client/client.js';
 import { getFile, putFile, type GetOptions, type PutOptions, type TransferOptions } from './fileTransfer.js';
 import { pool } from '../../connection/pool.js';
 
+/**
+ * Options of `SFTPClient.getDir` / `putDir`. Progress (`onProgress`) covers
+ * the whole tree; `concurrency` and `chunkSize` apply to each file.
+ */
 export interface TreeOptions extends TransferOptions {
   /** Files transferred at once. Default 4. */
   fileConcurrency?: number;
@@ -22,6 +26,7 @@ export interface TreeOptions extends TransferOptions {
   preserve?: boolean;
   /** Per-file options passed through (verify, resume). */
   verify?: boolean;
+  /** Continue each file's partial transfer (GetOptions.resume / PutOptions.resume). */
   resume?: boolean;
   /** putDir: SFTP channels per file of 64 MiB or more (PutOptions.channels). */
   channels?: number;
