@@ -60,6 +60,15 @@ describe('parsing', () => {
     expect(e.permissions).toEqual({ pty: true, portForwarding: true, agentForwarding: false, x11Forwarding: false, userRc: false });
   });
 
+  it('options apply left to right, the last one winning, as sshd applies them', () => {
+    const perms = (opts: string) => parseAuthorizedKeyLine(`${opts} ${alice.toString()}`)!.permissions;
+    expect(perms('no-pty,pty').pty).toBe(true);
+    expect(perms('pty,no-pty').pty).toBe(false);
+    expect(perms('pty,restrict')).toEqual({ pty: false, portForwarding: false, agentForwarding: false, x11Forwarding: false, userRc: false });
+    expect(perms('restrict,X11-forwarding,no-x11-forwarding,user-rc')).toEqual({ pty: false, portForwarding: false, agentForwarding: false, x11Forwarding: false, userRc: true });
+    expect(perms('no-agent-forwarding,Agent-Forwarding').agentForwarding).toBe(true);
+  });
+
   it('cert-authority with principals, unknown options kept and flagged', () => {
     const e = parseAuthorizedKeyLine(`cert-authority,principals="alice,ops",frobnicate,zap="x y" ${ca.toString()}`)!;
     expect(e.options.certAuthority).toBe(true);
@@ -139,6 +148,19 @@ describe('findAuthorizedKey', () => {
     expect(findAuthorizedKey(entries, bob.publicKeyBlob, { now: new Date(1999, 0, 1) })).toBe(entries[1]);
     expect(findAuthorizedKey(entries, ca.publicKeyBlob, { clientAddress: '10.1.1.1' })).toBeNull();
     expect(findAuthorizedKey(entries, new Uint8Array([1, 2, 3]))).toBeNull();
+  });
+
+  it('a line with an option sshd does not know authorizes nothing, as sshd refuses it', () => {
+    const { entries } = parseAuthorizedKeys([
+      `no-port-forwardng ${alice.toString()}`, // a typo must not leave the key unrestricted
+      `no-pty ${alice.toString()}`,
+      `cert-authority,frobnicate ${ca.toString()}`,
+    ].join('\n'));
+    expect(entries.map((e) => e.hasUnknownOptions)).toEqual([true, false, true]);
+    expect(findAuthorizedKey(entries, alice.publicKeyBlob)).toBe(entries[1]);
+    expect(findAuthorizedKey(entries.slice(0, 1), alice.publicKeyBlob)).toBeNull();
+    sshKeygen(['-q', '-s', path('ca'), '-I', 'alice-cert', '-n', 'alice', path('alice.pub')]);
+    expect(findAuthorizedKey(entries, PublicKey.fromFile(path('alice-cert.pub')).publicKeyBlob, { username: 'alice' })).toBeNull();
   });
 
   it('user certificates through cert-authority, by username or principals=', () => {

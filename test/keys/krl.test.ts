@@ -62,6 +62,21 @@ describe('KeyRevocationList', () => {
     );
   });
 
+  it('serial 0 (a certificate issued without a serial) is revoked only by key ID, as OpenSSH checks it', () => {
+    writeFileSync(p('spec0'), 'serial: 1-100000\nid: gone\n');
+    execFileSync('ssh-keygen', ['-q', '-k', '-f', p('krl0'), '-s', p('ca.pub'), p('spec0')]);
+    const bytes = Buffer.from(readFileSync(p('krl0')));
+    // ssh-keygen will not write serial 0; lower the range's start from 1 to 0 by hand.
+    const range = bytes.indexOf(Buffer.from([0x21, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1]));
+    expect(range).toBeGreaterThan(0);
+    bytes[range + 12] = 0;
+    const krl = new KeyRevocationList(bytes);
+    expect(krl.isRevoked(cert('k1', 5, 'a'))).toBe(true);
+    expect(krl.isRevoked(cert('k1', 0, 'a'))).toBe(false);
+    expect(krl.isRevoked(cert('k1', 0, 'gone'))).toBe(true);
+    expect(krl.isRevoked(cert('k1', 100001, 'a'))).toBe(false);
+  });
+
   it('a malformed or foreign KRL is KeyFormatError', () => {
     execFileSync('ssh-keygen', ['-q', '-k', '-f', p('krl2'), p('plain3.pub')]);
     const good = readFileSync(p('krl2'));

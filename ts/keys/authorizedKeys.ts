@@ -35,39 +35,67 @@ export interface AuthorizedKeyOptions {
   expiryTime?: Date;
   /** `tunnel="n"`: forced tun device. */
   tunnel?: number;
-  /** `restrict`: all the permissions below off unless re-enabled. */
+  /** `restrict`: all the permissions below off, except those re-enabled later on the line. */
   restrict: boolean;
+  /** `no-pty`: no terminal allocation. */
   noPty: boolean;
+  /** `no-port-forwarding`: no TCP forwarding, local or remote. */
   noPortForwarding: boolean;
+  /** `no-agent-forwarding`: no ssh-agent forwarding. */
   noAgentForwarding: boolean;
+  /** `no-X11-forwarding`: no X11 forwarding. */
   noX11Forwarding: boolean;
+  /** `no-user-rc`: `~/.ssh/rc` is not run. */
   noUserRc: boolean;
   /** `no-touch-required`, `verify-required` (FIDO keys). */
   noTouchRequired: boolean;
+  /** `verify-required`: FIDO signatures must attest user verification (e.g. a PIN). */
   verifyRequired: boolean;
   /** Explicit re-enables after `restrict`: `pty`, `port-forwarding`, `agent-forwarding`, `X11-forwarding`, `user-rc`. */
   pty: boolean;
+  /** `port-forwarding`: re-enables TCP forwarding after `restrict`. */
   portForwarding: boolean;
+  /** `agent-forwarding`: re-enables agent forwarding after `restrict`. */
   agentForwarding: boolean;
+  /** `X11-forwarding`: re-enables X11 forwarding after `restrict`. */
   x11Forwarding: boolean;
+  /** `user-rc`: re-enables `~/.ssh/rc` after `restrict`. */
   userRc: boolean;
+  /**
+   * Options sshd does not know, in order. sshd refuses a line that has one, and so does
+   * `findAuthorizedKey`; the parser keeps the entry, flagged by `hasUnknownOptions`, for tools.
+   */
   unknown: UnknownOption[];
 }
 
 /** What a session authenticated with this entry may do, after `restrict` and the `no-*` options. */
 export interface AuthorizedKeyPermissions {
+  /** A pty may be allocated. */
   pty: boolean;
+  /** TCP port forwarding (local and remote) is allowed. */
   portForwarding: boolean;
+  /** ssh-agent forwarding is allowed. */
   agentForwarding: boolean;
+  /** X11 forwarding is allowed. */
   x11Forwarding: boolean;
+  /** `~/.ssh/rc` may be run. */
   userRc: boolean;
 }
 
 /** One parsed authorized_keys line. */
 export interface AuthorizedKeyEntry {
+  /** The line's options, typed (all defaults when it has none). */
   options: AuthorizedKeyOptions;
+  /**
+   * What the options allow, applied left to right as sshd does: all on to begin with,
+   * `restrict` turns all off, and each `pty` / `no-pty` (and the like) later on the line sets
+   * its own, the last one winning. From `findAuthorizedKey` for a certificate, also narrowed
+   * to the certificate's `permit-*` extensions.
+   */
   permissions: AuthorizedKeyPermissions;
+  /** The listed key (a CA key when `options.certAuthority`); never a certificate. */
   key: PublicKey;
+  /** Text after the key, trimmed, or ''. */
   comment: string;
   /** 1-based line number, when parsed from a file. */
   lineNumber: number;
@@ -211,15 +239,33 @@ function typedOptions(list: { name: string; value: string | undefined }[]): Auth
   return o;
 }
 
-function permissionsOf(o: AuthorizedKeyOptions): AuthorizedKeyPermissions {
-  const base = !o.restrict;
-  return {
-    pty: (base || o.pty) && !o.noPty,
-    portForwarding: (base || o.portForwarding) && !o.noPortForwarding,
-    agentForwarding: (base || o.agentForwarding) && !o.noAgentForwarding,
-    x11Forwarding: (base || o.x11Forwarding) && !o.noX11Forwarding,
-    userRc: (base || o.userRc) && !o.noUserRc,
-  };
+/** Option name to the permission it grants (`pty`) or takes away (`no-pty`). */
+const PERMISSION_OPTIONS: Record<string, [keyof AuthorizedKeyPermissions, boolean]> = {
+  pty: ['pty', true], 'no-pty': ['pty', false],
+  'port-forwarding': ['portForwarding', true], 'no-port-forwarding': ['portForwarding', false],
+  'agent-forwarding': ['agentForwarding', true], 'no-agent-forwarding': ['agentForwarding', false],
+  'x11-forwarding': ['x11Forwarding', true], 'no-x11-forwarding': ['x11Forwarding', false],
+  'user-rc': ['userRc', true], 'no-user-rc': ['userRc', false],
+};
+
+/**
+ * The permissions a line's options leave, applied left to right as sshd
+ * does: everything starts allowed, `restrict` takes all five away, and each
+ * later option sets its own, so `no-pty,pty` allows a pty and `pty,restrict`
+ * does not.
+ */
+function permissionsOf(list: readonly { name: string }[]): AuthorizedKeyPermissions {
+  const p: AuthorizedKeyPermissions = { pty: true, portForwarding: true, agentForwarding: true, x11Forwarding: true, userRc: true };
+  for (const { name } of list) {
+    const lname = name.toLowerCase();
+    if (lname === 'restrict') {
+      for (const k of Object.keys(p) as (keyof AuthorizedKeyPermissions)[]) p[k] = false;
+      continue;
+    }
+    const set = PERMISSION_OPTIONS[lname];
+    if (set) p[set[0]] = set[1];
+  }
+  return p;
 }
 
 /** Does the text start with a key (type and base64)? */
@@ -242,15 +288,17 @@ export function parseAuthorizedKeyLine(line: string, lineNumber = 0): Authorized
   if (text === '' || text.startsWith('#')) return null;
   let found = tryKey(text);
   let options = emptyOptions();
+  let permissions = permissionsOf([]);
   if (!found) {
     const split = splitOptions(text);
     found = tryKey(split.rest);
     if (!found) throw new KeyFormatError('no valid public key on the line');
     options = typedOptions(split.options);
+    permissions = permissionsOf(split.options);
   }
   if (found.key.isCertificate) throw new KeyFormatError('a certificate cannot be listed in authorized_keys; list its CA with cert-authority');
   return {
-    options, permissions: permissionsOf(options), key: found.key, comment: found.comment,
+    options, permissions, key: found.key, comment: found.comment,
     lineNumber, line, hasUnknownOptions: options.unknown.length > 0,
   };
 }
@@ -315,7 +363,9 @@ function limitedByCertificate(e: AuthorizedKeyEntry, cert: Certificate): Authori
  * key must be listed (without cert-authority); a user certificate must be
  * signed by a key listed with cert-authority and be valid for `username` (or
  * a name in that entry's principals=). Entries whose `from=` does not match
- * the client, or whose expiry-time has passed, are skipped.
+ * the client, whose expiry-time has passed, or that carry an option sshd
+ * does not know (`hasUnknownOptions`: sshd refuses such a line, so a typo in
+ * a `no-*` option never leaves a key unrestricted) are skipped.
  */
 export function findAuthorizedKey(entries: readonly AuthorizedKeyEntry[], keyBlob: Uint8Array, ctx: AuthorizedKeyContext = {}): AuthorizedKeyEntry | null {
   let offered: PublicKey;
@@ -327,6 +377,7 @@ export function findAuthorizedKey(entries: readonly AuthorizedKeyEntry[], keyBlo
   const cert = offered.certificate;
   const now = ctx.now ?? new Date();
   for (const e of entries) {
+    if (e.hasUnknownOptions) continue;
     if (e.options.expiryTime && now.getTime() > e.options.expiryTime.getTime()) continue;
     if (e.options.from && !matchHostAndAddress(ctx.clientHostname, ctx.clientAddress, e.options.from)) continue;
     if (cert) {

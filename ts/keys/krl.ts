@@ -35,9 +35,20 @@ interface CertRevocations {
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
+/** Whether a section lists `serial` by value, range or bitmap. */
+function serialListed(c: CertRevocations, serial: bigint): boolean {
+  return (
+    c.serials.has(serial) ||
+    c.ranges.some(([lo, hi]) => serial >= lo && serial <= hi) ||
+    c.bitmaps.some((m) => serial >= m.offset && ((m.bits >> (serial - m.offset)) & 1n) === 1n)
+  );
+}
+
 /** A parsed KRL. */
 export class KeyRevocationList {
+  /** The KRL's version number (`krl_version`, `ssh-keygen -z`), meant to grow with each revision; informational. */
   readonly version: bigint;
+  /** The comment from the KRL header, or ''. */
   readonly comment: string;
   readonly #keys = new Set<string>();
   readonly #sha1 = new Set<string>();
@@ -134,7 +145,8 @@ export class KeyRevocationList {
   /**
    * Whether `key` is revoked: a plain key by its blob or hash; a
    * certificate by its serial or key ID under its CA, or because its key or
-   * its CA key is revoked.
+   * its CA key is revoked. Serial 0, what a CA issues when given none, is
+   * never revoked by serial (as OpenSSH's KRL check), only by key ID or key.
    */
   isRevoked(key: PublicKey): boolean {
     const cert = key.certificate;
@@ -144,10 +156,7 @@ export class KeyRevocationList {
     return this.#certs.some(
       (c) =>
         (c.ca === null || c.ca === ca) &&
-        (c.serials.has(cert.serial) ||
-          c.keyIds.has(cert.keyId) ||
-          c.ranges.some(([lo, hi]) => cert.serial >= lo && cert.serial <= hi) ||
-          c.bitmaps.some((m) => cert.serial >= m.offset && ((m.bits >> (cert.serial - m.offset)) & 1n) === 1n)),
+        (c.keyIds.has(cert.keyId) || (cert.serial !== 0n && serialListed(c, cert.serial))),
     );
   }
 }
