@@ -22,7 +22,14 @@ export class SSHReader {
   /** What is being parsed, for error messages (e.g. "KEXINIT"). */
   readonly context: string;
 
+  /**
+   * Reads `buf[start, end)`. An `end` beyond the buffer or a negative `start` is a caller's
+   * mistake (RangeError); a `start` past `end` means the message is shorter than its fixed
+   * header, and throws ProtocolError.
+   */
   constructor(buf: Uint8Array, context = 'message', start = 0, end = buf.length) {
+    if (!(start >= 0 && end <= buf.length)) throw new RangeError(`${context}: reader bounds [${start}, ${end}) outside a ${buf.length}-byte buffer`);
+    if (start > end) throw new ProtocolError(`${context}: truncated (${end} bytes, ${start} expected before the fields)`);
     this.#buf = buf;
     this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#pos = start;
