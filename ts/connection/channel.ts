@@ -22,7 +22,10 @@
  * Closing: `end()` sends EOF after all pending data; `close()` sends CLOSE
  * (after pending data if the writable side still has any); `destroy()`
  * sends CLOSE at once and drops what was not sent. The channel is finished
- * when CLOSE went both ways; `exit` resolves then.
+ * when CLOSE went both ways, or when the connection ended; `exit` settles
+ * then and 'channelClosed' is emitted. The stream's own 'close' comes only
+ * once the reader has consumed everything received, so code that must act
+ * when the peer is gone (hang up a process) listens for 'channelClosed'.
  */
 import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelException, ProtocolError } from '../errors.js';
@@ -146,6 +149,11 @@ class CreditingReadable extends Readable {
  * data type 1. `end()` sends EOF after pending data, `close()` CLOSE after it,
  * `destroy()` CLOSE at once, dropping unsent data. `exit` resolves once CLOSE
  * has gone both ways.
+ *
+ * Events besides the stream's: 'channelClosed' (err: Error | null), once,
+ * in the tick after the channel finished: CLOSE went both ways (null) or
+ * the connection ended (its error). Unlike 'close' it does not wait for
+ * the reader to consume what was received.
  */
 export class Channel extends Duplex {
   /** Our channel number, which the peer's messages carry (Paramiko's `get_id()`). */
@@ -846,6 +854,9 @@ export class Channel extends Duplex {
     if (this.#finished) return;
     this.#finished = true;
     this.host.release(this);
+    // Next tick: a listener that throws must not break the connection's
+    // message handling or its teardown of the other channels.
+    process.nextTick(() => this.emit('channelClosed', err));
     const waiters = this.#replyWaiters;
     this.#replyWaiters = [];
     if (waiters.length > 0) {

@@ -92,6 +92,32 @@ function checkRange(name: string, v: number | undefined, dflt: number, min: numb
   return v;
 }
 
+/** ConnectionOptions with their defaults filled in. */
+export interface ResolvedConnectionOptions {
+  role: 'client' | 'server';
+  window: number;
+  maxPacketSize: number;
+  maxChannels: number;
+  requestTimeout: number;
+}
+
+/**
+ * Validates connection options and fills in defaults, as the Connection
+ * constructor does: for checking options up front (a server's listen())
+ * rather than at each connection. Throws SSHException (ERR_SSH_BAD_OPTION).
+ */
+export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
+  if (options?.role !== 'client' && options?.role !== 'server') throw bad(`role must be 'client' or 'server'`);
+  const role = options.role;
+  return {
+    role,
+    window: checkRange('window', options.window, DEFAULT_WINDOW, 1, MAX_WINDOW),
+    maxPacketSize: checkRange('maxPacketSize', options.maxPacketSize, DEFAULT_MAX_PACKET, 1, MAX_MAX_PACKET),
+    maxChannels: checkRange('maxChannels', options.maxChannels, role === 'server' ? DEFAULT_MAX_CHANNELS_SERVER : DEFAULT_MAX_CHANNELS_CLIENT, 1, 2 ** 32),
+    requestTimeout: checkRange('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 0, 2 ** 31 - 1),
+  };
+}
+
 /**
  * The SSH connection protocol (RFC 4254) over an authenticated transport:
  * multiplexes channels, opens them in both directions, sends and answers
@@ -121,7 +147,8 @@ export class Connection extends EventEmitter {
   readonly #debug: (msg: string) => void;
   readonly #channels = new Map<number, Channel>();
   readonly #opening = new Map<number, PendingOpen>();
-  #undecidedOpens = 0;
+  /** Ids reserved for the peer's opens not yet accepted or rejected (IncomingChannelRequest.localId). */
+  readonly #undecided = new Set<number>();
   #nextId = 0;
   #globalWaiters: GlobalWaiter[] = [];
   #globalHandler: GlobalRequestHandler | null = null;
@@ -139,13 +166,13 @@ export class Connection extends EventEmitter {
 
   constructor(transport: ConnectionTransport, options: ConnectionOptions) {
     super();
-    if (options?.role !== 'client' && options?.role !== 'server') throw bad(`role must be 'client' or 'server'`);
-    this.role = options.role;
+    const resolved = resolveConnectionOptions(options);
+    this.role = resolved.role;
     this.transport = transport;
-    this.window = checkRange('window', options.window, DEFAULT_WINDOW, 1, MAX_WINDOW);
-    this.maxPacketSize = checkRange('maxPacketSize', options.maxPacketSize, DEFAULT_MAX_PACKET, 1, MAX_MAX_PACKET);
-    this.maxChannels = checkRange('maxChannels', options.maxChannels, this.role === 'server' ? DEFAULT_MAX_CHANNELS_SERVER : DEFAULT_MAX_CHANNELS_CLIENT, 1, 2 ** 32);
-    this.requestTimeout = checkRange('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 0, 2 ** 31 - 1);
+    this.window = resolved.window;
+    this.maxPacketSize = resolved.maxPacketSize;
+    this.maxChannels = resolved.maxChannels;
+    this.requestTimeout = resolved.requestTimeout;
     const sink = options.debug;
     this.#debug = sink ? (m) => sink(`connection: ${m}`) : () => {};
     this.#host = {
@@ -177,7 +204,7 @@ export class Connection extends EventEmitter {
 
   /** Channels currently open or being opened. */
   get channelCount(): number {
-    return this.#channels.size + this.#opening.size + this.#undecidedOpens;
+    return this.#channels.size + this.#opening.size + this.#undecided.size;
   }
 
   /** Whether the connection is closed or closing. */
@@ -268,7 +295,7 @@ export class Connection extends EventEmitter {
     for (;;) {
       const id = this.#nextId;
       this.#nextId = (this.#nextId + 1) >>> 0;
-      if (!this.#channels.has(id) && !this.#opening.has(id)) return id;
+      if (!this.#channels.has(id) && !this.#opening.has(id) && !this.#undecided.has(id)) return id;
     }
   }
 
@@ -397,8 +424,11 @@ export class Connection extends EventEmitter {
     if (type === 'session' && this.#noMoreSessions) return refuse(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'no more sessions');
     const handler = this.#openHandler;
     if (!handler) return refuse(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, `${type} channels are not accepted`);
-    const req = new IncomingChannelRequest(this.#openHost, type, remoteId, remoteWindow, remoteMaxPacket, extra);
-    this.#undecidedOpens++;
+    // The id is reserved now, so that whoever decides (a server policy's
+    // checkChannelRequest) knows the channel's localId beforehand.
+    const localId = this.#allocId();
+    this.#undecided.add(localId);
+    const req = new IncomingChannelRequest(this.#openHost, type, remoteId, remoteWindow, remoteMaxPacket, extra, localId);
     try {
       handler(req);
     } catch (err) {
@@ -409,11 +439,11 @@ export class Connection extends EventEmitter {
   }
 
   #acceptOpen(req: IncomingChannelRequest, opts: AcceptOptions): Channel {
-    this.#undecidedOpens--;
+    const id = req.localId;
+    this.#undecided.delete(id);
     if (this.isClosed) throw this.#closedError();
     const window = checkRange('window', opts.window, this.window, 1, MAX_WINDOW);
     const maxPacket = checkRange('maxPacketSize', opts.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
-    const id = this.#allocId();
     const ch = this.#makeChannel(req.type, id, req.remoteId, window, maxPacket, req.remoteWindow, req.remoteMaxPacket);
     if (opts.onRequest) ch.onRequest(opts.onRequest);
     this.transport.send(openConfirmationMessage(req.remoteId, id, window, maxPacket));
@@ -422,7 +452,7 @@ export class Connection extends EventEmitter {
   }
 
   #rejectOpen(req: IncomingChannelRequest, code: number, desc: string): void {
-    this.#undecidedOpens--;
+    this.#undecided.delete(req.localId);
     if (this.isClosed) return;
     this.#sendOpenFailure(req.remoteId, code, desc);
   }

@@ -32,11 +32,19 @@ export class IncomingChannelRequest {
   readonly remoteId: number;
   readonly remoteWindow: number;
   readonly remoteMaxPacket: number;
+  /**
+   * Our id for the channel: the `localId` it has once accepted. Reserved
+   * from the moment the open arrived until it is rejected (or the channel
+   * closes), so it is unique among the connection's channels and known to
+   * whoever decides (Paramiko's `chanid`).
+   */
+  readonly localId: number;
   readonly #host: IncomingOpenHost;
   #decided = false;
 
-  constructor(host: IncomingOpenHost, type: string, remoteId: number, remoteWindow: number, remoteMaxPacket: number, extraData: Uint8Array) {
+  constructor(host: IncomingOpenHost, type: string, remoteId: number, remoteWindow: number, remoteMaxPacket: number, extraData: Uint8Array, localId: number) {
     this.#host = host;
+    this.localId = localId;
     this.type = type;
     this.remoteId = remoteId;
     this.remoteWindow = remoteWindow;

@@ -5,7 +5,9 @@
 export {
   Connection,
   connectionOf,
+  resolveConnectionOptions,
   type ConnectionOptions,
+  type ResolvedConnectionOptions,
   type GlobalRequestHandler,
   type GlobalRequestResult,
   type ChannelOpenHandler,

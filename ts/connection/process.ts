@@ -25,7 +25,8 @@ export interface ProcessExit {
 /**
  * Options of `execProcess` / `conn.exec()` / `conn.shell()` (AsyncSSH's
  * `create_process` options). `timeout` and `signal` bound starting the
- * process (opening the channel, then its requests), not its run.
+ * process, not its run: one deadline covers opening the channel and the
+ * requests that start it.
  */
 export interface ExecOptions extends WaitOptions {
   /** Environment variables, sent as `env` requests (servers may ignore them: OpenSSH needs AcceptEnv). */
@@ -74,8 +75,10 @@ export interface RunOptions extends ExecOptions {
 
 /** What `runCommand` / `conn.run()` resolves to (AsyncSSH's SSHCompletedProcess). */
 export interface RunResult {
-  /** The command that ran. */
+  /** The command that ran ('' for a subsystem or the shell). */
   command: string;
+  /** The subsystem that ran, when `subsystem` was given. */
+  subsystem?: string;
   /** The process's stdout, decoded with `encoding` (a Buffer when it is null). */
   stdout: string | Buffer;
   /** The process's stderr, likewise (empty with `combineStderr`). */
@@ -149,7 +152,12 @@ export class SSHClientProcess {
     this.channel.resize(cols, rows, width, height);
   }
 
-  /** Closes the channel (stdin EOF first if it is still open). */
+  /**
+   * Closes the channel, as AsyncSSH's `close()` does: CLOSE follows any
+   * stdin data already written (which then gets its EOF first); with
+   * nothing pending it goes at once, without an EOF. It does not wait for
+   * the process to exit; `exit` settles when the server's CLOSE arrives.
+   */
   close(): void {
     this.channel.close();
   }
@@ -177,9 +185,13 @@ export async function execProcess(conn: Connection, command: string | null, opts
  * refused) before it sees them.
  */
 async function startSession(conn: Connection, command: string | null, opts: ExecOptions, afterRequests?: (ch: SessionChannel) => void): Promise<SessionChannel> {
-  const wait = { signal: opts.signal, timeout: opts.timeout };
-  const ch = await conn.openSession(wait);
+  // One deadline for the open and the start requests together.
+  const timeout = opts.timeout !== undefined && opts.timeout > 0 ? opts.timeout : undefined;
+  const deadline = timeout !== undefined ? Date.now() + timeout : 0;
+  const ch = await conn.openSession({ signal: opts.signal, timeout });
   if (opts.combineStderr) ch.setCombineStderr(true);
+  // What is left of it (at least 1 ms: 0 would mean no limit).
+  const wait = { signal: opts.signal, timeout: timeout !== undefined ? Math.max(1, deadline - Date.now()) : opts.timeout };
   try {
     const steps: Promise<unknown>[] = [];
     for (const [k, v] of Object.entries(opts.env ?? {})) steps.push(ch.setEnv(k, v));
@@ -212,12 +224,19 @@ async function startSession(conn: Connection, command: string | null, opts: Exec
 
 /**
  * Runs `command` to completion: feeds `stdin`, collects stdout and stderr,
- * waits for the channel to close. With `check`, a non-zero exit or a signal
+ * waits for the channel to close. With `opts.subsystem`, runs that
+ * subsystem instead: `command` must then be null or '' (as AsyncSSH's
+ * `run(subsystem=...)`); a null command without a subsystem runs the shell.
+ * With `check`, a non-zero exit or a signal
  * rejects with ProcessError. A timeout, abort or lost connection closes the
  * channel and rejects with an error carrying `stdout`/`stderr` so far
  * (TimeoutError, AbortError, ProcessError code ERR_SSH_CONNECTION_LOST).
  */
-export async function runCommand(conn: Connection, command: string, opts: RunOptions = {}): Promise<RunResult> {
+export async function runCommand(conn: Connection, command: string | null, opts: RunOptions = {}): Promise<RunResult> {
+  const subsystem = opts.subsystem;
+  // A subsystem runs instead of a command: '' (what a string-typed caller can pass) counts as none.
+  const startCommand = subsystem !== undefined && command === '' ? null : command;
+  const label = subsystem !== undefined && startCommand === null ? `subsystem ${JSON.stringify(subsystem)}` : command === null ? 'the shell' : JSON.stringify(command);
   const encoding = opts.encoding === undefined ? 'utf8' : opts.encoding;
   const started = Date.now();
   const out: Buffer[] = [];
@@ -238,14 +257,29 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   };
   let ch: SessionChannel;
   try {
-    ch = await startSession(conn, command, { env: opts.env, pty: opts.pty, combineStderr: opts.combineStderr, agentForwarding: opts.agentForwarding, x11Forwarding: opts.x11Forwarding, x11: opts.x11, signal: opts.signal, timeout: opts.timeout }, attach);
+    ch = await startSession(
+      conn,
+      startCommand,
+      {
+        env: opts.env,
+        pty: opts.pty,
+        ...(subsystem !== undefined ? { subsystem } : {}),
+        combineStderr: opts.combineStderr,
+        agentForwarding: opts.agentForwarding,
+        x11Forwarding: opts.x11Forwarding,
+        x11: opts.x11,
+        signal: opts.signal,
+        timeout: opts.timeout,
+      },
+      attach,
+    );
   } catch (e) {
     // Same error shapes as a run cut short later, with empty output.
-    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
-    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${JSON.stringify(command)} did not start within ${opts.timeout} ms`));
+    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${label} was aborted`));
+    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${label} did not start within ${opts.timeout} ms`));
     throw e;
   }
-  const proc = new SSHClientProcess(ch, command);
+  const proc = new SSHClientProcess(ch, startCommand);
 
   const stdoutDone = new Promise<void>((r) => (ch.readableEnded ? r() : ch.once('end', () => r())));
   const stderrDone = new Promise<void>((r) => (ch.stderr.readableEnded ? r() : ch.stderr.once('end', () => r())));
@@ -262,12 +296,12 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   let exit: ProcessExit;
   try {
     const all = Promise.all([proc.exit, stdoutDone, stderrDone]).then(([e]) => e);
-    exit = await bounded(all, { signal: opts.signal, timeout: remaining }, `running ${JSON.stringify(command)}`);
+    exit = await bounded(all, { signal: opts.signal, timeout: remaining }, `running ${label}`);
   } catch (e) {
     if (!ch.isClosed) ch.destroy();
-    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${JSON.stringify(command)} was aborted`));
-    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${JSON.stringify(command)} did not finish within ${opts.timeout} ms`));
-    throw new ProcessError(`connection lost while running ${JSON.stringify(command)}: ${(e as Error)?.message ?? String(e)}`, {
+    if (opts.signal?.aborted) throw withOutput(freshAbortError(opts.signal, `running ${label} was aborted`));
+    if (e instanceof TimeoutError) throw withOutput(new TimeoutError(`${label} did not finish within ${opts.timeout} ms`));
+    throw new ProcessError(`connection lost while running ${label}: ${(e as Error)?.message ?? String(e)}`, {
       command,
       exitStatus: ch.exitStatus,
       exitSignal: ch.exitSignal,
@@ -279,7 +313,7 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
     });
   }
   if (stdinError) {
-    throw new ProcessError(`reading stdin for ${JSON.stringify(command)} failed: ${(stdinError as Error).message}`, {
+    throw new ProcessError(`reading stdin for ${label} failed: ${(stdinError as Error).message}`, {
       command,
       exitStatus: exit.exitStatus,
       exitSignal: exit.exitSignal,
@@ -291,7 +325,8 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
     });
   }
   const result: RunResult = {
-    command,
+    command: command ?? '',
+    ...(subsystem !== undefined && startCommand === null ? { subsystem } : {}),
     stdout: decode(out),
     stderr: decode(err),
     exitStatus: exit.exitStatus,
@@ -300,7 +335,7 @@ export async function runCommand(conn: Connection, command: string, opts: RunOpt
   if (exit.exitSignal) result.exitSignal = exit.exitSignal;
   if (opts.check && ((exit.exitStatus !== null && exit.exitStatus !== 0) || exit.exitSignal)) {
     const how = exit.exitSignal ? `was killed by signal ${exit.exitSignal.name}` : `exited with status ${exit.exitStatus}`;
-    throw new ProcessError(`${JSON.stringify(command)} ${how}`, { ...result, code: 'ERR_SSH_PROCESS_EXIT' });
+    throw new ProcessError(`${label} ${how}`, { ...result, code: 'ERR_SSH_PROCESS_EXIT' });
   }
   return result;
 }

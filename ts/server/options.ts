@@ -8,7 +8,8 @@ import { PrivateKey, PublicKey, SSH_CERT_TYPE_HOST } from '../keys/index.js';
 import { canServeSignature, certifiedSigner, plainAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
-import type { AlgorithmOptions } from '../transport/index.js';
+import type { ConnectionOptions } from '../connection/index.js';
+import type { AlgorithmOptions, TransportOptions } from '../transport/index.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/index.js';
 import type { ServerProcessFactory } from './process.js';
 import type { SSHServerConnection } from './serverConnection.js';
@@ -228,4 +229,35 @@ export function positiveInt(name: string, v: number | undefined, dflt: number): 
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw bad(`${name} must be a positive integer, got ${String(v)}`);
   return v;
+}
+
+/**
+ * The Transport options a server connection gets from ListenOptions (what
+ * the connection adds itself: server-sig-algs, GSS-API key exchange, debug).
+ * listen() checks them up front with the transport's own validation.
+ */
+export function serverTransportOptions(o: ListenOptions, hostKeys: readonly Signer[]): TransportOptions {
+  return {
+    role: 'server',
+    hostKeys,
+    ...(o.version !== undefined ? { version: o.version } : {}),
+    ...(o.algorithms ? { algorithms: o.algorithms } : {}),
+    ...(o.disabledAlgorithms ? { disabledAlgorithms: o.disabledAlgorithms } : {}),
+    ...(o.rekeyBytes !== undefined ? { rekeyBytes: o.rekeyBytes } : {}),
+    ...(o.rekeySeconds !== undefined ? { rekeySeconds: o.rekeySeconds } : {}),
+    ...(o.moduliFile !== undefined ? { moduliFile: o.moduliFile } : {}),
+    ...(o.keepaliveInterval !== undefined ? { keepaliveInterval: o.keepaliveInterval } : {}),
+    ...(o.bannerTimeout !== undefined ? { bannerTimeout: o.bannerTimeout } : {}),
+  };
+}
+
+/** The Connection options a server connection gets from ListenOptions (debug aside); `maxChannels` is the per-connection limit. */
+export function serverConnectionOptions(o: ListenOptions, maxChannels: number): ConnectionOptions {
+  return {
+    role: 'server',
+    ...(o.window !== undefined ? { window: o.window } : {}),
+    ...(o.maxPacketSize !== undefined ? { maxPacketSize: o.maxPacketSize } : {}),
+    // One above our own limit, so that every open reaches the server's open handler and is counted there.
+    maxChannels: maxChannels + 1,
+  };
 }

@@ -46,7 +46,9 @@ export interface ServerProcessInit {
 
 /**
  * One running session. Events: 'resize' (cols, rows, width, height),
- * 'signal' (name without SIG), 'break' (ms), 'close' (when the channel is gone).
+ * 'signal' (name without SIG), 'break' (ms), 'close' (once, when the channel
+ * is gone: CLOSE went both ways or the connection ended, whether or not
+ * stdin was read).
  */
 export class SSHServerProcess extends EventEmitter {
   /** The command of an exec request; null for a shell or subsystem. */
@@ -98,7 +100,10 @@ export class SSHServerProcess extends EventEmitter {
     this.stdin = init.channel;
     this.stdout = init.channel;
     this.stderr = init.channel.stderrWriter;
-    init.channel.once('channelClosed', () => this.emit('close'));
+    // 'channelClosed', not the stream's 'close': that one waits until stdin
+    // has been read to the end, which a process need never do.
+    if (init.channel.isClosed) process.nextTick(() => this.emit('close'));
+    else init.channel.once('channelClosed', () => this.emit('close'));
   }
 
   /** The user who logged in. */

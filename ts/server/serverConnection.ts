@@ -21,7 +21,7 @@ import { DISCONNECT_REASON } from '../wire/index.js';
 import { AgentServerProxy } from './agentForward.js';
 import { connectionAuthPolicy } from './authPolicy.js';
 import { PortForwards, openDirectTcpip } from './forwarding.js';
-import { acceptedPublicKeyAlgorithms, serverSigAlgsFor, type ListenOptions, type SpawnOptions } from './options.js';
+import { acceptedPublicKeyAlgorithms, serverConnectionOptions, serverSigAlgsFor, serverTransportOptions, type ListenOptions, type SpawnOptions } from './options.js';
 import type { ServerProcessFactory } from './process.js';
 import { OPEN_SUCCEEDED, type ServerInterface } from './serverInterface.js';
 import { serveSession } from './session.js';
@@ -124,17 +124,8 @@ export class SSHServerConnection extends EventEmitter {
     const publicKeyAlgorithms = acceptedPublicKeyAlgorithms(o);
     this.transport = new Transport(socket, {
       ...(publicKeyAlgorithms ? { serverSigAlgs: serverSigAlgsFor(publicKeyAlgorithms) } : {}),
-      role: 'server',
+      ...serverTransportOptions(o, ctx.hostSigners),
       ...(gss && o.gssKex ? { gssKex: { oid: gss.oid, acceptor: () => gss.createContext() } } : {}),
-      hostKeys: ctx.hostSigners,
-      ...(o.version !== undefined ? { version: o.version } : {}),
-      ...(o.algorithms ? { algorithms: o.algorithms } : {}),
-      ...(o.disabledAlgorithms ? { disabledAlgorithms: o.disabledAlgorithms } : {}),
-      ...(o.rekeyBytes !== undefined ? { rekeyBytes: o.rekeyBytes } : {}),
-      ...(o.rekeySeconds !== undefined ? { rekeySeconds: o.rekeySeconds } : {}),
-      ...(o.moduliFile !== undefined ? { moduliFile: o.moduliFile } : {}),
-      ...(o.keepaliveInterval !== undefined ? { keepaliveInterval: o.keepaliveInterval } : {}),
-      ...(o.bannerTimeout !== undefined ? { bannerTimeout: o.bannerTimeout } : {}),
       ...(o.debug ? { debug } : {}),
     });
     // The transport's own failures surface through `closed`; a late socket error must not crash us.
@@ -267,11 +258,7 @@ export class SSHServerConnection extends EventEmitter {
   #startConnection(debug: (m: string) => void): void {
     const o = this.#ctx.options;
     const conn = new Connection(this.transport, {
-      role: 'server',
-      ...(o.window !== undefined ? { window: o.window } : {}),
-      ...(o.maxPacketSize !== undefined ? { maxPacketSize: o.maxPacketSize } : {}),
-      // One above our own limit, so that every open reaches onOpen and is counted there.
-      maxChannels: this.#ctx.maxChannels + 1,
+      ...serverConnectionOptions(o, this.#ctx.maxChannels),
       ...(o.debug ? { debug } : {}),
     });
     this.connection = conn;
@@ -296,7 +283,8 @@ export class SSHServerConnection extends EventEmitter {
 
   async #decideOpen(req: IncomingChannelRequest): Promise<void> {
     const p = this.policy;
-    const chanid = this.connection!.channelCount;
+    // Paramiko's chanid: the id the channel has once accepted (its localId), reserved for it already.
+    const chanid = req.localId;
     if (p.checkChannelRequest) {
       const verdict = await (p.checkChannelRequest as Loose).call(p, req.type, chanid, this);
       if (verdict !== OPEN_SUCCEEDED) return req.reject(typeof verdict === 'number' && verdict > 0 ? verdict : OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'refused');

@@ -40,7 +40,8 @@ export interface ServerInterface extends AuthServerInterface {
   /**
    * Whether a channel of `kind` may open. Default: `session` channels are
    * allowed, `direct-tcpip` goes to checkChannelDirectTcpipRequest, others
-   * are refused.
+   * are refused. `chanid` is the channel's id: its `localId` once accepted,
+   * unique among the connection's open channels.
    */
   checkChannelRequest?(kind: string, chanid: number, conn: SSHServerConnection): MaybePromise<number>;
   /** Default: allowed when the server runs commands (processFactory or spawnCommands). */
@@ -81,6 +82,7 @@ export interface ServerInterface extends AuthServerInterface {
   /**
    * A `direct-tcpip` channel (the client's local forwarding): OPEN_SUCCEEDED
    * makes the server connect to `destination` and relay. Default: refused.
+   * `chanid` is the channel's id, as for checkChannelRequest.
    */
   checkChannelDirectTcpipRequest?(chanid: number, origin: HostPort, destination: HostPort, conn: SSHServerConnection): MaybePromise<number>;
   /**

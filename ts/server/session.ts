@@ -155,12 +155,13 @@ export function serveSession(conn: SSHServerConnection, ctx: ServerContext, chan
         if (!(await ask('checkChannelX11Request', false, channel, info.singleConnection, info.authProtocol, info.authCookie, info.screen))) return false;
         try {
           const display = await X11ServerDisplay.open(conn, info);
-          if (started || channel.destroyed) {
+          if (started || channel.isClosed || channel.destroyed) {
             display.close();
             return false;
           }
           x11 = display;
-          channel.once('close', () => display.close());
+          // When the channel finishes, not at the stream's 'close' (which waits for stdin to be read).
+          channel.once('channelClosed', () => display.close());
         } catch (err) {
           conn.debug(`X11 forwarding granted but not possible: ${(err as Error).message}`);
           return false;

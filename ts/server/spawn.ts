@@ -112,11 +112,15 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
   proc.on('signal', (name: string) => {
     if (SIGNALS.has(name) && child.exitCode === null) child.kill(`SIG${name}` as NodeJS.Signals);
   });
-  // The client went away: hang up, as sshd does.
-  ch.once('channelClosed', () => {
+  // The client went away (the channel closed, or the connection ended): hang
+  // up, as sshd does. 'channelClosed' comes whether or not the command's
+  // input was consumed, unlike the stream's 'close'.
+  const hangUp = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
     // Nothing will drain a paused copy any more: let the output flow (and be dropped).
     child.stdout.resume();
     child.stderr.resume();
-  });
+  };
+  if (ch.isClosed) hangUp();
+  else ch.once('channelClosed', hangUp);
 }

@@ -8,8 +8,12 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
+import { resolveConnectionOptions } from '../connection/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
-import { bad, hostSigners, loadHostKeys, positiveInt, type ListenOptions } from './options.js';
+// The transport's own option validation (not re-exported by its index).
+import { resolveOptions as resolveTransportOptions } from '../transport/options.js';
+import { signerSupports } from '../transport/kex/hostkey.js';
+import { bad, hostSigners, loadHostKeys, positiveInt, serverConnectionOptions, serverTransportOptions, type ListenOptions } from './options.js';
 import { type ConnectionPeer, SSHServerConnection, type ServerContext } from './serverConnection.js';
 import { authorizedEntries, loadRevoked } from './authPolicy.js';
 import { sftpFactoryOf } from './session.js';
@@ -76,6 +80,7 @@ export class SSHServer extends EventEmitter {
       debug: (m) => debug(`server: ${m}`),
     };
     this.#maxConnections = positiveInt('maxConnections', o.maxConnections, DEFAULT_MAX_CONNECTIONS);
+    checkConnectionOptions(this.#ctx);
     this.#net = net.createServer((sock) => this.#accept(sock));
     this.#net.on('error', (err) => this.#report(err, null));
   }
@@ -187,6 +192,22 @@ export class SSHServer extends EventEmitter {
     this.#ctx.debug(`${conn ? `connection from ${conn.remoteAddress}:${conn.remotePort}` : 'listener'}: ${err.name}: ${err.message}`);
     if (this.listenerCount('error') > 0) this.emit('error', err, conn);
   }
+}
+
+/**
+ * Checks the options every connection hands to its Transport and Connection
+ * with their own validation, so that a bad one (rekeyBytes below 16 KiB, a
+ * window of 0, a malformed version string, an algorithm category left
+ * empty, ...) makes listen() / createServer() throw the error each
+ * connection would otherwise fail with (SSHException ERR_SSH_BAD_OPTION,
+ * NegotiationError).
+ */
+function checkConnectionOptions(ctx: ServerContext): void {
+  const o = ctx.options;
+  resolveTransportOptions(serverTransportOptions(o, ctx.hostSigners));
+  // The lists as the Transport builds them (GSS-API methods come on top of these).
+  buildAlgorithmLists(o.algorithms, o.disabledAlgorithms, (alg) => ctx.hostSigners.some((k) => signerSupports(k, alg)));
+  resolveConnectionOptions(serverConnectionOptions(o, ctx.maxChannels));
 }
 
 /**

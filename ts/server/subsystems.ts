@@ -8,7 +8,11 @@ import type { SSHServerConnection } from './serverConnection.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** Paramiko's SubsystemHandler shape: one instance per request. */
+/**
+ * Paramiko's SubsystemHandler shape. Given as a class, one instance is made
+ * per request; given as an object, that one instance serves every request
+ * (on every connection), so it must keep per-request state elsewhere.
+ */
 export interface SubsystemHandlerInstance {
   /**
    * Serves subsystem `name` on `channel` (Paramiko's `start_subsystem`). When
@@ -21,9 +25,10 @@ export interface SubsystemHandlerInstance {
 }
 
 /**
- * A subsystem handler: a function taking the channel, a class built as
- * `new Handler(channel, name, conn)` with `startSubsystem`, or an object
- * with `startSubsystem`.
+ * A subsystem handler: a function taking the channel (called per request), a
+ * class built as `new Handler(channel, name, conn)` with `startSubsystem`
+ * (one instance per request), or an object with `startSubsystem` (that
+ * same object for every request, concurrent ones included).
  */
 export type SubsystemHandler =
   | ((channel: SessionChannel, info: { name: string; connection: SSHServerConnection }) => MaybePromise<void>)

@@ -1,0 +1,91 @@
+/**
+ * listen() and createServer() check the options each connection hands to
+ * its Transport and Connection up front, with those layers' own validation:
+ * a bad value throws at once, the same typed error a connection would have
+ * failed with, instead of a server that fails every client.
+ */
+import * as net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { Connection } from '../../ts/connection/index.js';
+import { createServer, listen, NegotiationError, PrivateKey, SSHException, type ListenOptions } from '../../ts/index.js';
+import { Transport } from '../../ts/transport/index.js';
+
+const hostKey = PrivateKey.generate('ed25519');
+
+/** What the layer itself throws for these options (a connection's failure before the fix). */
+function layerError(extra: Partial<ListenOptions>): unknown {
+  const sock = new net.Socket();
+  try {
+    if ('window' in extra || 'maxPacketSize' in extra) {
+      // Only options are looked at before the transport is used.
+      new Connection({} as never, { role: 'server', ...(extra as object) });
+    } else {
+      new Transport(sock, { role: 'server', hostKeys: [hostKey], ...(extra as object) }).disconnect();
+    }
+  } catch (e) {
+    return e;
+  } finally {
+    sock.destroy();
+  }
+  return null;
+}
+
+const BAD: [string, Partial<ListenOptions>, typeof SSHException][] = [
+  ['rekeyBytes below 16 KiB', { rekeyBytes: 1000 }, SSHException],
+  ['negative rekeySeconds', { rekeySeconds: -1 }, SSHException],
+  ['negative keepaliveInterval', { keepaliveInterval: -5 }, SSHException],
+  ['NaN bannerTimeout', { bannerTimeout: Number.NaN }, SSHException],
+  ['a malformed version', { version: 'not-ssh' }, SSHException],
+  ['a zero window', { window: 0 }, SSHException],
+  ['a fractional window', { window: 1000.5 }, SSHException],
+  ['a zero maxPacketSize', { maxPacketSize: 0 }, SSHException],
+  ['a huge maxPacketSize', { maxPacketSize: 2 ** 40 }, SSHException],
+  ['an empty cipher list', { algorithms: { cipher: [] } }, NegotiationError],
+  ['every MAC disabled', { algorithms: { mac: ['hmac-sha2-256'] }, disabledAlgorithms: { mac: ['hmac-sha2-256'] } }, NegotiationError],
+];
+
+describe('listen() / createServer() option checks', () => {
+  for (const [what, extra, type] of BAD) {
+    it(`${what}: listen() and createServer() throw what a connection would have`, async () => {
+      const expected = layerError(extra);
+      expect(expected).toBeInstanceOf(type);
+      const code = (expected as SSHException).code;
+      const message = (expected as Error).message;
+
+      let listened: Awaited<ReturnType<typeof listen>> | null = null;
+      const err = await listen({ hostKeys: [hostKey], ...extra }).then(
+        (s) => {
+          listened = s;
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      if (listened) await (listened as { close(): Promise<void> }).close();
+      expect(err).toBeInstanceOf(type);
+      expect(err).toMatchObject({ code, message });
+
+      expect(() => createServer({ hostKeys: [hostKey], ...extra })).toThrow(message);
+      try {
+        createServer({ hostKeys: [hostKey], ...extra });
+      } catch (e) {
+        expect(e).toBeInstanceOf(type);
+        expect((e as SSHException).code).toBe(code);
+      }
+    });
+  }
+
+  it('accepts the edge values those layers accept', async () => {
+    const s = await listen({
+      hostKeys: [hostKey],
+      rekeyBytes: 16 * 1024,
+      rekeySeconds: 0,
+      keepaliveInterval: 0,
+      bannerTimeout: 0,
+      version: 'SSH-2.0-edge_1.0 a comment',
+      window: 1,
+      maxPacketSize: 1,
+      maxChannelsPerConnection: 1,
+    });
+    await s.close();
+  });
+});
