@@ -86,7 +86,12 @@ export class PasswordRequiredException extends AuthenticationException {
   }
 }
 
-/** The host key the server presented does not match the one on record. */
+/**
+ * The host key the server presented was refused: it does not match the one
+ * on record; it is marked `@revoked` in known_hosts (`expectedFingerprint`
+ * is then `''`); or a Transport's own `verifyHostKey` callback returned
+ * false (`hostname` and `expectedFingerprint` are then `''`).
+ */
 export class BadHostKeyException extends SSHException {
   /** The host as known_hosts names it (`host`, or `[host]:port` off port 22); `''` when a Transport's own `verifyHostKey` returned false. */
   readonly hostname: string;
@@ -193,8 +198,12 @@ export class KeyFormatError extends SSHException {
 }
 
 /**
- * A remote command failed: with `check`, it exited non-zero or by a signal;
- * otherwise it was cut short (connection lost). Carries the output so far.
+ * A remote command failed: with `check`, it exited non-zero or by a signal
+ * (code `ERR_SSH_PROCESS_EXIT`); the connection was lost while it ran
+ * (`ERR_SSH_CONNECTION_LOST`); or reading the `stdin` stream given to it
+ * failed (`ERR_SSH_STDIN`, with the stream's error as `cause`: the command
+ * got end-of-file and ran to its exit, whose status is here). Carries the
+ * output so far.
  */
 export class ProcessError extends SSHException {
   /** The command that was run. */

@@ -3,9 +3,10 @@
  * target order, failures confined to their host, the concurrency bound,
  * several channels per host, and abort.
  */
+import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationException, NoValidConnectionsError, SSHException } from '../../ts/errors.js';
-import { mapHosts, parseTarget, runOnHosts, type ConnectOptions } from '../../ts/client.js';
+import { connect, mapHosts, parseTarget, runOnHosts, type ConnectOptions } from '../../ts/client.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
 import { freePort, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
@@ -98,6 +99,44 @@ describe('runOnHosts', () => {
     for (const r of results.slice(1)) {
       expect(r.ok).toBe(false);
       expect(r.error?.name).toBe('AbortError');
+    }
+  }, 30_000);
+
+  it('an abort with a reason that is not an Error gives the same AbortError as aborting connect()', async () => {
+    const shape = (e: unknown): Record<string, unknown> => {
+      const err = e as Error & { code?: unknown };
+      return { ctor: err?.constructor, name: err?.name, message: err?.message, code: err?.code };
+    };
+    // A server that accepts and never speaks: the attempts are still connecting when the abort comes.
+    const silent = net.createServer((s) => s.resume());
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      // Aborted before they start.
+      const before = AbortSignal.abort('stop now');
+      const viaConnect = await connect({ host: '127.0.0.1', port, ...shared, signal: before }).catch((e: unknown) => e);
+      const [early] = await mapHosts([`root@127.0.0.1:${port}`], async () => 1, { connect: shared, signal: before });
+      expect(early!.ok).toBe(false);
+      expect(shape(early!.error)).toEqual(shape(viaConnect));
+      expect(shape(viaConnect)).toMatchObject({ ctor: Error, name: 'AbortError', message: 'stop now', code: 'ABORT_ERR' });
+
+      // Aborted while connecting.
+      const ac1 = new AbortController();
+      const ac2 = new AbortController();
+      const connecting = connect({ host: '127.0.0.1', port, ...shared, signal: ac1.signal }).catch((e: unknown) => e);
+      const bulk = runOnHosts([`root@127.0.0.1:${port}`, `root@127.0.0.1:${port}`], 'true', { connect: shared, concurrency: 1, signal: ac2.signal });
+      setTimeout(() => {
+        ac1.abort('stop later');
+        ac2.abort('stop later');
+      }, 100);
+      const [midConnect, results] = await Promise.all([connecting, bulk]);
+      expect(shape(midConnect)).toMatchObject({ name: 'AbortError', message: 'stop later', code: 'ABORT_ERR' });
+      for (const r of results) {
+        expect(r.ok).toBe(false);
+        expect(shape(r.error)).toEqual(shape(midConnect));
+      }
+    } finally {
+      await new Promise((r) => silent.close(r));
     }
   }, 30_000);
 

@@ -4,6 +4,7 @@
  * that cannot be reached, refuses the login or fails mid-way gets its error
  * in its own result; the others carry on.
  */
+import { abortError } from '../auth/inbox.js';
 import { SSHException } from '../errors.js';
 import { parseHostSpec } from '../config/proxyJump.js';
 import { pool } from '../connection/pool.js';
@@ -40,7 +41,7 @@ export interface BulkOptions<T> {
   connect?: Partial<ConnectOptions>;
   /** Hosts worked on at once. Default 10. */
   concurrency?: number;
-  /** Stops starting hosts and aborts those in progress (their results carry the abort error). */
+  /** Stops starting hosts and aborts those in progress; their results carry the signal's reason (an AbortError when it is not an Error, as `connect()` rejects with). The returned promise settles once every host in progress has closed. */
   signal?: AbortSignal;
   /** Called as each host finishes, in completion order. */
   onResult?: (result: HostResult<T>) => void;
@@ -62,11 +63,6 @@ function bad(message: string): SSHException {
 export function parseTarget(spec: string): { host: string; port?: number; username?: string } {
   const { user, host, port } = parseHostSpec(spec, (m) => bad(`bad host ${JSON.stringify(spec)}: ${m}`));
   return { host, ...(port !== undefined ? { port } : {}), ...(user !== undefined ? { username: user } : {}) };
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new SSHException('aborted', { code: 'ABORT_ERR' });
 }
 
 /**

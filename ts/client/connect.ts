@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type BannerHandler, type ClientAuthResult, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
 import { ProxyCommand, type SSHConfigDict } from '../config/index.js';
-import { Connection } from '../connection/index.js';
+import { Connection, type ConnectionOptions } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
@@ -20,6 +20,7 @@ import { establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
+import { checkClientOptions } from './optionChecks.js';
 import { AutoAddPolicy, type HostKeyPolicyClient, type MissingHostKeyPolicy } from './policies.js';
 import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } from './sshConfigOptions.js';
 
@@ -158,9 +159,9 @@ export interface ConnectOptions {
   debug?: (message: string) => void;
   /** Also hexdump every packet to `debug` / NODE_DEBUG=sshwire (Paramiko's set_hexdump); user-auth requests are withheld. */
   hexdump?: boolean;
-  /** Receive window per channel. */
+  /** Receive window per channel, in bytes (1 to 2^32-1). Default 2 MiB. An invalid value rejects with SSHException `ERR_SSH_BAD_OPTION` before anything is opened. */
   window?: number;
-  /** Largest channel data packet accepted. */
+  /** Largest channel data packet accepted, in bytes (1 to 256 KiB - 2048). Default 32 KiB. An invalid value rejects with SSHException `ERR_SSH_BAD_OPTION` before anything is opened. */
   maxPacketSize?: number;
 }
 
@@ -306,19 +307,41 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   const cfgIdentities = cfg?.identityFiles ?? [];
   const discovered = noPublickey || !lookForKeys ? [] : cfgIdentities.length > 0 ? cfgIdentities : defaultKeyFiles();
 
-  // Socket: the caller's, else the config's ProxyCommand, else TCP.
-  let sock: Duplex | undefined = options.sock;
-  if (!sock && cfg?.proxyCommand) sock = new ProxyCommand(cfg.proxyCommand);
-
   const gssOptions = {
     host: options.gssHost ?? cfg?.get('gssapiserveridentity') ?? host,
     delegate: options.gssDelegateCreds ?? cfg?.asBool('gssapidelegatecredentials') ?? false,
     trustDns: options.gssTrustDns ?? cfg?.asBool('gssapitrustdns', true) ?? true,
   };
-  const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 
   const keepaliveInterval = options.keepaliveInterval ?? keepalive.interval;
   const keepaliveCountMax = options.keepaliveCountMax ?? keepalive.countMax;
+  const transportOptions: EstablishParams['transport'] = {
+    verifyHostKey,
+    algorithms,
+    disabledAlgorithms: disabledTransport,
+    ...(options.bannerTimeout !== undefined ? { bannerTimeout: options.bannerTimeout } : {}),
+    ...(keepaliveInterval !== undefined ? { keepaliveInterval } : {}),
+    ...(keepaliveCountMax !== undefined ? { keepaliveCountMax } : {}),
+    ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
+    ...(options.rekeySeconds !== undefined ? { rekeySeconds: options.rekeySeconds } : {}),
+    ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.hexdump ? { hexdump: true } : {}),
+  };
+  const connectionOptions: ConnectionOptions = {
+    role: 'client',
+    ...(options.window !== undefined ? { window: options.window } : {}),
+    ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+    ...(options.debug ? { debug: options.debug } : {}),
+  };
+  // The transport is built after the TCP connect and the connection layer after the login:
+  // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
+  checkClientOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+
+  const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
+
+  // Socket: the caller's, else the config's ProxyCommand (started after everything that can refuse the options), else TCP.
+  let sock: Duplex | undefined = options.sock;
+  if (!sock && cfg?.proxyCommand) sock = new ProxyCommand(cfg.proxyCommand);
   const params: EstablishParams = {
     host,
     port,
@@ -327,19 +350,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
     readyTimeout: options.readyTimeout ?? 20_000,
     tcp: tcpBinding(options, cfg),
     signal: options.signal,
-    transport: {
-      verifyHostKey,
-      algorithms,
-      disabledAlgorithms: disabledTransport,
-      ...(options.bannerTimeout !== undefined ? { bannerTimeout: options.bannerTimeout } : {}),
-      ...(keepaliveInterval !== undefined ? { keepaliveInterval } : {}),
-      ...(keepaliveCountMax !== undefined ? { keepaliveCountMax } : {}),
-      ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
-      ...(options.rekeySeconds !== undefined ? { rekeySeconds: options.rekeySeconds } : {}),
-      ...(options.debug ? { debug: options.debug } : {}),
-      ...(options.hexdump ? { hexdump: true } : {}),
-      ...(gssKex ? { gssKex } : {}),
-    },
+    transport: { ...transportOptions, ...(gssKex ? { gssKex } : {}) },
     auth: {
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
@@ -360,13 +371,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
     },
   };
   // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.
-  const connectionLayer = (t: Transport): Connection =>
-    new Connection(t, {
-      role: 'client',
-      ...(options.window !== undefined ? { window: options.window } : {}),
-      ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
-      ...(options.debug ? { debug: options.debug } : {}),
-    });
+  const connectionLayer = (t: Transport): Connection => new Connection(t, connectionOptions);
   const cfgForward = parseForwardAgent(cfg?.get('forwardagent'));
   const agentSocket =
     typeof cfgForward === 'string' && options.agentForwarding === undefined

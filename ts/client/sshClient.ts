@@ -11,16 +11,17 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
-import { Connection, type SessionChannel } from '../connection/index.js';
+import { Connection, type ConnectionOptions, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
 import { DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC, type AlgorithmOptions } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
 import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { establish } from './establish.js';
+import { establish, type EstablishParams } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
+import { checkClientOptions } from './optionChecks.js';
 import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
 
 /** Paramiko's `disabled_algorithms` keys, and sshwire's own names. */
@@ -109,8 +110,10 @@ export interface SSHClientConnectOptions {
   passwordChangeHandler?: PasswordChangeHandler;
   /** Receives the server's pre-authentication banner (show it as is); errors it throws are ignored. */
   onBanner?: BannerHandler;
-  /** Milliseconds between keepalive probes while the server is silent (Paramiko's `Transport.set_keepalive`, in seconds); 0 (default) disables. After 3 unanswered intervals the connection fails with TimeoutError. */
+  /** Milliseconds between keepalive probes while the server is silent (Paramiko's `Transport.set_keepalive`, in seconds); 0 (default) disables. After `keepaliveCountMax` unanswered intervals the connection fails with TimeoutError. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   keepaliveInterval?: number;
+  /** Unanswered keepalive intervals before the server counts as dead (OpenSSH's ServerAliveCountMax; sshwire's addition, Paramiko always uses 3): an integer >= 1, default 3. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
+  keepaliveCountMax?: number;
   /** Receives diagnostic lines (never keys or passwords). */
   debug?: (message: string) => void;
   /** Receive window of each channel, in bytes (1 to 2^32-1). Default 2 MiB. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
@@ -175,8 +178,9 @@ function translateNames(d: DisabledAlgorithms | undefined): { transport: Algorit
  * Paramiko's `SSHClient`: load host keys, set the missing-host-key policy
  * (default RejectPolicy), `connect()`, then `execCommand`, `invokeShell`,
  * `openSftp`, and `close()` (or `await using`). Times are milliseconds.
- * One connection at a time; the calls that need it fail with SSHException
- * `ERR_SSH_NOT_CONNECTED` when there is none.
+ * One connection at a time; the calls that need it reject with SSHException
+ * `ERR_SSH_NOT_CONNECTED` when there is none. Every method that returns a
+ * promise reports failures through it, never by throwing.
  */
 export class SSHClient implements HostKeyPolicyClient {
   #systemHostKeys = new HostKeys();
@@ -184,7 +188,6 @@ export class SSHClient implements HostKeyPolicyClient {
   #hostKeysFilename: string | null = null;
   #policy: MissingHostKeyPolicy = new RejectPolicy();
   #conn: SSHClientConnection | null = null;
-  #channelTimeout = 60_000;
 
   /**
    * Loads known_hosts entries that are checked but never written back.
@@ -245,7 +248,6 @@ export class SSHClient implements HostKeyPolicyClient {
     if (this.#conn && !this.#conn.isClosed) throw new SSHException('this SSHClient is already connected; close() it first', { code: 'ERR_SSH_BAD_OPTION' });
     if (typeof hostname !== 'string' || hostname.length === 0) throw new SSHException('connect() needs a hostname', { code: 'ERR_SSH_BAD_OPTION' });
     const gssOptions = { host: options.gssHost ?? hostname, delegate: options.gssDelegCreds ?? false, trustDns: options.gssTrustDns ?? true };
-    const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     const port = options.port ?? 22;
     const disabled = translateNames(options.disabledAlgorithms);
     const enabled = translateNames(options.enabledAlgorithms);
@@ -262,7 +264,27 @@ export class SSHClient implements HostKeyPolicyClient {
     const publicKeyAlgorithms = plus(DEFAULT_PUBLICKEY_ALGORITHMS, enabled.publicKey).filter((a) => !disabled.publicKey.includes(a));
     const explicit: KeyInput[] = options.pkey !== undefined ? [options.pkey] : [];
     const keyFiles = options.keyFilename === undefined ? [] : Array.isArray(options.keyFilename) ? options.keyFilename : [options.keyFilename];
-    this.#channelTimeout = options.channelTimeout ?? 60_000;
+    const channelTimeout = options.channelTimeout ?? 60_000;
+    const transportOptions: EstablishParams['transport'] = {
+      verifyHostKey: hostKeyVerifier({ hostKeys: sets, policy: this.#policy, client: this, host: hostname, port }),
+      algorithms,
+      disabledAlgorithms: disabled.transport,
+      bannerTimeout: options.bannerTimeout ?? 15_000,
+      ...(options.keepaliveInterval !== undefined ? { keepaliveInterval: options.keepaliveInterval } : {}),
+      ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
+      ...(options.debug ? { debug: options.debug } : {}),
+    };
+    const connectionOptions: ConnectionOptions = {
+      role: 'client',
+      requestTimeout: channelTimeout,
+      ...(options.window !== undefined ? { window: options.window } : {}),
+      ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+      ...(options.debug ? { debug: options.debug } : {}),
+    };
+    // The transport is built after the TCP connect and the connection layer after the login:
+    // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
+    checkClientOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+    const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     let connection: Connection | null = null;
     const { transport, auth } = await establish({
       host: hostname,
@@ -272,15 +294,7 @@ export class SSHClient implements HostKeyPolicyClient {
       ...(options.timeout !== undefined ? { tcpTimeout: options.timeout } : {}),
       readyTimeout: options.readyTimeout ?? 0,
       signal: options.signal,
-      transport: {
-        verifyHostKey: hostKeyVerifier({ hostKeys: sets, policy: this.#policy, client: this, host: hostname, port }),
-        algorithms,
-        disabledAlgorithms: disabled.transport,
-        bannerTimeout: options.bannerTimeout ?? 15_000,
-        ...(options.keepaliveInterval !== undefined ? { keepaliveInterval: options.keepaliveInterval } : {}),
-        ...(options.debug ? { debug: options.debug } : {}),
-        ...(gssKex ? { gssKex } : {}),
-      },
+      transport: { ...transportOptions, ...(gssKex ? { gssKex } : {}) },
       auth: {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
@@ -300,13 +314,7 @@ export class SSHClient implements HostKeyPolicyClient {
         ...(options.debug ? { debug: options.debug } : {}),
       },
       onAuthenticated: (t) => {
-        connection = new Connection(t, {
-          role: 'client',
-          requestTimeout: this.#channelTimeout,
-          ...(options.window !== undefined ? { window: options.window } : {}),
-          ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
-          ...(options.debug ? { debug: options.debug } : {}),
-        });
+        connection = new Connection(t, connectionOptions);
       },
     });
     this.#conn = new SSHClientConnection(transport, connection!, auth);
@@ -360,8 +368,8 @@ export class SSHClient implements HostKeyPolicyClient {
     return ch;
   }
 
-  /** Opens an SFTP session on this connection (Paramiko's `open_sftp`). */
-  openSftp(options: SFTPClientOptions = {}): Promise<SFTPClient> {
+  /** Opens an SFTP session on this connection (Paramiko's `open_sftp`). Rejects (never throws) with SSHException `ERR_SSH_NOT_CONNECTED` when not connected. */
+  async openSftp(options: SFTPClientOptions = {}): Promise<SFTPClient> {
     return this.#connection().sftp(options);
   }
 

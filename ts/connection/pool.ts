@@ -1,24 +1,33 @@
 /** Bounded concurrency over a list: SFTP tree transfers and bulk execution both run work this way. */
 
 /**
- * Runs `work` over `items`, `limit` at a time, in order of starting; the
- * first failure stops new work, waits for what is running, and is rethrown.
- * With `signal`, an abort stops new work the same way.
+ * Runs `work` over `items`, `limit` at a time, in order of starting. The
+ * first failure stops new work; so does an abort of `signal`. Either way
+ * the returned promise settles only once every call of `work` already
+ * running has settled (pool cannot cancel them: `work` should watch the
+ * same signal to stop early), so nothing runs on after it. It then
+ * rejects with the first failure, or with the signal's reason when the
+ * abort came first. An abort after the last item started does not make
+ * finished work fail.
  */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
   let next = 0;
-  let failure: unknown = null;
+  // Boxed: a signal's reason (or a thrown value) may itself be null or undefined.
+  let failure: { error: unknown } | null = null;
   const runner = async (): Promise<void> => {
     while (failure === null && next < items.length) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) {
+        failure = { error: signal.reason };
+        return;
+      }
       const item = items[next++]!;
       try {
         await work(item);
       } catch (err) {
-        failure ??= err;
+        failure ??= { error: err };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
-  if (failure !== null) throw failure;
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }
