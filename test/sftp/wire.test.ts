@@ -7,6 +7,7 @@ import { FXP, ATTR } from '../../ts/wire/sftpConstants.js';
 import {
   SFTPFramer,
   decodeVersion,
+  encodeAttrs,
   encodeName,
   encodeRead,
   encodeStatus,
@@ -101,6 +102,16 @@ describe('SFTP encodings', () => {
   it('refuses a NAME whose count cannot fit', () => {
     const r = new SSHReader(new SSHWriter().uint32(1_000_000).bytes());
     expect(() => readName(r)).toThrow(ProtocolError);
+  });
+
+  it('server replies leave out half a uid/gid or time pair rather than inventing the other half; requests refuse it', () => {
+    const name = encodeName(3, [{ filename: 'f', longname: 'l', attrs: { size: 5, uid: 7, mtime: 9, permissions: 0o644 } }]);
+    const r = new SSHReader(name, 'NAME', 9);
+    expect(readName(r)[0]!.attrs).toEqual({ size: 5, permissions: 0o644 });
+    const attrs = encodeAttrs(4, { gid: 2, atime: 1, mtime: 2 });
+    expect(readAttrs(new SSHReader(attrs, 'ATTRS', 9))).toEqual({ atime: 1, mtime: 2 });
+    expect(() => writeAttrs(new SSHWriter(), { uid: 1 })).toThrow(/uid without gid/);
+    expect(() => writeAttrs(new SSHWriter(), { mtime: 1 })).toThrow(/mtime without atime/);
   });
 
   it('decodes non-UTF-8 names as latin1 instead of failing', () => {

@@ -4,7 +4,7 @@
  * client and the server; `ts/sftp/attributes.ts` wraps it in Paramiko's
  * SFTPAttributes shape.
  */
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, SSHException } from '../errors.js';
 import type { SSHReader } from './reader.js';
 import type { SSHWriter } from './writer.js';
 import { ATTR } from './sftpConstants.js';
@@ -56,8 +56,43 @@ export function readAttrs(r: SSHReader): FileAttrs {
   return a;
 }
 
-/** Writes an ATTRS structure with flags for exactly the fields present. */
+/**
+ * `a` without half-given pairs: a uid without its gid (or the reverse), an
+ * atime without its mtime (or the reverse) are left out, as Paramiko does.
+ * For attributes that describe a file (STAT replies, listings), where
+ * leaving a field out is honest and inventing its partner is not.
+ */
+export function wholePairs(a: FileAttrs): FileAttrs {
+  const halfIds = (a.uid === undefined) !== (a.gid === undefined);
+  const halfTimes = (a.atime === undefined) !== (a.mtime === undefined);
+  if (!halfIds && !halfTimes) return a;
+  const out = { ...a };
+  if (halfIds) {
+    delete out.uid;
+    delete out.gid;
+  }
+  if (halfTimes) {
+    delete out.atime;
+    delete out.mtime;
+  }
+  return out;
+}
+
+/**
+ * Writes an ATTRS structure with flags for exactly the fields present.
+ * uid and gid share one flag, as do atime and mtime: both of a pair or
+ * neither must be given. Half a pair throws SSHException
+ * (`ERR_SSH_BAD_ARGUMENT`) instead of sending a made-up partner, which a
+ * setstat would apply (gid 0, an mtime of 0); callers that change one half
+ * read the other first (SFTPClient.setstat).
+ */
 export function writeAttrs(w: SSHWriter, a: FileAttrs): SSHWriter {
+  if ((a.uid === undefined) !== (a.gid === undefined)) {
+    throw new SSHException(`SFTP attributes: ${a.uid === undefined ? 'gid without uid' : 'uid without gid'}; SFTP v3 sends both or neither`, { code: 'ERR_SSH_BAD_ARGUMENT' });
+  }
+  if ((a.atime === undefined) !== (a.mtime === undefined)) {
+    throw new SSHException(`SFTP attributes: ${a.atime === undefined ? 'mtime without atime' : 'atime without mtime'}; SFTP v3 sends both or neither`, { code: 'ERR_SSH_BAD_ARGUMENT' });
+  }
   let flags = 0;
   if (a.size !== undefined) flags |= ATTR.SIZE;
   if (a.uid !== undefined || a.gid !== undefined) flags |= ATTR.UIDGID;
@@ -67,14 +102,14 @@ export function writeAttrs(w: SSHWriter, a: FileAttrs): SSHWriter {
   w.uint32(flags);
   if (a.size !== undefined) w.uint64(BigInt(a.size));
   if (flags & ATTR.UIDGID) {
-    w.uint32(a.uid ?? 0);
-    w.uint32(a.gid ?? 0);
+    w.uint32(a.uid!);
+    w.uint32(a.gid!);
   }
   if (a.permissions !== undefined) w.uint32(a.permissions);
   if (flags & ATTR.ACMODTIME) {
     // Seconds fit a uint32 until 2106; the protocol has no room for more.
-    w.uint32(Math.floor(a.atime ?? a.mtime ?? 0));
-    w.uint32(Math.floor(a.mtime ?? a.atime ?? 0));
+    w.uint32(Math.floor(a.atime!));
+    w.uint32(Math.floor(a.mtime!));
   }
   if (flags & ATTR.EXTENDED) {
     w.uint32(a.extended!.size);

@@ -12,7 +12,7 @@ import { ProtocolError } from '../errors.js';
 import { SSHReader } from './reader.js';
 import { SSHWriter } from './writer.js';
 import { FXP, FX, FX_NAMES, SFTP_VERSION } from './sftpConstants.js';
-import { readAttrs, writeAttrs, type FileAttrs } from './sftpAttrs.js';
+import { readAttrs, wholePairs, writeAttrs, type FileAttrs } from './sftpAttrs.js';
 
 /** Largest packet we accept when the peer told us nothing: OpenSSH's 256 KiB plus room for headers. */
 export const DEFAULT_MAX_PACKET = 256 * 1024 + 1024;
@@ -307,17 +307,17 @@ export function readName(r: SSHReader): SFTPNameEntry[] {
   return out;
 }
 
-/** Builds SSH_FXP_NAME (server side). */
+/** Builds SSH_FXP_NAME (server side); half-given uid/gid or time pairs are left out (`wholePairs`). */
 export function encodeName(id: number, entries: readonly SFTPNameEntry[]): Buffer {
   return encodePacket(FXP.NAME, id, (w) => {
     w.uint32(entries.length);
-    for (const e of entries) writeAttrs(w.string(e.filename).string(e.longname), e.attrs);
+    for (const e of entries) writeAttrs(w.string(e.filename).string(e.longname), wholePairs(e.attrs));
   });
 }
 
-/** Builds SSH_FXP_ATTRS (server side). */
+/** Builds SSH_FXP_ATTRS (server side); half-given pairs are left out (`wholePairs`). */
 export function encodeAttrs(id: number, attrs: FileAttrs): Buffer {
-  return encodePacket(FXP.ATTRS, id, (w) => writeAttrs(w, attrs));
+  return encodePacket(FXP.ATTRS, id, (w) => writeAttrs(w, wholePairs(attrs)));
 }
 
 /** Builds SSH_FXP_HANDLE (server side). */

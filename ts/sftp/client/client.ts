@@ -249,9 +249,13 @@ export class SFTPClient {
     return this.#attrsCall(FXP.FSTAT, 'stat', path, (w) => w.string(handle), opts);
   }
 
-  /** @internal SSH_FXP_FSETSTAT */
-  fsetstatHandle(handle: Buffer, attrs: FileAttrs, path?: string, opts?: CallOptions): Promise<void> {
-    return this.#status(FXP.FSETSTAT, 'setstat', path, (w) => writeAttrs(w.string(handle), attrs), opts);
+  /**
+   * @internal SSH_FXP_FSETSTAT. One of uid/gid or atime/mtime alone is
+   * completed from an FSTAT first (see `setstat`).
+   */
+  async fsetstatHandle(handle: Buffer, attrs: FileAttrs, path?: string, opts?: CallOptions): Promise<void> {
+    const a = await completePairs(attrs, () => this.fstatHandle(handle, path, opts), path);
+    await this.#status(FXP.FSETSTAT, 'setstat', path, (w) => writeAttrs(w.string(handle), a), opts);
   }
 
   /** @internal fsync@openssh.com on a handle. */
@@ -447,17 +451,27 @@ export class SFTPClient {
     await this.#status(FXP.RMDIR, 'rmdir', p, (w) => w.string(p), opts);
   }
 
-  /** Sets attributes by path (SSH_FXP_SETSTAT). */
+  /**
+   * Sets attributes by path (SSH_FXP_SETSTAT), following symlinks; only the
+   * fields given change. SFTP v3 sends uid with gid and atime with mtime, so
+   * when only one of a pair is given the other is first read with `stat`
+   * and sent unchanged (two requests, not atomic: a change to the other
+   * field in between is undone).
+   */
   async setstat(path: string, attrs: FileAttrs | SFTPAttributes, opts?: CallOptions): Promise<void> {
     const p = this.resolve(path);
-    const a = attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs;
+    const a = await completePairs(attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs, () => this.stat(p, opts), p);
     await this.#status(FXP.SETSTAT, 'setstat', p, (w) => writeAttrs(w.string(p), a), opts);
   }
 
-  /** lsetstat@openssh.com: like setstat but does not follow a final symlink. */
+  /**
+   * lsetstat@openssh.com: like setstat but does not follow a final symlink
+   * (one of a pair alone is completed with `lstat`).
+   */
   async lsetstat(path: string, attrs: FileAttrs | SFTPAttributes, opts?: CallOptions): Promise<void> {
     const p = this.resolve(path);
-    const a = attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs;
+    if (!this.session.has(EXT.LSETSTAT)) throw new SFTPError(`lsetstat: server does not support ${EXT.LSETSTAT}`, FX.OP_UNSUPPORTED, p);
+    const a = await completePairs(attrs instanceof SFTPAttributes ? attrs.toFileAttrs() : attrs, () => this.lstat(p, opts), p);
     expectOk(await this.#extended(EXT.LSETSTAT, 'lsetstat', p, (w) => writeAttrs(w.string(p), a), opts), 'lsetstat', p);
   }
 
@@ -699,6 +713,34 @@ function parseStatVFS(r: SSHReader): SFTPStatVFS {
     f_flag: n(),
     f_namemax: n(),
   };
+}
+
+/**
+ * `attrs` with both halves of every pair SFTP v3 sends together (uid and
+ * gid, atime and mtime): a half given alone gets its partner's current
+ * value from `current` (stat, lstat or fstat, asked at most once), so a
+ * setstat changes only what the caller named. Attrs that need nothing are
+ * returned as they are, without a request.
+ */
+async function completePairs(attrs: FileAttrs, current: () => Promise<SFTPAttributes>, path?: string): Promise<FileAttrs> {
+  const ids = (attrs.uid === undefined) !== (attrs.gid === undefined);
+  const times = (attrs.atime === undefined) !== (attrs.mtime === undefined);
+  if (!ids && !times) return attrs;
+  const now = await current();
+  const a: FileAttrs = { ...attrs };
+  const take = (field: string, pair: string, value: number | undefined): number => {
+    if (value === undefined) throw new SFTPError(`setstat: SFTP v3 sets ${pair} together and the server did not report the current ${field} to keep`, FX.OP_UNSUPPORTED, path);
+    return value;
+  };
+  if (ids) {
+    a.uid ??= take('uid', 'uid and gid', now.st_uid);
+    a.gid ??= take('gid', 'uid and gid', now.st_gid);
+  }
+  if (times) {
+    a.atime ??= take('atime', 'atime and mtime', now.st_atime);
+    a.mtime ??= take('mtime', 'atime and mtime', now.st_mtime);
+  }
+  return a;
 }
 
 /** [atime, mtime] in whole seconds; missing means now. */

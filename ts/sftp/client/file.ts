@@ -1,8 +1,17 @@
 /**
  * SFTPFile: Paramiko's SFTPFile, async. A position, a read buffer, and
  * writes that are either awaited (default) or pipelined (`setPipelined`:
- * they return once sent and any failure surfaces at the next call).
+ * they return at once and any failure surfaces at the next call).
  * Large reads and writes go through the same pipelined engine as get/put.
+ *
+ * A pipelined write's WRITEs are not all sent when it returns: the engine
+ * keeps at most `concurrency` in flight and waits for the stream to drain,
+ * so most of a large write is still on our side. Whatever asks the server
+ * about the file's size, times or contents (stat, seek from the end,
+ * fsetstat, reads, check) therefore waits for the outstanding writes
+ * first, as `truncate` does: a later request sees the earlier writes, as
+ * with Paramiko. A write starts sending only once the earlier ones have
+ * sent all of their WRITEs, so where writes overlap the later one wins.
  */
 import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
@@ -48,6 +57,12 @@ export class SFTPFile {
   #rbufAt = 0;
   #pipelined = false;
   #writes = new Set<Promise<unknown>>();
+  /**
+   * The latest write's progress in sending: `sent` once all of its WRITEs
+   * were handed to the session (or it stopped). Each write starts sending
+   * only then, so overlapping writes land in the order they were made.
+   */
+  #lastSend: { sent: boolean; done: Promise<void> } = { sent: true, done: Promise.resolve() };
   #writeError: Error | null = null;
   #prefetch: Prefetch | null = null;
   #closed = false;
@@ -133,7 +148,7 @@ export class SFTPFile {
    * at EOF; an empty Buffer means EOF.
    */
   async read(size?: number, opts?: CallOptions): Promise<Buffer> {
-    this.#check();
+    await this.flush();
     if (!this.#mode.readable) throw new SFTPError(`file ${JSON.stringify(this.path)} is not open for reading`, FX.PERMISSION_DENIED, this.path);
     const parts: Buffer[] = [];
     let got = 0;
@@ -224,7 +239,7 @@ export class SFTPFile {
    * yields each range's data in the order given.
    */
   async *readv(chunks: ReadonlyArray<readonly [number, number]>, opts?: CallOptions & { concurrency?: number }): AsyncGenerator<Buffer, void, undefined> {
-    this.#check();
+    await this.flush();
     const ahead = Math.max(1, opts?.concurrency ?? 16);
     const queue: Array<Promise<Buffer>> = [];
     let next = 0;
@@ -253,17 +268,33 @@ export class SFTPFile {
     const at = this.#pos;
     this.#pos += buf.length;
     this.#rbuf = EMPTY;
-    let given = false;
+    // A pipelined write may still hold unsent WRITEs (the engine keeps
+    // `concurrency` in flight and waits for the stream to drain). This one
+    // starts once they are all sent: the server applies requests in order,
+    // so where the two overlap, the later write wins, as with Paramiko.
+    const before = this.#lastSend;
+    let sent!: () => void;
+    const mine = { sent: false, done: new Promise<void>((r) => (sent = r)) };
+    const markSent = (): void => {
+      mine.sent = true;
+      sent();
+    };
+    this.#lastSend = mine;
     const { chunkSize, concurrency } = this.#client.transferShape({}, 'write');
-    const p = pipelinedWrite(this.#client.session, this.#handle, () => (given ? null : ((given = true), buf)), {
-      start: at,
-      chunkSize,
-      concurrency,
-      signal: opts?.signal,
-      path: this.path,
-    }).catch((err: unknown) => {
-      throw err instanceof SFTPError && err.cause instanceof SFTPError ? err.cause : err;
-    });
+    let given = false;
+    const start = (): Promise<number> =>
+      pipelinedWrite(
+        this.#client.session,
+        this.#handle,
+        // The engine asks again only once all of `buf` has gone out.
+        () => (given ? (markSent(), null) : ((given = true), buf)),
+        { start: at, chunkSize, concurrency, signal: opts?.signal, path: this.path },
+      );
+    const p = (before.sent ? start() : before.done.then(start))
+      .finally(markSent)
+      .catch((err: unknown) => {
+        throw err instanceof SFTPError && err.cause instanceof SFTPError ? err.cause : err;
+      });
     if (!this.#pipelined) {
       await p;
       return;
@@ -280,7 +311,10 @@ export class SFTPFile {
     this.#writes.add(tracked);
   }
 
-  /** Moves the position: whence 0 = absolute, 1 = relative, 2 = from the end. */
+  /**
+   * Moves the position: whence 0 = absolute, 1 = relative, 2 = from the end
+   * (the size from `stat`, so after any pipelined writes).
+   */
   async seek(offset: number, whence: 0 | 1 | 2 = 0, opts?: CallOptions): Promise<number> {
     this.#check();
     let base = 0;
@@ -297,14 +331,15 @@ export class SFTPFile {
     return this.#pos;
   }
 
-  /** Attributes of the open file (SSH_FXP_FSTAT). */
+  /** Attributes of the open file (SSH_FXP_FSTAT), once pipelined writes are acknowledged. */
   async stat(opts?: CallOptions): Promise<SFTPAttributes> {
-    this.#check();
+    await this.flush();
     return this.#client.fstatHandle(this.#handle, this.path, opts);
   }
 
+  /** FSETSTAT after the pipelined writes, which could otherwise land after it (and move the mtime). */
   async #setstat(attrs: FileAttrs, opts?: CallOptions): Promise<void> {
-    this.#check();
+    await this.flush();
     await this.#client.fsetstatHandle(this.#handle, attrs, this.path, opts);
   }
 
@@ -361,7 +396,7 @@ export class SFTPFile {
    * without the extension (OpenSSH's) give SFTPError OP_UNSUPPORTED.
    */
   async check(hashAlgorithm: string, offset = 0, length = 0, blockSize = 0, opts?: CallOptions): Promise<Buffer> {
-    this.#check();
+    await this.flush();
     for (const [n, v] of [['offset', offset], ['length', length], ['blockSize', blockSize]] as const) {
       if (!Number.isSafeInteger(v) || v < 0 || (n === 'blockSize' && v > 0xffffffff)) throw new SFTPError(`check: ${n} must be a non-negative integer, got ${String(v)}`, FX.FAILURE, this.path);
     }
@@ -375,8 +410,10 @@ export class SFTPFile {
   }
 
   /**
-   * When on, `write` returns as soon as the data is sent; errors are raised
-   * by the next call (or flush/close). Paramiko's set_pipelined.
+   * When on, `write` returns without waiting for the server (much of a
+   * large write may not even be sent yet); errors are raised by the next
+   * call (or flush/close), and requests about the file wait for the writes
+   * first. Paramiko's set_pipelined.
    */
   setPipelined(pipelined = true): void {
     this.#pipelined = pipelined;
@@ -387,7 +424,7 @@ export class SFTPFile {
    * flight) so later reads are served from memory. `fileSize` saves a stat.
    */
   async prefetch(fileSize?: number, opts?: { concurrency?: number }): Promise<void> {
-    this.#check();
+    await this.flush();
     if (this.#prefetch && !this.#prefetch.done) return;
     const size = fileSize ?? (await this.stat()).st_size;
     const start = this.#pos;

@@ -15,12 +15,12 @@ import type { SSHWriter } from '../../wire/writer.js';
 import { FXP, FX, EXT } from '../../wire/sftpConstants.js';
 import { DEFAULT_MAX_PACKET, SFTPFramer, decodeVersion, encodeInit, encodePacket, readStatus } from '../../wire/sftpPacket.js';
 
-/** Called with the reply body (type byte first, id at 1..4), or an error. */
 /**
- * A reply (or the session's error). For a request made with `{ parts: true }`
- * a large reply may come split: `body` is then its first bytes (at least the
- * type, id and, for DATA, the data length; see PARTS_HEAD) and `rest` views
- * of the remaining bytes in order, with no copy made to join them.
+ * Called with a reply's body (type byte first, id at 1..4), or with the
+ * session's error. For a request made with `{ parts: true }` a large reply
+ * may come split: `body` is then its first bytes (at least the type, id
+ * and, for DATA, the data length; see PARTS_HEAD) and `rest` views of the
+ * remaining bytes in order, with no copy made to join them.
  */
 export type ReplyCallback = (err: Error | null, type: number, body: Buffer, rest?: Buffer[]) => void;
 
@@ -91,7 +91,9 @@ export class SFTPSession {
   /** Requests whose callbacks take a split reply (ReplyCallback's `rest`). */
   #takesParts = new Set<number>();
   #nextId = 1;
+  /** The error that ended the session (see `error`). */
   #error: Error | null = null;
+  /** Set once the stream can no longer carry requests. */
   #closed = false;
   #lastReceive = Date.now();
   #timer: NodeJS.Timeout | undefined;
@@ -112,7 +114,7 @@ export class SFTPSession {
   /** Extensions the server advertised (name → version string). */
   extensions = new Map<string, string>();
   limits: SFTPLimits = { maxPacketLength: 0, maxReadLength: FALLBACK_CHUNK, maxWriteLength: FALLBACK_CHUNK, maxOpenHandles: 0 };
-  /** Set once the stream can no longer carry requests. */
+  /** Takes the VERSION reply while `init` waits for it. */
   #readyHandler: ((body: Buffer) => void) | null = null;
 
   constructor(stream: SFTPStream, opts: SessionOptions = {}) {
@@ -242,7 +244,8 @@ export class SFTPSession {
 
   /**
    * Sends one request built by `build(id)` (a packet, or header+data chunks
-   * written back to back); `cb` gets the reply. Returns the id. Never throws:
+   * written back to back); `cb` gets the reply. Returns the id. Throws only
+   * what `build` throws (bad arguments), and then nothing is left pending;
    * a dead session calls `cb` with its error on the next tick.
    */
   request(build: (id: number) => Buffer | Buffer[], cb: ReplyCallback, opts?: RequestOptions): number {
@@ -253,9 +256,11 @@ export class SFTPSession {
       process.nextTick(() => cb(err, 0, EMPTY));
       return id;
     }
+    // Built before the id is registered, so a build that throws leaves no
+    // request waiting for a reply that will never come (and for the idle timeout).
+    const pkt = build(id);
     this.#pending.set(id, cb);
     if (opts?.parts === true) this.#takesParts.add(id);
-    const pkt = build(id);
     this.#send(Array.isArray(pkt) ? pkt : [pkt], opts?.onWritten);
     return id;
   }

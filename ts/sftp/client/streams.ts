@@ -200,16 +200,26 @@ const WRITE_STREAM_HWM = 64 * 1024;
  * the file on construction and keeps up to `concurrency` WRITEs
  * unacknowledged; 'finish' means every write was acknowledged and the handle
  * closed. A failed WRITE surfaces at the next write or at the end as
- * SFTPTransferError, `bytesTransferred` being `bytesWritten`.
+ * SFTPTransferError. Its `bytesTransferred` has SFTPTransferError's meaning,
+ * the file's known-good prefix from byte 0: the stream's first offset
+ * (`start`, or with flags 'a' the file's size when it was opened) plus
+ * `bytesWritten`, so reopening with flags 'r+' and that `start` resumes.
  */
 export class SFTPWriteStream extends Writable {
   /** The remote path, resolved against the client's cwd. */
   readonly path: string;
-  /** Bytes acknowledged by the server as a contiguous prefix from `start`. */
+  /**
+   * Bytes this stream has written, acknowledged by the server as a
+   * contiguous run from its first offset. As with fs.WriteStream, what the
+   * file held before (flags 'a', or 'r+' with `start`) does not count.
+   */
   bytesWritten = 0;
   readonly #client: SFTPClient;
   readonly #opts: WriteStreamOptions;
   #handle: Buffer | null = null;
+  /** Offset of the stream's first write: `start`, or with flags 'a' the size at open. */
+  #base: number;
+  /** Offset of the next write. */
   #offset: number;
   #inflight = 0;
   /** In-flight writes in order: [offset, length, done]. */
@@ -232,7 +242,7 @@ export class SFTPWriteStream extends Writable {
     this.#client = client;
     this.path = path;
     this.#opts = opts;
-    this.#offset = opts.start ?? 0;
+    this.#base = this.#offset = opts.start ?? 0;
     const shape = client.transferShape({ concurrency: opts.concurrency }, 'write');
     this.#chunkSize = shape.chunkSize;
     this.#concurrency = shape.concurrency;
@@ -249,7 +259,7 @@ export class SFTPWriteStream extends Writable {
       this.#handle = h;
       if ((this.#opts.flags ?? 'w').startsWith('a')) {
         try {
-          this.#offset = (await this.#client.fstatHandle(h, this.path)).st_size ?? 0;
+          this.#base = this.#offset = (await this.#client.fstatHandle(h, this.path)).st_size ?? 0;
         } catch (err) {
           return callback(err as Error);
         }
@@ -260,13 +270,10 @@ export class SFTPWriteStream extends Writable {
 
   #ackFrom(slot: [number, number, boolean]): void {
     slot[2] = true;
-    while (this.#slots.length > 0 && this.#slots[0]![2]) {
-      this.#slots.shift();
-      // Slots hold [offset, length]; the prefix grows by each finished head.
-    }
-    const startAt = this.#opts.start ?? 0;
+    // Slots hold [offset, length]; the prefix grows by each finished head.
+    while (this.#slots.length > 0 && this.#slots[0]![2]) this.#slots.shift();
     const head = this.#slots[0];
-    this.bytesWritten = (head ? head[0] : this.#offset) - startAt;
+    this.bytesWritten = (head ? head[0] : this.#offset) - this.#base;
   }
 
   /**
@@ -351,9 +358,22 @@ export class SFTPWriteStream extends Writable {
     );
   }
 
+  /**
+   * The stream's error: `bytesTransferred` is the file's known-good prefix
+   * (what was before the first write, then `bytesWritten`), as
+   * SFTPTransferError documents it.
+   */
   #failure(): Error {
     const e = this.#error!;
-    return new SFTPTransferError(`write stream to ${JSON.stringify(this.path)} failed; ${this.bytesWritten} bytes known written: ${e.message}`, e instanceof SFTPError ? e.status : FX.FAILURE, this.path, this.bytesWritten, { cause: e });
+    const good = this.#base + this.bytesWritten;
+    const from = this.#base > 0 ? ` at offset ${this.#base}` : '';
+    return new SFTPTransferError(
+      `write stream to ${JSON.stringify(this.path)} failed; ${this.bytesWritten} bytes known written${from} (the file's first ${good} bytes good): ${e.message}`,
+      e instanceof SFTPError ? e.status : FX.FAILURE,
+      this.path,
+      good,
+      { cause: e },
+    );
   }
 
   /** Calls back once fewer than `limit` writes are in flight (or on error). */

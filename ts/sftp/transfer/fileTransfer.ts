@@ -27,7 +27,7 @@ import { streamReadAhead } from '../client/streams.js';
 
 /** Options every transfer takes: get, put, getfo, putfo, getDir, putDir. */
 export interface TransferOptions {
-  /** Requests in flight. Default 64. */
+  /** Requests in flight. Default: the client's `concurrency` option (itself 64 unless set). */
   concurrency?: number;
   /** Bytes per READ/WRITE; capped by the server's limits (255 KiB on OpenSSH 9). */
   chunkSize?: number;
