@@ -13,6 +13,7 @@ import { FX } from '../../wire/sftpConstants.js';
 import { SFTPAttributes } from '../attributes.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
 import { normalizeClientPath, RootedPaths } from './localPaths.js';
+import { mountFlags, ST_RDONLY } from './mountFlags.js';
 import { InlineGuard, budget, progress, remainder, type InlineGuardOptions } from '../localIO.js';
 
 /**
@@ -40,6 +41,12 @@ export interface LocalFilesystemOptions {
 
 const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_TRUNC;
 const LIST_BATCH = 64;
+/**
+ * link(2) failures after which `rename` falls back to check-then-rename:
+ * no hard links here (EPERM also for protected_hardlinks), too many links,
+ * another mount (rename(2) then fails the same way).
+ */
+const LINK_FALLBACK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
 
 function attrsOf(st: Stats, filename = ''): SFTPAttributes {
   const a = SFTPAttributes.fromStat(st, filename);
@@ -47,11 +54,21 @@ function attrsOf(st: Stats, filename = ''): SFTPAttributes {
   return a;
 }
 
-async function statvfsOf(p: string): Promise<SFTPStatVFSInfo> {
-  const s = await fsp.statfs(p);
+/** What every change under `readOnly` is refused with, by path or by handle. */
+function readOnlyDenied(): SFTPError {
+  return new SFTPError('Permission denied: read-only', FX.PERMISSION_DENIED);
+}
+
+/**
+ * statfs(2) of the file system holding the real path `p`. `flag` has the
+ * mount's ST_RDONLY and ST_NOSUID where the host tells them (Linux's
+ * mountinfo; else 0), and ST_RDONLY whenever the tree is served `readOnly`.
+ */
+async function statvfsOf(p: string, readOnly: boolean): Promise<SFTPStatVFSInfo> {
+  const [s, mount] = await Promise.all([fsp.statfs(p), mountFlags(p)]);
   return {
     bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail,
-    files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255,
+    files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: mount | (readOnly ? ST_RDONLY : 0), namemax: 255,
   };
 }
 
@@ -79,13 +96,16 @@ class LocalFileHandle implements SFTPHandle {
   readonly #fh: fsp.FileHandle;
   readonly #real: string;
   readonly #writable: boolean;
+  /** The filesystem is served `readOnly`: no attribute changes either. */
+  readonly #readOnly: boolean;
   /** Reads run inline while they keep hitting the page cache (regular files only). */
   readonly #inlineReads: InlineGuard;
 
-  constructor(fh: fsp.FileHandle, real: string, writable: boolean, inlineReads: boolean) {
+  constructor(fh: fsp.FileHandle, real: string, writable: boolean, readOnly: boolean, inlineReads: boolean) {
     this.#fh = fh;
     this.#real = real;
     this.#writable = writable;
+    this.#readOnly = readOnly;
     this.#inlineReads = new InlineGuard(inlineReads, READ_GUARD);
   }
 
@@ -162,7 +182,13 @@ class LocalFileHandle implements SFTPHandle {
     return attrsOf(await this.#fh.stat());
   }
 
+  /**
+   * FSETSTAT. Under `readOnly` every change is refused (PERMISSION_DENIED,
+   * as SETSTAT by path); otherwise a size change needs a handle opened for
+   * writing, while owner, permissions and times may change through any.
+   */
   async chattr(attrs: SFTPAttributes): Promise<void | number> {
+    if (this.#readOnly) throw readOnlyDenied();
     if (!this.#writable && attrs.st_size !== undefined) return FX.PERMISSION_DENIED;
     await applyAttrs(attrs, {
       truncate: (n) => this.#fh.truncate(n),
@@ -177,7 +203,7 @@ class LocalFileHandle implements SFTPHandle {
   }
 
   statvfs(): Promise<SFTPStatVFSInfo> {
-    return statvfsOf(this.#real);
+    return statvfsOf(this.#real, this.#readOnly);
   }
 
   async close(): Promise<void> {
@@ -191,6 +217,8 @@ class LocalFileHandle implements SFTPHandle {
  */
 export class LocalFilesystem implements SFTPServerInterface {
   readonly #paths: RootedPaths;
+  /** The root as given (absolute, not resolved): host links may name it so. */
+  readonly #givenRoot: RootedPaths;
   readonly #readOnly: boolean;
   readonly #fileMode: number;
   readonly #inlineReads: boolean;
@@ -204,6 +232,7 @@ export class LocalFilesystem implements SFTPServerInterface {
       throw new SFTPError(`SFTP root ${root} does not exist`, FX.NO_SUCH_FILE, root, { cause: err });
     }
     this.#paths = new RootedPaths(real);
+    this.#givenRoot = new RootedPaths(path.resolve(root));
     this.#readOnly = opts.readOnly === true;
     this.#fileMode = opts.fileMode ?? 0o644;
     this.#inlineReads = opts.inlineReads ?? true;
@@ -215,7 +244,7 @@ export class LocalFilesystem implements SFTPServerInterface {
   }
 
   #checkWritable(): void {
-    if (this.#readOnly) throw new SFTPError('Permission denied: read-only', FX.PERMISSION_DENIED);
+    if (this.#readOnly) throw readOnlyDenied();
   }
 
   /**
@@ -247,7 +276,7 @@ export class LocalFilesystem implements SFTPServerInterface {
       await fh.close();
       throw err;
     }
-    return new LocalFileHandle(fh, real, writing, this.#inlineReads && st.isFile());
+    return new LocalFileHandle(fh, real, writing, this.#readOnly, this.#inlineReads && st.isFile());
   }
 
   /** Every entry, lstat'd (symlinks listed as links); entries removed while listing are left out. */
@@ -290,19 +319,50 @@ export class LocalFilesystem implements SFTPServerInterface {
   }
 
   /**
-   * Refuses (FAILURE) when `to` exists. The check and the rename are two steps,
-   * so a `to` created in between is replaced.
+   * Refuses (FAILURE) when `to` exists, as SFTP v3 requires. Node has no
+   * renameat2(RENAME_NOREPLACE), so:
+   * - a regular file is linked to `to` with link(2), which fails atomically
+   *   if `to` exists, and `from` is then unlinked: no existing `to` is ever
+   *   replaced. Between the two steps both names exist for a moment, and a
+   *   `from` replaced by someone else in that moment would be the one
+   *   unlinked. Where link(2) is not possible (no hard links on the file
+   *   system, protected_hardlinks, too many links) it falls back to:
+   * - anything else (a directory, a symlink, which link(2) follows on some
+   *   systems) is checked, then rename(2)d. This is racy: a `to` created
+   *   between the two steps is replaced if rename(2) may replace it (a
+   *   non-directory, or an empty directory over a directory).
    */
   async rename(from: string, to: string): Promise<void> {
     this.#checkWritable();
     const a = await this.#paths.noFollow(from);
     const b = await this.#paths.noFollow(to);
     if (a === this.#paths.root || b === this.#paths.root) throw new SFTPError('Permission denied', FX.PERMISSION_DENIED, from);
+    const targetExists = (): SFTPError => new SFTPError('Failure: target exists', FX.FAILURE, to);
+    if ((await fsp.lstat(a)).isFile()) {
+      let linked = false;
+      try {
+        await fsp.link(a, b);
+        linked = true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw targetExists();
+        if (!LINK_FALLBACK.has(code ?? '')) throw err;
+      }
+      if (linked) {
+        try {
+          await fsp.unlink(a);
+        } catch (err) {
+          await fsp.unlink(b).catch(() => undefined); // undo: `from` stays as it was
+          throw err;
+        }
+        return;
+      }
+    }
     const exists = await fsp.lstat(b).then(
       () => true,
       () => false,
     );
-    if (exists) throw new SFTPError('Failure: target exists', FX.FAILURE, to);
+    if (exists) throw targetExists();
     await fsp.rename(a, b);
   }
 
@@ -382,15 +442,27 @@ export class LocalFilesystem implements SFTPServerInterface {
   }
 
   /**
-   * The link's target; an absolute one inside the root comes back as a
-   * client path, any other as stored.
+   * The link's target as the client should see it. The root is a jail kept
+   * by this class, not a kernel chroot (where OpenSSH's internal-sftp can
+   * return the raw link text), so stored host paths are translated:
+   * - an absolute target inside the root (lexically, after normalization;
+   *   the root spelled as its real path or as given to the constructor)
+   *   comes back as the client path, relative to the root ("/srv/root/a/b"
+   *   → "/a/b"), as `symlink` stores a client's absolute target;
+   * - a relative target comes back as stored;
+   * - an absolute target outside the root comes back as stored. It names a
+   *   host path, but nothing reaches that file: following the link (stat,
+   *   open, listing, setstat) is PERMISSION_DENIED, realpath of the link
+   *   gives the link's own path, and the text used as a client path names
+   *   something under the root.
    */
   async readlink(p: string): Promise<string> {
     const target = await fsp.readlink(await this.#paths.noFollow(p));
-    // Absolute targets inside the root read back as client paths.
     if (path.isAbsolute(target)) {
       const n = path.normalize(target);
-      if (this.#paths.inside(n)) return this.#paths.toClient(n);
+      // Under the real root, or under the root as configured when that path
+      // has symlinks in it (a host link may use either spelling).
+      for (const r of [this.#paths, this.#givenRoot]) if (r.inside(n)) return r.toClient(n);
     }
     return target;
   }
@@ -416,9 +488,13 @@ export class LocalFilesystem implements SFTPServerInterface {
     await fsp.link(a, b);
   }
 
-  /** statfs(2) of the file system holding `p`; `fsid` and `flag` are always 0, `namemax` 255. */
+  /**
+   * statfs(2) of the file system holding `p`. `flag` is ST_RDONLY (0x1) under
+   * `readOnly` or on a read-only mount, plus ST_NOSUID (0x2) on a nosuid
+   * mount (mount flags known on Linux only); `fsid` is 0, `namemax` 255.
+   */
   async statvfs(p: string): Promise<SFTPStatVFSInfo> {
-    return statvfsOf(await this.#paths.follow(p));
+    return statvfsOf(await this.#paths.follow(p), this.#readOnly);
   }
 
   /** Always "/": the root is every user's home. */
