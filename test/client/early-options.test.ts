@@ -4,12 +4,31 @@
  * made, and SSHClient's keepaliveCountMax reaches the transport.
  */
 import * as net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AutoAddPolicy, connect, SSHClient, startClient, type ConnectOptions, type SSHClientConnectOptions } from '../../ts/client.js';
 import { NegotiationError, SSHException, TimeoutError } from '../../ts/errors.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
 import { startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+
+describe('a stream handed to connect() is closed when connecting fails before it is used', () => {
+  const base = { host: 'example.invalid', username: 'u', knownHosts: null, config: false, agent: false } as const;
+  it('a private key that cannot be loaded, or a signal already aborted: the sock is destroyed', async () => {
+    const cases: [string, Partial<ConnectOptions>][] = [
+      ['missing key file', { privateKey: '/nonexistent/sshwire-no-key' }],
+      ['aborted signal', { signal: AbortSignal.abort('stop') }],
+    ];
+    for (const [what, extra] of cases) {
+      const sock = new PassThrough();
+      await expect(connect({ ...base, sock, ...extra } as ConnectOptions), what).rejects.toBeDefined();
+      expect(sock.destroyed, what).toBe(true);
+    }
+    const sock = new PassThrough();
+    await expect(startClient({ ...base, sock, signal: AbortSignal.abort('stop') } as ConnectOptions)).rejects.toBeDefined();
+    expect(sock.destroyed).toBe(true);
+  });
+});
 
 describe('SSHClient: promise-returning methods reject, never throw', () => {
   it('openSftp, execCommand, invokeShell when not connected: ERR_SSH_NOT_CONNECTED, as a rejection', async () => {

@@ -164,6 +164,14 @@ describe('SSHClient host keys (Paramiko)', () => {
     }
   });
 
+  it('a policy without missingHostKey is refused and leaves the policy in force as it was', async () => {
+    const c = new SSHClient();
+    c.setMissingHostKeyPolicy(new AutoAddPolicy());
+    expect(() => c.setMissingHostKeyPolicy({} as never)).toThrow(/missingHostKey/);
+    await c.connect('127.0.0.1', { port: sshd.port, username: 'root', keyFilename: key, allowAgent: false, lookForKeys: false });
+    c.close();
+  });
+
   it('gssKex without Kerberos tickets: no gss-* method is offered, so the host key is checked as usual', async () => {
     const before = process.env.KRB5CCNAME;
     process.env.KRB5CCNAME = 'FILE:/nonexistent/sshwire-no-ccache';

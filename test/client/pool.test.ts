@@ -33,6 +33,13 @@ describe('pool', () => {
     expect(most).toBe(2);
   });
 
+  it('a limit below one (or not an integer) is refused, not a run of nothing reported as success', async () => {
+    for (const limit of [0, -1, 1.5, Number.NaN]) {
+      await expect(pool([1], limit, async () => {})).rejects.toThrow(RangeError);
+    }
+    await expect(pool([], 1, async () => {})).resolves.toBeUndefined();
+  });
+
   it('an abort starts no new work and settles only after the running work has finished', async () => {
     const ac = new AbortController();
     const log: string[] = [];

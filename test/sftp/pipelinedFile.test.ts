@@ -98,3 +98,22 @@ describe('pipelined writes with the default concurrency', () => {
     await f.close();
   });
 });
+
+describe('writes into a prefetched range', () => {
+  it('a read after a write into prefetched bytes returns the new bytes, not the prefetched ones', async () => {
+    const p = join(ctx.dir, 'prefetched');
+    const data = patternBytes(1024 * 1024, 8);
+    const f0 = await ctx.client.open(p, 'w');
+    await f0.write(data);
+    await f0.close();
+    const f = await ctx.client.open(p, 'r+');
+    await f.prefetch();
+    expect((await f.read(16)).equals(data.subarray(0, 16))).toBe(true);
+    await f.seek(300_000);
+    await f.write('new bytes');
+    await f.seek(300_000);
+    expect((await f.read(9)).toString()).toBe('new bytes');
+    expect((await f.read(100)).equals(data.subarray(300_009, 300_109))).toBe(true);
+    await f.close();
+  });
+});

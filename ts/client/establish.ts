@@ -66,7 +66,10 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  * closed again on failure.
  */
 async function withClientTransport<T>(p: EstablishParams, within: (t: ClientTransport, signal: AbortSignal) => Promise<T>): Promise<T> {
-  if (p.signal?.aborted) throw abortError(p.signal);
+  if (p.signal?.aborted) {
+    p.sock?.destroy();
+    throw abortError(p.signal);
+  }
   const ac = new AbortController();
   const timer =
     p.readyTimeout > 0
@@ -108,9 +111,16 @@ async function withClientTransport<T>(p: EstablishParams, within: (t: ClientTran
 
 /** Connects and authenticates with everything the parameters offer, in Paramiko's order. */
 export async function establish(p: EstablishParams): Promise<Established> {
-  if (p.signal?.aborted) throw abortError(p.signal);
-  // Explicit keys load before any I/O: a wrong path or missing passphrase is reported at once.
-  const keys = collectKeySources(p.identities);
+  let keys: ReturnType<typeof collectKeySources>;
+  try {
+    if (p.signal?.aborted) throw abortError(p.signal);
+    // Explicit keys load before any I/O: a wrong path or missing passphrase is reported at once.
+    keys = collectKeySources(p.identities);
+  } catch (err) {
+    // A stream handed in (the caller's sock, a ProxyCommand) is ours to close from here on.
+    p.sock?.destroy();
+    throw err;
+  }
   try {
     return await withClientTransport(p, async (made, signal) => {
       const auth = await authenticateClient(made, { ...p.auth, username: p.username, keys: keys.sources, signal });

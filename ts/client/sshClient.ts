@@ -234,10 +234,12 @@ export class SSHClient implements HostKeyPolicyClient {
   /** The policy for hosts not in any loaded known_hosts. Default RejectPolicy. */
   setMissingHostKeyPolicy(policy: MissingHostKeyPolicy | (new () => MissingHostKeyPolicy)): void {
     // Paramiko accepts the class as well as an instance.
-    this.#policy = typeof policy === 'function' ? new policy() : policy;
-    if (!this.#policy || typeof this.#policy.missingHostKey !== 'function') {
+    const chosen = typeof policy === 'function' ? new policy() : policy;
+    if (!chosen || typeof chosen.missingHostKey !== 'function') {
+      // The policy in force stays as it was.
       throw new SSHException('a host key policy needs a missingHostKey(client, hostname, key) method', { code: 'ERR_SSH_BAD_OPTION' });
     }
+    this.#policy = chosen;
   }
 
   /**

@@ -11,6 +11,8 @@
  * finished work fail.
  */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  // Fewer than one at a time would run nothing and report success.
+  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`pool: limit must be an integer >= 1, got ${limit}`);
   let next = 0;
   // Boxed: a signal's reason (or a thrown value) may itself be null or undefined.
   let failure: { error: unknown } | null = null;

@@ -268,6 +268,13 @@ export class SFTPFile {
     const at = this.#pos;
     this.#pos += buf.length;
     this.#rbuf = EMPTY;
+    // Prefetched bytes from here on may be the ones this write replaces: drop
+    // the prefetch, and later reads ask the server.
+    const pf = this.#prefetch;
+    if (pf && at + buf.length > pf.start) {
+      pf.abort.abort();
+      this.#prefetch = null;
+    }
     // A pipelined write may still hold unsent WRITEs (the engine keeps
     // `concurrency` in flight and waits for the stream to drain). This one
     // starts once they are all sent: the server applies requests in order,
@@ -422,6 +429,8 @@ export class SFTPFile {
   /**
    * Starts reading the rest of the file in the background (many requests in
    * flight) so later reads are served from memory. `fileSize` saves a stat.
+   * A write into the prefetched range drops the prefetch (reads then go to
+   * the server), so a read never returns bytes older than a write.
    */
   async prefetch(fileSize?: number, opts?: { concurrency?: number }): Promise<void> {
     await this.flush();

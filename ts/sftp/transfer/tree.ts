@@ -63,9 +63,11 @@ async function transferFiles(
   const total = files.reduce((s, f) => s + f.size, 0);
   const progress = treeProgress(total, opts.onProgress);
   let bytes = 0;
+  // Lenient, as the other transfer sizes are: anything below one file at a time is one.
+  const fileConcurrency = Math.floor(opts.fileConcurrency ?? 4);
   await pool(
     files,
-    Math.max(1, opts.fileConcurrency ?? 4),
+    fileConcurrency >= 1 ? fileConcurrency : 1,
     async (f) => {
       // Await first, then add: `bytes += await …` would read `bytes` before the wait and lose other runners' counts.
       const n = await transfer(f, {
