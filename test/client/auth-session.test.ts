@@ -4,7 +4,7 @@
  * server (a publickey-then-password chain driven by the caller, wrong
  * answers, methods the server does not allow).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AUTH_FAILED,
   AUTH_PARTIALLY_SUCCESSFUL,
@@ -16,27 +16,14 @@ import {
   SSHException,
   startClient,
 } from '../../ts/index.js';
-import { makeKey } from '../auth/system.js';
-import { makeTempDir } from '../keys/helpers.js';
-import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+import { rootLogin } from '../helpers/sshd.js';
+import { useSshdTrusting } from '../helpers/sshdFixture.js';
 
-let tmp: { dir: string; cleanup: () => void };
-let sshd: Sshd;
-let key: string;
-
-beforeAll(async () => {
-  tmp = makeTempDir('sshwire-auth-session-');
-  key = makeKey(tmp.dir, 'id_ed25519', 'ed25519');
-  sshd = await startSshdTrusting(key);
-}, 60_000);
-afterAll(async () => {
-  await sshd?.stop();
-  tmp?.cleanup();
-});
+const fx = useSshdTrusting('sshwire-auth-session-');
 
 describe('startClient against sshd', () => {
   it('authNone tells the allowed methods; a wrong key fails with allowedTypes; the right key gets the connection', async () => {
-    const session = await startClient(rootLogin(sshd, key));
+    const session = await startClient(rootLogin(fx.sshd, fx.key));
     try {
       expect(session.authenticated).toBe(false);
       expect(() => session.connection()).toThrow(SSHException);
@@ -48,7 +35,7 @@ describe('startClient against sshd', () => {
       expect((wrong as AuthenticationException).allowedTypes).toContain('publickey');
       // sshd has password authentication off: not allowed, refused before anything is sent.
       await expect(session.authPassword('x')).rejects.toThrow(BadAuthenticationType);
-      expect(await session.authPublickey(key)).toEqual([]);
+      expect(await session.authPublickey(fx.key)).toEqual([]);
       expect(session.authenticated).toBe(true);
       expect((await session.connection().run('echo stepwise', { timeout: 20_000 })).stdout).toBe('stepwise\n');
     } finally {

@@ -5,12 +5,10 @@
  */
 import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AutoAddPolicy, connect, SSHClient, startClient, type ConnectOptions, type SSHClientConnectOptions } from '../../ts/client.js';
 import { NegotiationError, SSHException, TimeoutError } from '../../ts/errors.js';
-import { makeKey } from '../auth/system.js';
-import { makeTempDir } from '../keys/helpers.js';
-import { startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+import { useSshdTrusting } from '../helpers/sshdFixture.js';
 
 describe('a stream handed to connect() is closed when connecting fails before it is used', () => {
   const base = { host: 'example.invalid', username: 'u', knownHosts: null, config: false, agent: false } as const;
@@ -137,26 +135,13 @@ describe('bad options fail before any TCP connection', () => {
 });
 
 describe('SSHClient keepaliveCountMax', () => {
-  let tmp: { dir: string; cleanup: () => void };
-  let sshd: Sshd;
-  let key: string;
-
-  beforeAll(async () => {
-    tmp = makeTempDir('sshwire-client-early-');
-    key = makeKey(tmp.dir, 'id_ed25519', 'ed25519');
-    sshd = await startSshdTrusting(key);
-  }, 60_000);
-
-  afterAll(async () => {
-    await sshd?.stop();
-    tmp?.cleanup();
-  });
+  const fx = useSshdTrusting('sshwire-client-early-');
 
   /** A TCP relay to sshd whose server-to-client direction can be cut: the server's replies stop arriving. */
   async function relay(): Promise<{ port: number; silence(): void; close(): Promise<void> }> {
     const pairs: [net.Socket, net.Socket][] = [];
     const server = net.createServer((c) => {
-      const u = net.connect(sshd.port, '127.0.0.1');
+      const u = net.connect(fx.sshd.port, '127.0.0.1');
       c.on('error', () => {});
       u.on('error', () => {});
       c.pipe(u);
@@ -188,7 +173,7 @@ describe('SSHClient keepaliveCountMax', () => {
     client.setMissingHostKeyPolicy(new AutoAddPolicy());
     try {
       const interval = 50;
-      await client.connect('127.0.0.1', { port: r.port, username: 'root', keyFilename: key, allowAgent: false, lookForKeys: false, keepaliveInterval: interval, keepaliveCountMax: 8 });
+      await client.connect('127.0.0.1', { port: r.port, username: 'root', keyFilename: fx.key, allowAgent: false, lookForKeys: false, keepaliveInterval: interval, keepaliveCountMax: 8 });
       const transport = client.getTransport()!;
       r.silence();
       const t0 = performance.now();
