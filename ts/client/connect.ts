@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type BannerHandler, type ClientAuthResult, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
 import { ProxyCommand, type SSHConfigDict } from '../config/index.js';
-import { Connection, type ConnectionOptions } from '../connection/index.js';
+import { checkLayerOptions, Connection, type ConnectionOptions } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
@@ -20,7 +20,6 @@ import { establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
-import { checkClientOptions } from './optionChecks.js';
 import { AutoAddPolicy, type HostKeyPolicyClient, type MissingHostKeyPolicy } from './policies.js';
 import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } from './sshConfigOptions.js';
 
@@ -335,7 +334,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   };
   // The transport is built after the TCP connect and the connection layer after the login:
   // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
-  checkClientOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+  checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
 
   const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type BannerHandler, DEFAULT_PUBLICKEY_ALGORITHMS, type KeyboardInteractiveHandler, type PasswordChangeHandler } from '../auth/index.js';
 import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/index.js';
-import { Connection, type ConnectionOptions, type SessionChannel } from '../connection/index.js';
+import { checkLayerOptions, Connection, type ConnectionOptions, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
 import { DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC, type AlgorithmOptions } from '../transport/index.js';
@@ -21,7 +21,6 @@ import { SSHClientConnection } from './clientConnection.js';
 import { establish, type EstablishParams } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
-import { checkClientOptions } from './optionChecks.js';
 import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
 
 /** Paramiko's `disabled_algorithms` keys, and sshwire's own names. */
@@ -285,7 +284,7 @@ export class SSHClient implements HostKeyPolicyClient {
     };
     // The transport is built after the TCP connect and the connection layer after the login:
     // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
-    checkClientOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+    checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
     const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     let connection: Connection | null = null;
     const { transport, auth } = await establish({

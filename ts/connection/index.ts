@@ -39,3 +39,4 @@ export { relay } from './relay.js';
 export { InOrder } from './inOrder.js';
 export type { ConnectionTransport } from './transport.js';
 export type { WaitOptions } from './wait.js';
+export { checkLayerOptions } from './optionChecks.js';

@@ -8,10 +8,8 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
-import { resolveConnectionOptions } from '../connection/index.js';
+import { checkLayerOptions } from '../connection/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
-// The transport's own option validation (not re-exported by its index).
-import { resolveOptions as resolveTransportOptions } from '../transport/options.js';
 import { signerSupports } from '../transport/kex/hostkey.js';
 import { bad, hostSigners, loadHostKeys, positiveInt, serverConnectionOptions, serverTransportOptions, type ListenOptions } from './options.js';
 import { type ConnectionPeer, SSHServerConnection, type ServerContext } from './serverConnection.js';
@@ -204,10 +202,8 @@ export class SSHServer extends EventEmitter {
  */
 function checkConnectionOptions(ctx: ServerContext): void {
   const o = ctx.options;
-  resolveTransportOptions(serverTransportOptions(o, ctx.hostSigners));
-  // The lists as the Transport builds them (GSS-API methods come on top of these).
-  buildAlgorithmLists(o.algorithms, o.disabledAlgorithms, (alg) => ctx.hostSigners.some((k) => signerSupports(k, alg)));
-  resolveConnectionOptions(serverConnectionOptions(o, ctx.maxChannels));
+  // Host key algorithms as the Transport filters them (GSS-API methods come on top of these).
+  checkLayerOptions(serverTransportOptions(o, ctx.hostSigners), serverConnectionOptions(o, ctx.maxChannels), (alg) => ctx.hostSigners.some((k) => signerSupports(k, alg)));
 }
 
 /**

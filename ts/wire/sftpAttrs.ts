@@ -57,21 +57,29 @@ export function readAttrs(r: SSHReader): FileAttrs {
 }
 
 /**
+ * Which of ATTRS' paired fields `a` gives only half of: uid without gid
+ * (or the reverse), atime without mtime (or the reverse). SFTP v3 sends
+ * each pair under one flag.
+ */
+export function halfPairs(a: FileAttrs): { ids: boolean; times: boolean } {
+  return { ids: (a.uid === undefined) !== (a.gid === undefined), times: (a.atime === undefined) !== (a.mtime === undefined) };
+}
+
+/**
  * `a` without half-given pairs: a uid without its gid (or the reverse), an
  * atime without its mtime (or the reverse) are left out, as Paramiko does.
  * For attributes that describe a file (STAT replies, listings), where
  * leaving a field out is honest and inventing its partner is not.
  */
 export function wholePairs(a: FileAttrs): FileAttrs {
-  const halfIds = (a.uid === undefined) !== (a.gid === undefined);
-  const halfTimes = (a.atime === undefined) !== (a.mtime === undefined);
-  if (!halfIds && !halfTimes) return a;
+  const half = halfPairs(a);
+  if (!half.ids && !half.times) return a;
   const out = { ...a };
-  if (halfIds) {
+  if (half.ids) {
     delete out.uid;
     delete out.gid;
   }
-  if (halfTimes) {
+  if (half.times) {
     delete out.atime;
     delete out.mtime;
   }
@@ -87,10 +95,11 @@ export function wholePairs(a: FileAttrs): FileAttrs {
  * read the other first (SFTPClient.setstat).
  */
 export function writeAttrs(w: SSHWriter, a: FileAttrs): SSHWriter {
-  if ((a.uid === undefined) !== (a.gid === undefined)) {
+  const half = halfPairs(a);
+  if (half.ids) {
     throw new SSHException(`SFTP attributes: ${a.uid === undefined ? 'gid without uid' : 'uid without gid'}; SFTP v3 sends both or neither`, { code: 'ERR_SSH_BAD_ARGUMENT' });
   }
-  if ((a.atime === undefined) !== (a.mtime === undefined)) {
+  if (half.times) {
     throw new SSHException(`SFTP attributes: ${a.atime === undefined ? 'mtime without atime' : 'atime without mtime'}; SFTP v3 sends both or neither`, { code: 'ERR_SSH_BAD_ARGUMENT' });
   }
   let flags = 0;

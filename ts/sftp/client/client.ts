@@ -8,7 +8,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ProtocolError, SFTPError } from '../../errors.js';
 import type { SSHWriter } from '../../wire/writer.js';
-import { writeAttrs, type FileAttrs } from '../../wire/sftpAttrs.js';
+import { halfPairs, writeAttrs, type FileAttrs } from '../../wire/sftpAttrs.js';
 import { FXP, FX, FXF, EXT } from '../../wire/sftpConstants.js';
 import { encodePacket, lossyUtf8, readName, readStatus, type SFTPNameEntry } from '../../wire/sftpPacket.js';
 import { SSHReader } from '../../wire/reader.js';
@@ -723,8 +723,7 @@ function parseStatVFS(r: SSHReader): SFTPStatVFS {
  * returned as they are, without a request.
  */
 async function completePairs(attrs: FileAttrs, current: () => Promise<SFTPAttributes>, path?: string): Promise<FileAttrs> {
-  const ids = (attrs.uid === undefined) !== (attrs.gid === undefined);
-  const times = (attrs.atime === undefined) !== (attrs.mtime === undefined);
+  const { ids, times } = halfPairs(attrs);
   if (!ids && !times) return attrs;
   const now = await current();
   const a: FileAttrs = { ...attrs };
