@@ -168,8 +168,8 @@ export class SFTPError extends SSHException {
  * An SFTP transfer (get/put and friends) stopped before the end. The
  * destination holds exactly `bytesTransferred` good bytes from the start
  * (the contiguous acknowledged prefix); nothing past it is trusted.
- * `aborted` is true when the caller's signal stopped it (`cause` is the
- * signal's reason).
+ * `aborted` is true when the caller's signal stopped it (`cause` is
+ * {@link abortError} of the signal: its reason, or an AbortError wrapping it).
  */
 export class SFTPTransferError extends SFTPError {
   /** Bytes known good at the start of the destination. */
@@ -188,6 +188,35 @@ export class TimeoutError extends SSHException {
   constructor(message: string) {
     super(message, { code: 'ERR_SSH_TIMEOUT' });
   }
+}
+
+/**
+ * An operation was cancelled through its AbortSignal and the signal's
+ * reason was not an Error: the shape of Node's own AbortError (name
+ * `AbortError`, code `ABORT_ERR`, the reason as `cause`). When the reason
+ * is an Error (`controller.abort()` gives a DOMException named AbortError),
+ * operations reject with that reason itself; see {@link abortError}.
+ * Not an SSHException: cancelling is the caller's doing, not a failure.
+ */
+export class AbortError extends Error {
+  /** Always `ABORT_ERR`, as Node's. */
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * The error an operation aborted through `signal` rejects with, everywhere
+ * in sshwire: the signal's reason when it is an Error, else an
+ * {@link AbortError} whose message is the reason (when a string) or
+ * `message`, and whose cause is the reason.
+ */
+export function abortError(signal: AbortSignal, message = 'The operation was aborted'): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  return new AbortError(typeof r === 'string' ? r : message, { cause: r });
 }
 
 /** A key file or key blob could not be parsed. */

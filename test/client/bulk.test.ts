@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationException, NoValidConnectionsError, SSHException } from '../../ts/errors.js';
+import { AbortError, AuthenticationException, NoValidConnectionsError, SSHException } from '../../ts/errors.js';
 import { connect, mapHosts, parseTarget, runOnHosts, type ConnectOptions } from '../../ts/client.js';
 import { makeKey } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
@@ -118,7 +118,7 @@ describe('runOnHosts', () => {
       const [early] = await mapHosts([`root@127.0.0.1:${port}`], async () => 1, { connect: shared, signal: before });
       expect(early!.ok).toBe(false);
       expect(shape(early!.error)).toEqual(shape(viaConnect));
-      expect(shape(viaConnect)).toMatchObject({ ctor: Error, name: 'AbortError', message: 'stop now', code: 'ABORT_ERR' });
+      expect(shape(viaConnect)).toMatchObject({ ctor: AbortError, name: 'AbortError', message: 'stop now', code: 'ABORT_ERR' });
 
       // Aborted while connecting.
       const ac1 = new AbortController();

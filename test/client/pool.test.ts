@@ -52,7 +52,8 @@ describe('pool', () => {
     const outcome = await settled;
     // What was running when the abort came (120 ms) finished before the promise settled.
     const atSettle = [...log];
-    expect(outcome).toBe('stop');
+    // A reason that is not an Error comes wrapped, as everywhere in the library.
+    expect(outcome).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: 'stop' });
     expect(atSettle).toEqual(['start 30', 'start 120', 'end 30', 'end 120']);
     // Nothing starts later either.
     await sleep(50);
@@ -65,6 +66,7 @@ describe('pool', () => {
     const started: number[] = [];
     const err = await pool([1, 2], 1, async (i) => void started.push(i), ac.signal).catch((e: unknown) => e);
     expect(started).toEqual([]);
+    expect(err).toBe(ac.signal.reason);
     expect((err as Error).name).toBe('AbortError');
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync, mkdirSync, chmodSync, chownSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ProtocolError, SFTPError, SFTPTransferError, TimeoutError } from '../../ts/errors.js';
+import { AbortError, ProtocolError, SFTPError, SFTPTransferError, TimeoutError } from '../../ts/errors.js';
 import { SFTPClient, FX, PART_SUFFIX } from '../../ts/sftp/index.js';
 import { SFTPFramer, encodePacket, encodeStatus, encodeVersion } from '../../ts/wire/sftpPacket.js';
 import { FXP } from '../../ts/wire/sftpConstants.js';
@@ -174,6 +174,27 @@ describe('abort via signal', () => {
       ac3.abort();
       await expect(srv.client.stat(dir, { signal: ac3.signal })).rejects.toMatchObject({ name: 'AbortError' });
       expect((await srv.client.listdir(dir)).length).toBeGreaterThan(0);
+    } finally {
+      await srv.client.close();
+    }
+  });
+});
+
+describe('abort via signal with a reason that is not an Error', () => {
+  it('a get still reports aborted, and a request rejects with an AbortError carrying the reason', async () => {
+    const srv = await startServer();
+    try {
+      const ac = new AbortController();
+      const local = join(dir, 'aborted-by-string.get');
+      const err = await srv.client
+        .get(join(dir, 'big'), local, { signal: ac.signal, onProgress: (n) => n > 2 * 1024 * 1024 && ac.abort('user pressed stop') })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SFTPTransferError);
+      expect((err as SFTPTransferError).aborted).toBe(true);
+      expect(existsSync(local)).toBe(false);
+      const stat = await srv.client.stat(dir, { signal: AbortSignal.abort('no more') }).catch((e: unknown) => e);
+      expect(stat).toBeInstanceOf(AbortError);
+      expect(stat).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', message: 'no more', cause: 'no more' });
     } finally {
       await srv.client.close();
     }

@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { patternBytes, serverForFile } from './helpers.js';
+import { patternBytes, removeDir, scratchDir, serverForFile, startServer } from './helpers.js';
+import { within } from '../helpers/within.js';
 
 /**
  * 8 WRITEs in flight (2 MiB): most of an 8 MiB write waits on our side.
@@ -115,5 +116,41 @@ describe('writes into a prefetched range', () => {
     expect((await f.read(9)).toString()).toBe('new bytes');
     expect((await f.read(100)).equals(data.subarray(300_009, 300_109))).toBe(true);
     await f.close();
+  });
+});
+
+describe('pipelined writes hold a bounded amount', () => {
+  it('a loop of pipelined writes stops returning while the server acknowledges nothing, and then completes', async () => {
+    const dir = scratchDir();
+    // 4 WRITEs of 64 KiB in flight: a write waits once earlier ones hold more than 256 KiB.
+    const server = await startServer({ concurrency: 4, chunkSize: 64 * 1024 });
+    try {
+      const p = join(dir, 'bounded');
+      const piece = 128 * 1024;
+      const count = 40;
+      const data = patternBytes(piece * count, 9);
+      const f = await server.client.open(p, 'w');
+      f.setPipelined(true);
+      server.proc.kill('SIGSTOP');
+      let returned = 0;
+      const loop = (async () => {
+        for (let i = 0; i < count; i++) {
+          await f.write(data.subarray(i * piece, (i + 1) * piece));
+          returned++;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 400));
+      // Unbounded, all 40 (5 MiB) would have returned by now.
+      expect(returned).toBeLessThanOrEqual(4);
+      server.proc.kill('SIGCONT');
+      await within(loop, 20_000, 'the pipelined writes');
+      expect(returned).toBe(count);
+      await f.close();
+      expect(readFileSync(p).equals(data)).toBe(true);
+    } finally {
+      server.proc.kill('SIGCONT');
+      await server.client.close();
+      removeDir(dir);
+    }
   });
 });

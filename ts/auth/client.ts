@@ -6,10 +6,10 @@
  */
 import { hash, plainAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
-import { AuthenticationException, BadAuthenticationType, DisconnectError, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
+import { abortError, AuthenticationException, BadAuthenticationType, DisconnectError, PartialAuthentication, ProtocolError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHWriter } from '../wire/index.js';
 import { USERAUTH_SERVICE } from './constants.js';
-import { AuthInbox, abortError, type AuthMessage } from './inbox.js';
+import { AuthInbox, type AuthMessage } from './inbox.js';
 import {
   decodeBanner,
   decodeFailure,

@@ -4,7 +4,7 @@
  * never queued. Every wait is bounded by a timeout and an AbortSignal, and
  * ends when the transport closes.
  */
-import { DisconnectError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
+import { abortError, DisconnectError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { DISCONNECT_REASON, MSG } from '../wire/index.js';
 import { LIMITS } from './constants.js';
 import type { AuthTransport } from './transport.js';
@@ -17,16 +17,6 @@ export interface AuthMessage {
 interface Waiter {
   resolve(m: AuthMessage): void;
   reject(e: Error): void;
-}
-
-/** Turns an AbortSignal's reason into the error a waiter sees. */
-export function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  const e = new Error(typeof r === 'string' ? r : 'The operation was aborted');
-  e.name = 'AbortError';
-  (e as Error & { code: string }).code = 'ABORT_ERR';
-  return e;
 }
 
 export class AuthInbox {

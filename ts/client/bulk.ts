@@ -4,8 +4,7 @@
  * that cannot be reached, refuses the login or fails mid-way gets its error
  * in its own result; the others carry on.
  */
-import { abortError } from '../auth/inbox.js';
-import { SSHException } from '../errors.js';
+import { abortError, SSHException } from '../errors.js';
 import { parseHostSpec } from '../config/proxyJump.js';
 import { pool } from '../connection/pool.js';
 import type { RunOptions, RunResult } from '../connection/process.js';

@@ -7,8 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { authenticateClient, type ClientAuthOptions, type ClientAuthResult } from '../auth/index.js';
-import { abortError } from '../auth/inbox.js';
-import { SSHException, TimeoutError } from '../errors.js';
+import { abortError, SSHException, TimeoutError } from '../errors.js';
 import type { Transport, TransportOptions } from '../transport/index.js';
 import { ClientTransport } from './clientTransport.js';
 import { collectKeySources, type IdentityOptions } from './identities.js';

@@ -6,8 +6,8 @@
  */
 import * as net from 'node:net';
 import { type Channel, type Connection, encodeTcpipOpenData } from '../connection/index.js';
-import { abortReason, type WaitOptions } from '../connection/wait.js';
-import { ChannelException, SSHException } from '../errors.js';
+import type { WaitOptions } from '../connection/wait.js';
+import { abortError, ChannelException, SSHException } from '../errors.js';
 import { type ForwardedConnectionInfo, type ForwardErrorHandler, ForwardState } from './forwardRelay.js';
 
 /** Options of `forwardLocal()`. */
@@ -256,7 +256,7 @@ export async function startLocalForward(conn: Connection, options: ForwardLocalO
   const openTimeout = options.openTimeout;
   if (openTimeout !== undefined && (!Number.isInteger(openTimeout) || openTimeout < 0)) throw badOption('openTimeout must be a non-negative integer (ms)');
   const signal = options.signal;
-  if (signal?.aborted) throw abortReason(signal);
+  if (signal?.aborted) throw abortError(signal);
   if (conn.isClosed) throw new ChannelException('forwardLocal: the connection is closed');
 
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -264,7 +264,7 @@ export async function startLocalForward(conn: Connection, options: ForwardLocalO
     const onAbort = (): void => {
       cleanup();
       server.close();
-      reject(abortReason(signal!));
+      reject(abortError(signal!));
     };
     const onError = (err: Error): void => {
       cleanup();

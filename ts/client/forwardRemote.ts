@@ -12,8 +12,7 @@
  */
 import * as net from 'node:net';
 import { type Channel, type Connection, type IncomingChannelRequest, OPEN_FAILURE, type TcpipOpenData } from '../connection/index.js';
-import { abortReason } from '../connection/wait.js';
-import { ChannelException, ProtocolError, SSHException } from '../errors.js';
+import { abortError, ChannelException, ProtocolError, SSHException } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { ForwardCloseOptions } from './forwardLocal.js';
 import { handleChannelOpens } from './incomingOpens.js';
@@ -240,7 +239,7 @@ export class RemoteForwards {
     const timeout = options.timeout;
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw badOption('timeout must be a non-negative integer (ms)');
     const signal = options.signal;
-    if (signal?.aborted) throw abortReason(signal);
+    if (signal?.aborted) throw abortError(signal);
     if (conn.isClosed) throw new ChannelException('forwardRemote: the connection is closed');
 
     const reply = conn.globalRequest('tcpip-forward', forwardRequestData(remoteHost, remotePort), {

@@ -5,8 +5,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
-import { NoValidConnectionsError, SSHException, TimeoutError } from '../errors.js';
-import { abortError } from '../auth/inbox.js';
+import { abortError, NoValidConnectionsError, SSHException, TimeoutError } from '../errors.js';
 import { SocketFeed, tagSocketFeed } from '../transport/socket-feed.js';
 
 export interface TcpOptions {

@@ -14,7 +14,7 @@
  * piles up in memory beyond the writers' own highWaterMarks.
  */
 import { EventEmitter } from 'node:events';
-import { ChannelException, ProtocolError, SSHException } from '../errors.js';
+import { abortError, ChannelException, ProtocolError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHReader, SSHWriter } from '../wire/index.js';
 import { Channel, type ChannelHost } from './channel.js';
 import {
@@ -33,7 +33,7 @@ import { IncomingChannelRequest, type AcceptOptions, type IncomingOpenHost } fro
 import { channelOpenMessage, openConfirmationMessage } from './messages.js';
 import { SessionChannel } from './session.js';
 import type { ConnectionTransport } from './transport.js';
-import { abortReason, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
+import { deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
 export interface ConnectionOptions {
   role: 'client' | 'server';
@@ -230,7 +230,7 @@ export class Connection extends EventEmitter {
     if (this.channelCount >= this.maxChannels) {
       return Promise.reject(new ChannelException(`cannot open ${type}: ${this.maxChannels} channels already open`, OPEN_FAILURE.RESOURCE_SHORTAGE));
     }
-    if (opts?.signal?.aborted) return Promise.reject(abortReason(opts.signal));
+    if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
     const window = checkRange('window', opts?.window, this.window, 1, MAX_WINDOW);
     const maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     const id = this.#allocId();
@@ -255,7 +255,7 @@ export class Connection extends EventEmitter {
   globalRequest(name: string, data: Uint8Array = EMPTY, opts?: RequestOptions): Promise<{ ok: boolean; data: Uint8Array }> {
     if (this.isClosed) return Promise.reject(this.#closedError());
     const wantReply = opts?.wantReply ?? true;
-    if (opts?.signal?.aborted) return Promise.reject(abortReason(opts.signal));
+    if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
     try {
       this.transport.send(new SSHWriter(16 + name.length + data.length).byte(MSG.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).toBytes());
     } catch (err) {

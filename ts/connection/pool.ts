@@ -1,4 +1,5 @@
 /** Bounded concurrency over a list: SFTP tree transfers and bulk execution both run work this way. */
+import { abortError } from '../errors.js';
 
 /**
  * Runs `work` over `items`, `limit` at a time, in order of starting. The
@@ -6,7 +7,7 @@
  * the returned promise settles only once every call of `work` already
  * running has settled (pool cannot cancel them: `work` should watch the
  * same signal to stop early), so nothing runs on after it. It then
- * rejects with the first failure, or with the signal's reason when the
+ * rejects with the first failure, or with abortError(signal) when the
  * abort came first. An abort after the last item started does not make
  * finished work fail.
  */
@@ -19,7 +20,7 @@ export async function pool<T>(items: readonly T[], limit: number, work: (item: T
   const runner = async (): Promise<void> => {
     while (failure === null && next < items.length) {
       if (signal?.aborted) {
-        failure = { error: signal.reason };
+        failure = { error: abortError(signal) };
         return;
       }
       const item = items[next++]!;

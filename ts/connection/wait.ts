@@ -3,7 +3,7 @@
  * AbortSignal or a timeout, and the owner learns about it so it can release
  * whatever the wait held (a pending reply slot, a half-opened channel).
  */
-import { TimeoutError } from '../errors.js';
+import { AbortError, abortError, TimeoutError } from '../errors.js';
 
 /** What every wait accepts. */
 export interface WaitOptions {
@@ -13,16 +13,9 @@ export interface WaitOptions {
   timeout?: number;
 }
 
-/** The error an aborted wait rejects with: the signal's reason, else a DOMException named AbortError. */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
-}
-
-/** A fresh AbortError (DOMException) whose cause is the signal's reason, for errors that carry extra fields. */
-export function freshAbortError(signal: AbortSignal, message = 'The operation was aborted'): DOMException {
-  const e = new DOMException(message, 'AbortError');
-  Object.defineProperty(e, 'cause', { value: signal.reason, enumerable: false, configurable: true, writable: true });
-  return e;
+/** A fresh AbortError whose cause is the signal's reason, for errors that carry extra fields. */
+export function freshAbortError(signal: AbortSignal, message = 'The operation was aborted'): AbortError {
+  return new AbortError(message, { cause: signal.reason });
 }
 
 export interface Deferred<T> {
@@ -88,7 +81,7 @@ class WaitGuard {
   /** The signal aborted. */
   handleEvent(): void {
     this.onGiveUp?.();
-    this.d.reject(abortReason(this.signal!));
+    this.d.reject(abortError(this.signal!));
   }
 
   expire(): void {
@@ -143,7 +136,7 @@ export function bounded<T>(promise: Promise<T>, opts: WaitOptions | undefined, w
   if (!signal && !(timeout > 0)) return promise;
   if (signal?.aborted) {
     onGiveUp?.();
-    return Promise.reject(abortReason(signal));
+    return Promise.reject(abortError(signal));
   }
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | null = null;
@@ -154,7 +147,7 @@ export function bounded<T>(promise: Promise<T>, opts: WaitOptions | undefined, w
     const onAbort = (): void => {
       cleanup();
       onGiveUp?.();
-      reject(abortReason(signal!));
+      reject(abortError(signal!));
     };
     if (timeout > 0) {
       timer = setTimeout(() => {

@@ -7,7 +7,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { SSHException, TimeoutError } from '../../errors.js';
+import { abortError, SSHException, TimeoutError } from '../../errors.js';
 
 /** Largest KDC reply we read (tickets with large PACs stay well below). */
 export const KDC_REPLY_MAX = 1 << 20;
@@ -47,7 +47,7 @@ function withDeadline<T>(run: (settle: { done: (v: T) => void; fail: (e: Error) 
     const onAbort = (): void => {
       if (settled) return;
       end();
-      reject(signal!.reason instanceof Error ? signal!.reason : new SSHException(`${what}: aborted`, { code: 'ABORT_ERR' }));
+      reject(abortError(signal!, `${what}: aborted`));
     };
     const timer = setTimeout(() => {
       if (settled) return;

@@ -57,6 +57,8 @@ export class SFTPFile {
   #rbufAt = 0;
   #pipelined = false;
   #writes = new Set<Promise<unknown>>();
+  /** Bytes of pipelined writes not yet acknowledged (or failed). */
+  #pipelinedBytes = 0;
   /**
    * The latest write's progress in sending: `sent` once all of its WRITEs
    * were handed to the session (or it stopped). Each write starts sending
@@ -306,16 +308,23 @@ export class SFTPFile {
       await p;
       return;
     }
-    const tracked = p.then(
-      () => {
-        this.#writes.delete(tracked);
-      },
-      (err: Error) => {
-        this.#writes.delete(tracked);
-        this.#writeError ??= err;
-      },
-    );
+    this.#pipelinedBytes += buf.length;
+    const settle = (): void => {
+      this.#writes.delete(tracked);
+      this.#pipelinedBytes -= buf.length;
+    };
+    const tracked = p.then(settle, (err: Error) => {
+      settle();
+      this.#writeError ??= err;
+    });
     this.#writes.add(tracked);
+    // Backpressure: beyond what one write keeps in flight, wait for earlier
+    // writes to be acknowledged, so a loop of pipelined writes holds a
+    // bounded amount in memory (Paramiko's stall on the channel window).
+    // The session's own timeout bounds the wait; the latest write never
+    // waits for itself.
+    const limit = chunkSize * concurrency;
+    while (this.#pipelinedBytes > limit && this.#writes.size > 1) await Promise.race(this.#writes);
   }
 
   /**
@@ -420,7 +429,10 @@ export class SFTPFile {
    * When on, `write` returns without waiting for the server (much of a
    * large write may not even be sent yet); errors are raised by the next
    * call (or flush/close), and requests about the file wait for the writes
-   * first. Paramiko's set_pipelined.
+   * first. Paramiko's set_pipelined. Memory stays bounded: once earlier
+   * writes hold more than one write's worth in flight (chunk size ×
+   * concurrency, 16 MiB by default against OpenSSH), `write` waits for some
+   * of them to be acknowledged before it returns.
    */
   setPipelined(pipelined = true): void {
     this.#pipelined = pipelined;

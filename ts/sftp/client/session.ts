@@ -9,7 +9,7 @@
  * form for everything else.
  */
 import type { Readable, Writable } from 'node:stream';
-import { ProtocolError, SFTPError, TimeoutError } from '../../errors.js';
+import { abortError, ProtocolError, SFTPError, TimeoutError } from '../../errors.js';
 import { SSHReader } from '../../wire/reader.js';
 import type { SSHWriter } from '../../wire/writer.js';
 import { FXP, FX, EXT } from '../../wire/sftpConstants.js';
@@ -150,7 +150,7 @@ export class SFTPSession {
       }, readyTimeout);
       const onAbort = (): void => {
         this.#fail(new SFTPError('SFTP handshake aborted', FX.CONNECTION_LOST));
-        reject(opts.signal!.reason);
+        reject(abortError(opts.signal!));
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = (): void => {
@@ -274,10 +274,10 @@ export class SFTPSession {
     if (this.#pending.has(id)) this.#pending.set(id, onLate ?? noop);
   }
 
-  /** Promise form of `request`; rejects with `signal.reason` on abort. */
+  /** Promise form of `request`; rejects with `abortError(signal)` on abort. */
   call(build: (id: number) => Buffer | Buffer[], signal?: AbortSignal, onLate?: ReplyCallback): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(abortError(signal));
       let onAbort: (() => void) | undefined;
       const id = this.request(build, (err, _type, body) => {
         if (onAbort) signal!.removeEventListener('abort', onAbort);
@@ -287,7 +287,7 @@ export class SFTPSession {
       if (signal) {
         onAbort = (): void => {
           this.abandon(id, onLate);
-          reject(signal.reason);
+          reject(abortError(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }

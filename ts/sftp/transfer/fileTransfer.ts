@@ -35,9 +35,10 @@ export interface TransferOptions {
   onProgress?: (transferred: number, total: number) => void;
   /**
    * Stops the transfer. While data is moving it rejects with
-   * SFTPTransferError (`aborted` true, `cause` the signal's reason,
+   * SFTPTransferError (`aborted` true, `cause` abortError(signal): the
+   * signal's reason when it is an Error, else an AbortError wrapping it;
    * `bytesTransferred` the good prefix); an abort outside that phase
-   * (opening, closing, between a tree's files) rejects with the reason itself.
+   * (opening, closing, between a tree's files) rejects with abortError(signal).
    */
   signal?: AbortSignal;
 }

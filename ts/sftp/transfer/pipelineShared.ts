@@ -2,7 +2,7 @@
  * Pieces pipelinedRead and pipelinedWrite share: pausing for the session's
  * drain, abandoning requests on failure, and describing why a transfer stopped.
  */
-import { SFTPError } from '../../errors.js';
+import { AbortError, SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
 
@@ -32,14 +32,9 @@ export function drainWaiter(session: SFTPSession, resume: () => void, fail: (err
   };
 }
 
-/** The error an abort signal carries, as an Error. */
-export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
-}
-
 /** Why a transfer stopped: whether `signal` aborted it with `err`, the SFTP status to report, and the message. */
 export function stopReason(err: Error, signal: AbortSignal | undefined): { aborted: boolean; status: number; msg: string } {
-  const aborted = signal?.aborted === true && err === signal.reason;
+  const aborted = signal?.aborted === true && (err === signal.reason || (err instanceof AbortError && err.cause === signal.reason));
   const status = err instanceof SFTPError ? err.status : FX.FAILURE;
   return { aborted, status, msg: aborted ? 'transfer aborted' : err.message };
 }

@@ -12,12 +12,12 @@
  *   contiguous prefix: a failure leaves a destination whose good length is
  *   exactly `delivered`.
  */
-import { ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
+import { abortError, ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
 import { encodeRead, readStatus } from '../../wire/sftpPacket.js';
 import { SSHReader } from '../../wire/reader.js';
 import { FXP, FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
-import { abandonAll, abortReason, drainWaiter, stopReason } from './pipelineShared.js';
+import { abandonAll, drainWaiter, stopReason } from './pipelineShared.js';
 
 /** Receives data in order; may return a promise to apply backpressure. */
 export type ReadSink = (chunks: Buffer[], offset: number, length: number) => void | Promise<void>;
@@ -79,7 +79,7 @@ export function pipelinedRead(session: SFTPSession, handle: Buffer, sink: ReadSi
       const { aborted, status, msg } = stopReason(err, signal);
       reject(new SFTPTransferError(`download${path ? ` of ${JSON.stringify(path)}` : ''} stopped after ${delivered} bytes: ${msg}`, status, path, delivered, { cause: err, aborted }));
     };
-    const onAbort = (): void => fail(abortReason(signal!));
+    const onAbort = (): void => fail(abortError(signal!));
 
     const maybeFinish = (): void => {
       if (failed || finished) return;

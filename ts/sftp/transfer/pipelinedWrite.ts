@@ -11,12 +11,12 @@
  * so a file upload can cycle a few read buffers instead of allocating one
  * per block.
  */
-import { ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
+import { abortError, ProtocolError, SFTPError, SFTPTransferError } from '../../errors.js';
 import { encodeWriteHeader, readStatus } from '../../wire/sftpPacket.js';
 import { SSHReader } from '../../wire/reader.js';
 import { FXP, FX } from '../../wire/sftpConstants.js';
 import type { SFTPSession } from '../client/session.js';
-import { abandonAll, abortReason, drainWaiter, stopReason } from './pipelineShared.js';
+import { abandonAll, drainWaiter, stopReason } from './pipelineShared.js';
 
 /**
  * Data placed at an explicit remote offset, for a writer that is one of
@@ -100,7 +100,7 @@ export function pipelinedWrite(session: SFTPSession, handle: Buffer, source: Chu
       const { aborted, status, msg } = stopReason(err, signal);
       reject(new SFTPTransferError(`upload${path ? ` to ${JSON.stringify(path)}` : ''} stopped; ${acked} bytes known written: ${msg}`, status, path, acked, { cause: err, aborted }));
     };
-    const onAbort = (): void => fail(abortReason(signal!));
+    const onAbort = (): void => fail(abortError(signal!));
 
     const onReply = (slot: Slot, err: Error | null, type: number, body: Buffer): void => {
       inflight--;

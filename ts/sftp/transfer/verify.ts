@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { ProtocolError } from '../../errors.js';
+import { abortError, ProtocolError } from '../../errors.js';
 import { FXP, EXT } from '../../wire/sftpConstants.js';
 import { encodePacket } from '../../wire/sftpPacket.js';
 import { replyReader } from '../client/session.js';
@@ -22,7 +22,7 @@ export async function hashLocalFile(path: string, start: number, length: number,
     let pos = start;
     const end = start + length;
     while (pos < end) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) throw abortError(signal);
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
       if (bytesRead === 0) break;
       h.update(buf.subarray(0, bytesRead));
