@@ -115,6 +115,35 @@ describe('a finished channel is seen by the session', () => {
     }
   });
 
+  it('spawnCommands: the hang-up and signal requests reach the whole process group, not the shell alone', async () => {
+    const r = await startServer(fx, { server: policy, spawnCommands: { cwd: fx.dir } });
+    const pids: number[] = [];
+    try {
+      const { conn, sock } = await connectWithSocket(r);
+      // A background child of the shell: same process group, not the shell itself.
+      const start = async (name: string): Promise<{ pid: number; proc: Awaited<ReturnType<typeof conn.exec>> }> => {
+        const pidFile = join(fx.dir, `${name}.pid`);
+        const proc = await conn.exec(`sleep 300 & echo $! > ${pidFile}; wait`);
+        await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 10_000, 'the command to start');
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        pids.push(pid);
+        expect(alive(pid)).toBe(true);
+        return { pid, proc };
+      };
+      const hungUp = await start('grandchild-hup');
+      const signalled = await start('grandchild-term');
+      signalled.proc.signal('TERM');
+      await waitFor(() => !alive(signalled.pid), 5_000, 'the signal request to reach the background sleep');
+      expect(alive(hungUp.pid)).toBe(true);
+      sock.destroy();
+      await conn.closed;
+      await waitFor(() => !alive(hungUp.pid), 5_000, 'the hang-up to reach the background sleep');
+    } finally {
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await r.server.close();
+    }
+  });
+
   it('spawnCommands: output held back for a client that stopped reading flows (and is dropped) once the client is gone', async () => {
     const pidFile = join(fx.dir, 'flow.pid');
     const marker = join(fx.dir, 'flow.marker');

@@ -1,11 +1,12 @@
 /**
  * listen() and createServer() check the options each connection hands to
- * its Transport and Connection up front, with those layers' own validation:
+ * its Transport, Connection and user authentication up front, with those layers' own validation:
  * a bad value throws at once, the same typed error a connection would have
  * failed with, instead of a server that fails every client.
  */
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { UserAuthServer } from '../../ts/auth/index.js';
 import { Connection } from '../../ts/connection/index.js';
 import { createServer, listen, NegotiationError, PrivateKey, SSHException, type ListenOptions } from '../../ts/index.js';
 import { Transport } from '../../ts/transport/index.js';
@@ -16,7 +17,10 @@ const hostKey = PrivateKey.generate('ed25519');
 function layerError(extra: Partial<ListenOptions>): unknown {
   const sock = new net.Socket();
   try {
-    if ('window' in extra || 'maxPacketSize' in extra) {
+    if ('maxAuthTries' in extra || 'authTimeout' in extra) {
+      // Only options are looked at before the transport is used.
+      new UserAuthServer({} as never, { server: {}, ...(extra as object) });
+    } else if ('window' in extra || 'maxPacketSize' in extra) {
       // Only options are looked at before the transport is used.
       new Connection({} as never, { role: 'server', ...(extra as object) });
     } else {
@@ -40,6 +44,10 @@ const BAD: [string, Partial<ListenOptions>, typeof SSHException][] = [
   ['a fractional window', { window: 1000.5 }, SSHException],
   ['a zero maxPacketSize', { maxPacketSize: 0 }, SSHException],
   ['a huge maxPacketSize', { maxPacketSize: 2 ** 40 }, SSHException],
+  ['maxAuthTries 0', { maxAuthTries: 0 }, SSHException],
+  ['a fractional maxAuthTries', { maxAuthTries: 2.5 }, SSHException],
+  ['a negative authTimeout', { authTimeout: -1 }, SSHException],
+  ['an infinite authTimeout', { authTimeout: Number.POSITIVE_INFINITY }, SSHException],
   ['an empty cipher list', { algorithms: { cipher: [] } }, NegotiationError],
   ['every MAC disabled', { algorithms: { mac: ['hmac-sha2-256'] }, disabledAlgorithms: { mac: ['hmac-sha2-256'] } }, NegotiationError],
 ];
@@ -85,6 +93,8 @@ describe('listen() / createServer() option checks', () => {
       window: 1,
       maxPacketSize: 1,
       maxChannelsPerConnection: 1,
+      maxAuthTries: 1,
+      authTimeout: 0,
     });
     await s.close();
   });

@@ -32,6 +32,7 @@ export {
 export {
   UserAuthServer,
   InteractiveQuery,
+  serverAuthLimits,
   type AuthServerInterface,
   type GssServerContext,
   type GssServerMechanism,

@@ -193,6 +193,23 @@ function clean(s: string, max = 64): string {
  * rejects (after disconnecting the client) on too many failures, the
  * timeout, a protocol error, or when the transport closes first.
  */
+/**
+ * The server's attempt and time limits with their defaults (6 failed
+ * attempts, 120 000 ms; 0 = no time limit), checked: SSHException
+ * ERR_SSH_BAD_OPTION for a `maxAuthTries` that is not an integer >= 1 or an
+ * `authTimeout` that is not a finite number >= 0. `listen()` calls it up
+ * front so a bad value fails there rather than in every connection.
+ */
+export function serverAuthLimits(options: Pick<ServerAuthOptions, 'maxAuthTries' | 'authTimeout'>): { maxTries: number; timeout: number } {
+  const maxTries = options.maxAuthTries ?? 6;
+  if (!Number.isInteger(maxTries) || maxTries < 1) throw new SSHException('maxAuthTries must be an integer >= 1', { code: 'ERR_SSH_BAD_OPTION' });
+  const timeout = options.authTimeout ?? 120_000;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new SSHException('authTimeout must be a non-negative number of milliseconds', { code: 'ERR_SSH_BAD_OPTION' });
+  }
+  return { maxTries, timeout };
+}
+
 export class UserAuthServer {
   readonly result: Promise<ServerAuthResult>;
 
@@ -224,12 +241,7 @@ export class UserAuthServer {
     if (!options || typeof options.server !== 'object' || options.server === null) {
       throw new SSHException('server authentication needs a policy object (server)', { code: 'ERR_SSH_BAD_OPTION' });
     }
-    const maxTries = options.maxAuthTries ?? 6;
-    if (!Number.isInteger(maxTries) || maxTries < 1) throw new SSHException('maxAuthTries must be an integer >= 1', { code: 'ERR_SSH_BAD_OPTION' });
-    const timeout = options.authTimeout ?? 120_000;
-    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
-      throw new SSHException('authTimeout must be a non-negative number of milliseconds', { code: 'ERR_SSH_BAD_OPTION' });
-    }
+    const { maxTries, timeout } = serverAuthLimits(options);
     this.#transport = transport;
     this.#policy = options.server;
     this.#maxTries = maxTries;

@@ -64,7 +64,11 @@ export interface ListenOptions {
   server?: ServerInterface | ((conn: SSHServerConnection) => ServerInterface);
   /** Runs exec / shell / subsystem sessions (AsyncSSH's process_factory). */
   processFactory?: ServerProcessFactory;
-  /** sshd-like: exec and shell requests run as local processes (`/bin/sh -c`). */
+  /**
+   * sshd-like: exec and shell requests run as local processes (`/bin/sh -c`),
+   * each in a session of its own; `signal` requests reach its process group,
+   * which gets SIGHUP when the client goes away while the command runs.
+   */
   spawnCommands?: boolean | SpawnOptions;
   /**
    * Serve the `sftp` subsystem: true = the current directory, `{ root }`

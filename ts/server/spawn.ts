@@ -3,6 +3,9 @@
  * processes. Commands run through `sh -c` with pipes for stdin, stdout and
  * stderr; the channel's flow control and the pipes' backpressure meet in
  * `pipe()`, so a client that stops reading stops the process, not our memory.
+ * Each command gets a session of its own, as under sshd: `signal` requests go
+ * to its process group, which is hung up (SIGHUP) if the client goes away
+ * while the command runs.
  * With a pty requested, util-linux `script` provides a real terminal when it
  * is installed (window changes after the start are not passed on).
  */
@@ -77,7 +80,18 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
     file = shell;
     args = command === null ? ['-l'] : ['-c', command];
   }
-  const child = spawn(file, args, { cwd: opts.cwd ?? env.HOME, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A session of its own (setsid), as sshd gives every session: signals
+  // and the hang-up go to its whole process group, so `sh -c 'a; b'` and
+  // what it started are reached, not the shell alone.
+  const child = spawn(file, args, { cwd: opts.cwd ?? env.HOME, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // The group is gone already (every member exited).
+    }
+  };
   const ch = proc.channel;
   child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
   ch.pipe(child.stdin);
@@ -110,13 +124,16 @@ export function spawnProcess(proc: SSHServerProcess, opts: SpawnOptions): void {
     maybeFinish();
   });
   proc.on('signal', (name: string) => {
-    if (SIGNALS.has(name) && child.exitCode === null) child.kill(`SIG${name}` as NodeJS.Signals);
+    if (SIGNALS.has(name) && child.exitCode === null) signalGroup(`SIG${name}` as NodeJS.Signals);
   });
-  // The client went away (the channel closed, or the connection ended): hang
-  // up, as sshd does. 'channelClosed' comes whether or not the command's
-  // input was consumed, unlike the stream's 'close'.
+  // The client went away (the channel closed, or the connection ended)
+  // while the command still runs: hang up its process group, as a closing
+  // terminal would. 'channelClosed' comes whether or not the command's
+  // input was consumed, unlike the stream's 'close'. A command that has
+  // finished is not signalled, so what it left running in the background
+  // (`server &`) runs on, as under sshd; so do processes that left the group.
   const hangUp = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    if (child.exitCode === null && child.signalCode === null) signalGroup('SIGHUP');
     // Nothing will drain a paused copy any more: let the output flow (and be dropped).
     child.stdout.resume();
     child.stderr.resume();

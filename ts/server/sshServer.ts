@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NegotiationError, SSHException } from '../errors.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
+import { serverAuthLimits } from '../auth/index.js';
 import { checkLayerOptions } from '../connection/index.js';
 import { buildAlgorithmLists, loadModuliFile } from '../transport/index.js';
 import { signerSupports } from '../transport/kex/hostkey.js';
@@ -193,8 +194,8 @@ export class SSHServer extends EventEmitter {
 }
 
 /**
- * Checks the options every connection hands to its Transport and Connection
- * with their own validation, so that a bad one (rekeyBytes below 16 KiB, a
+ * Checks the options every connection hands to its Transport, Connection
+ * and user authentication with their own validation, so that a bad one (rekeyBytes below 16 KiB, a
  * window of 0, a malformed version string, an algorithm category left
  * empty, ...) makes listen() / createServer() throw the error each
  * connection would otherwise fail with (SSHException ERR_SSH_BAD_OPTION,
@@ -204,6 +205,7 @@ function checkConnectionOptions(ctx: ServerContext): void {
   const o = ctx.options;
   // Host key algorithms as the Transport filters them (GSS-API methods come on top of these).
   checkLayerOptions(serverTransportOptions(o, ctx.hostSigners), serverConnectionOptions(o, ctx.maxChannels), (alg) => ctx.hostSigners.some((k) => signerSupports(k, alg)));
+  serverAuthLimits(o);
 }
 
 /**
