@@ -46,6 +46,7 @@ import { InOrder } from '../../connection/inOrder.js';
 import { SFTPAttributes } from '../attributes.js';
 import { HandleQueue } from './handleQueue.js';
 import type { SFTPHandle, SFTPServerInterface, SFTPStatVFSInfo } from './interface.js';
+import { normalizeClientPath } from './localPaths.js';
 import { RequestFramer } from './requestFramer.js';
 import { DATA_HEADER, ReadBufferPool } from './readBuffers.js';
 import { okStatus, statusOf } from './status.js';
@@ -100,6 +101,8 @@ interface OpenHandle {
   closing: boolean;
   /** Coalesces WRITEs, for handles with `writev`. */
   writer: WriteBatcher | null;
+  /** The path a file handle was opened with, normalized (null for directories): copy-data refuses a copy onto the same path. */
+  path: string | null;
 }
 
 /** A WRITE that could not be parsed: answered with SSH_FX_BAD_MESSAGE, like any malformed body. */
@@ -495,7 +498,7 @@ export class SFTPServerSession {
           if (this.#handles.size >= this.#maxHandles) throw new FailStatus(FX.FAILURE, 'too many open handles');
           const handle = unwrap(await this.#need('open')(path, openFlags(pflags), attrs));
           const writer = typeof handle.writev === 'function' ? new WriteBatcher(vectorWriter(handle)) : null;
-          const hb = this.#addHandle({ handle, entries: null, pos: 0, queue: new HandleQueue(), closing: false, writer });
+          const hb = this.#addHandle({ handle, entries: null, pos: 0, queue: new HandleQueue(), closing: false, writer, path: normalizeClientPath(path) });
           this.#send(encodeHandle(id, hb));
         });
       }
@@ -504,7 +507,7 @@ export class SFTPServerSession {
         return this.#ordered(async () => {
           if (this.#handles.size >= this.#maxHandles) throw new FailStatus(FX.FAILURE, 'too many open handles');
           const entries = unwrap(await this.#need('listFolder')(path));
-          const hb = this.#addHandle({ handle: null, entries: [...entries], pos: 0, queue: new HandleQueue(), closing: false, writer: null });
+          const hb = this.#addHandle({ handle: null, entries: [...entries], pos: 0, queue: new HandleQueue(), closing: false, writer: null, path: null });
           this.#send(encodeHandle(id, hb));
         });
       }
@@ -744,18 +747,29 @@ export class SFTPServerSession {
     });
   }
 
+  /**
+   * copy-data: like OpenSSH's sftp-server, a copy within one handle or one
+   * path is refused (reading what it just wrote, it could run for ever,
+   * a byte at a time). Length 0 copies up to the source's size when the
+   * copy starts, so a copy into the same file by another name ends too.
+   */
   async #copyData(id: number, r: SSHReader): Promise<void> {
-    const src = this.#lookup(r).h;
+    const from = this.#lookup(r);
+    const src = from.h;
     let readOffset = safeOffset(r);
     const length = safeOffset(r);
-    const dst = this.#lookup(r).h;
+    const to = this.#lookup(r);
+    const dst = to.h;
     let writeOffset = safeOffset(r);
     if (!src.handle?.read || !dst.handle?.write) throw new FailStatus(FX.OP_UNSUPPORTED, 'handles cannot be copied');
+    if (from.key === to.key || src.path === dst.path) throw new FailStatus(FX.FAILURE, 'copy-data: source and destination are the same file');
     const read = src.handle.read.bind(src.handle);
     const write = dst.handle.write.bind(dst.handle);
+    const stat = length === 0 && src.handle.stat ? src.handle.stat.bind(src.handle) : null;
     return dst.queue.run('other', async () => {
-      // length 0 means "until end of file".
-      let left = length === 0 ? Number.MAX_SAFE_INTEGER : length;
+      // length 0 means "until end of file": the end as the copy starts, when the handle can tell.
+      const size = stat ? unwrap(await stat()).st_size : undefined;
+      let left = length !== 0 ? length : size !== undefined ? Math.max(0, size - readOffset) : Number.MAX_SAFE_INTEGER;
       while (left > 0) {
         if (this.#ended) throw new FailStatus(FX.CONNECTION_LOST);
         const chunk = unwrap(await read(readOffset, Math.min(COPY_CHUNK, left)));
