@@ -87,6 +87,9 @@ describe('SFTP server extensions (LocalFilesystem)', () => {
     expect(statSync(join(fx.root, 'c.bin')).ino).toBe(statSync(join(fx.root, 'b.bin')).ino);
     await sftp.copy('/b.bin', '/d.bin');
     expect(readFileSync(join(fx.root, 'd.bin')).equals(data)).toBe(true);
+    // Onto itself: refused before the destination is opened (and truncated).
+    await expect(sftp.copy('/d.bin', '//./d.bin')).rejects.toMatchObject({ name: 'SFTPError', status: FX.FAILURE });
+    expect(readFileSync(join(fx.root, 'd.bin')).equals(data)).toBe(true);
     const vfs = await sftp.statvfs('/');
     expect(vfs.f_bsize).toBeGreaterThan(0);
     expect(vfs.f_blocks).toBeGreaterThan(0);

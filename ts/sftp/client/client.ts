@@ -15,7 +15,7 @@ import { SSHReader } from '../../wire/reader.js';
 import { readAttrs } from '../../wire/sftpAttrs.js';
 import { SFTPAttributes } from '../attributes.js';
 import { SFTPSession, expectOk, replyReader, statusError, type SFTPStream, type SessionOptions, type SFTPLimits } from './session.js';
-import { adjustPath } from './paths.js';
+import { adjustPath, samePathName } from './paths.js';
 import { parseMode } from './mode.js';
 import { SFTPFile } from './file.js';
 import { SFTPReadStream, SFTPWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
@@ -585,12 +585,15 @@ export class SFTPClient {
   /**
    * Server-side copy (copy-data): `src` to `dst` without the data crossing
    * the network. `dst` is created or truncated; its mode follows `src`'s
-   * permission bits.
+   * permission bits. A copy onto the same path is refused (SFTPError
+   * FAILURE) before anything is opened, since truncating `dst` would empty
+   * `src`; the check is by name, so do not copy onto a link to the source.
    */
   async copy(src: string, dst: string, opts?: CallOptions & { overwrite?: boolean }): Promise<void> {
     const a = this.resolve(src);
     const b = this.resolve(dst);
     if (!this.session.has(EXT.COPY_DATA)) throw new SFTPError('copy: server does not support copy-data', FX.OP_UNSUPPORTED, a);
+    if (samePathName(a, b)) throw new SFTPError(`copy: ${JSON.stringify(src)} and ${JSON.stringify(dst)} are the same file`, FX.FAILURE, a);
     const st = await this.stat(a, opts);
     const rh = await this.openHandle(a, FXF.READ, {}, opts);
     try {

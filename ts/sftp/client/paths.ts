@@ -11,6 +11,16 @@ export function adjustPath(cwd: string | null, path: string): string {
   return cwd === '/' ? `/${path}` : `${cwd}/${path}`;
 }
 
+/**
+ * Whether two remote paths name the same entry by spelling alone: equal
+ * once `.` segments and repeated or trailing slashes are dropped. `..` is
+ * left alone (through a symlinked directory it leads somewhere else).
+ */
+export function samePathName(a: string, b: string): boolean {
+  const canon = (p: string): string => (p.startsWith('/') ? '/' : '') + p.split('/').filter((s) => s !== '' && s !== '.').join('/');
+  return canon(a) === canon(b);
+}
+
 /** Joins remote path segments. */
 export function joinRemote(...parts: string[]): string {
   return posix.join(...parts);
