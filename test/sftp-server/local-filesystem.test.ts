@@ -3,8 +3,9 @@
  * through an SSH server of ours: `readOnly` refusing FSETSTAT on a handle
  * opened for reading and reporting ST_RDONLY in statvfs, readlink's view of
  * link targets under a root (translated inside, never reachable outside),
- * and rename never replacing an existing target, even one created during
- * the call.
+ * links leading out answering alike whether their target exists, and
+ * rename never replacing an existing target, even one created during the
+ * call.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -258,6 +259,45 @@ describe('readlink under a root', () => {
     expect(existsSync(join(outside, 'planted.txt'))).toBe(false);
     expect(statSync(join(outside, 'secret.txt')).mode).toBe(before.mode);
     expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('top secret\n');
+  });
+});
+
+describe('links leading out of the root', () => {
+  it('answer a client alike whether the outside target exists or not', async () => {
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'leak-file-yes'));
+    symlinkSync(join(outside, 'missing.txt'), join(root, 'leak-file-no'));
+    symlinkSync('../outside', join(root, 'leak-dir-yes'));
+    symlinkSync('../missing-dir', join(root, 'leak-dir-no'));
+    const sftp = await rwConn.sftp();
+    /** The status (and message) a call ends with. */
+    const answer = (p: Promise<unknown>): Promise<unknown> =>
+      p.then(
+        () => 'resolved',
+        // The message names the client's path: the same but for "-yes"/"-no".
+        (e: unknown) => (e instanceof SFTPError ? [e.status, e.message.replace(/-(yes|no)\b/g, '-X')] : e),
+      );
+    try {
+      for (const kind of ['file', 'dir']) {
+        const calls: Array<(l: string) => Promise<unknown>> = [
+          (l) => sftp.stat(l),
+          (l) => sftp.lstat(`${l}/secret.txt`),
+          (l) => sftp.open(l, 'r'),
+          (l) => sftp.open(`${l}/new.txt`, 'w'),
+          (l) => sftp.listdir(l),
+          (l) => sftp.stat(`${l}/secret.txt`),
+        ];
+        for (const call of calls) {
+          const yes = await answer(call(`/leak-${kind}-yes`));
+          expect(yes, String(call)).not.toBe('resolved');
+          expect(await statusOf(call(`/leak-${kind}-yes`)), String(call)).toBe(FX.PERMISSION_DENIED);
+          expect(await answer(call(`/leak-${kind}-no`)), String(call)).toEqual(yes);
+        }
+        for (const v of ['yes', 'no']) expect(await sftp.normalize(`/leak-${kind}-${v}/x`)).toBe(`/leak-${kind}-${v}/x`);
+      }
+    } finally {
+      await sftp.close();
+    }
+    expect(existsSync(join(outside, 'new.txt'))).toBe(false);
   });
 });
 

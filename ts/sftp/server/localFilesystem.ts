@@ -2,7 +2,8 @@
  * The built-in SFTPServerInterface: a local directory served as "/". Every
  * path is resolved inside the root (see RootedPaths): `..` cannot climb out,
  * and symlinks are followed only while they stay inside. A client may create
- * a symlink whose target is outside, but the server never follows it there.
+ * a symlink whose target is outside, but the server never follows it there,
+ * nor tells whether that target exists.
  * Files are opened with O_NOFOLLOW on their resolved real path and the
  * descriptor is checked again after opening.
  */
@@ -231,7 +232,7 @@ export class LocalFilesystem implements SFTPServerInterface {
     } catch (err) {
       throw new SFTPError(`SFTP root ${root} does not exist`, FX.NO_SUCH_FILE, root, { cause: err });
     }
-    this.#paths = new RootedPaths(real);
+    this.#paths = new RootedPaths(real, [path.resolve(root)]);
     this.#givenRoot = new RootedPaths(path.resolve(root));
     this.#readOnly = opts.readOnly === true;
     this.#fileMode = opts.fileMode ?? 0o644;
@@ -428,14 +429,14 @@ export class LocalFilesystem implements SFTPServerInterface {
   }
 
   /**
-   * The client path normalized, with symlinks resolved when the result stays
-   * inside the root. Never fails: a missing path comes back normalized.
+   * The client path normalized, with symlinks resolved as `stat` follows
+   * them (never out of the root). Never fails: a missing path, or one whose
+   * links lead out, comes back normalized.
    */
   async canonicalize(p: string): Promise<string> {
     const v = normalizeClientPath(p);
     try {
-      const real = await fsp.realpath(this.#paths.lexical(v));
-      return this.#paths.inside(real) ? this.#paths.toClient(real) : v;
+      return this.#paths.toClient(await this.#paths.follow(v));
     } catch {
       return v;
     }
