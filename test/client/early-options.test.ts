@@ -89,6 +89,12 @@ describe('bad options fail before any TCP connection', () => {
     ['keepaliveCountMax 0', { keepaliveCountMax: 0 }],
     ['keepaliveCountMax 1.5', { keepaliveCountMax: 1.5 }],
     ['bannerTimeout NaN', { bannerTimeout: Number.NaN }],
+    // Past what a timer holds, a duration would fire at once: refused like a negative one.
+    ['readyTimeout Infinity', { readyTimeout: Number.POSITIVE_INFINITY }],
+    ['readyTimeout -5', { readyTimeout: -5 }],
+    ['authTimeout 2^31', { authTimeout: 2 ** 31 }],
+    ['rekeySeconds 1e7', { rekeySeconds: 1e7 }],
+    ['keepaliveInterval Infinity', { keepaliveInterval: Number.POSITIVE_INFINITY }],
   ];
 
   for (const [what, extra] of badConnect) {
@@ -118,6 +124,10 @@ describe('bad options fail before any TCP connection', () => {
     ['keepaliveCountMax 0', { keepaliveCountMax: 0 }],
     ['channelTimeout -1', { channelTimeout: -1 }],
     ['bannerTimeout -1', { bannerTimeout: -1 }],
+    ['timeout Infinity', { timeout: Number.POSITIVE_INFINITY }],
+    ['readyTimeout 2^31', { readyTimeout: 2 ** 31 }],
+    ['authTimeout NaN', { authTimeout: Number.NaN }],
+    ['channelTimeout Infinity', { channelTimeout: Number.POSITIVE_INFINITY }],
   ];
 
   for (const [what, extra] of badClient) {

@@ -48,6 +48,11 @@ const BAD: [string, Partial<ListenOptions>, typeof SSHException][] = [
   ['a fractional maxAuthTries', { maxAuthTries: 2.5 }, SSHException],
   ['a negative authTimeout', { authTimeout: -1 }, SSHException],
   ['an infinite authTimeout', { authTimeout: Number.POSITIVE_INFINITY }, SSHException],
+  // Past what a timer holds (2^31-1 ms), a duration would fire at once.
+  ['an authTimeout of 2^31 ms', { authTimeout: 2 ** 31 }, SSHException],
+  ['rekeySeconds past 2^31-1 ms', { rekeySeconds: 1e7 }, SSHException],
+  ['an infinite keepaliveInterval', { keepaliveInterval: Number.POSITIVE_INFINITY }, SSHException],
+  ['a bannerTimeout of 2^31 ms', { bannerTimeout: 2 ** 31 }, SSHException],
   ['an empty cipher list', { algorithms: { cipher: [] } }, NegotiationError],
   ['every MAC disabled', { algorithms: { mac: ['hmac-sha2-256'] }, disabledAlgorithms: { mac: ['hmac-sha2-256'] } }, NegotiationError],
 ];
@@ -97,5 +102,12 @@ describe('listen() / createServer() option checks', () => {
       authTimeout: 0,
     });
     await s.close();
+  });
+
+  it('accepts the largest durations a timer holds', async () => {
+    const max = 2 ** 31 - 1;
+    const s = await listen({ hostKeys: [hostKey], authTimeout: max, bannerTimeout: max, keepaliveInterval: max, rekeySeconds: 2147483 });
+    await s.close();
+    createServer({ hostKeys: [hostKey], authTimeout: max, bannerTimeout: max, keepaliveInterval: max, rekeySeconds: 2147483 });
   });
 });

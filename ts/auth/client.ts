@@ -32,7 +32,7 @@ import {
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS, signatureAlgorithmsToTry } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
-import type { GssKexInitiator } from '../transport/index.js';
+import { checkDuration, type GssKexInitiator } from '../transport/index.js';
 
 /** Answers keyboard-interactive prompts: one string per prompt, in order. */
 export type KeyboardInteractiveHandler = (name: string, instructions: string, prompts: Prompt[]) => string[] | Promise<string[]>;
@@ -75,7 +75,11 @@ export interface AttemptResult {
 export interface UserAuthClientOptions {
   username: string;
   onBanner?: BannerHandler;
-  /** Milliseconds to wait for each server reply. Default 30 000 (Paramiko's auth_timeout); 0 = no limit. */
+  /**
+   * Milliseconds to wait for each server reply, 0 to 2^31-1. Default 30 000
+   * (Paramiko's auth_timeout); 0 = no limit. Another value throws
+   * SSHException ERR_SSH_BAD_OPTION from the constructor.
+   */
   authTimeout?: number;
   signal?: AbortSignal;
   /** Signature algorithms we are willing to send. Default DEFAULT_PUBLICKEY_ALGORITHMS (no SHA-1 ssh-rsa). */
@@ -123,7 +127,7 @@ export class UserAuthClient {
     if (typeof options.username !== 'string' || options.username.length === 0) throw badArgument('a user name is required for authentication');
     this.username = options.username;
     this.#transport = transport;
-    this.#timeout = options.authTimeout ?? 30_000;
+    this.#timeout = checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' }) ?? 30_000;
     this.#signal = options.signal;
     this.#accepted = options.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS;
     this.#debug = options.debug ?? (() => {});

@@ -25,7 +25,7 @@ import {
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
-import { keyTypeOfHostKeyAlgorithm, type GssKexAcceptor } from '../transport/index.js';
+import { checkDuration, keyTypeOfHostKeyAlgorithm, type GssKexAcceptor } from '../transport/index.js';
 
 /** A client's public key, as handed to `checkAuthPublickey`. */
 export interface PublicKeyInfo {
@@ -152,7 +152,7 @@ export interface ServerAuthOptions {
   server: AuthServerInterface;
   /** Failed attempts before the client is disconnected (OpenSSH MaxAuthTries). Default 6. */
   maxAuthTries?: number;
-  /** Milliseconds the client has to finish authenticating (OpenSSH LoginGraceTime). Default 120 000; 0 = no limit. */
+  /** Milliseconds the client has to finish authenticating (OpenSSH LoginGraceTime), 0 to 2^31-1. Default 120 000; 0 = no limit. */
   authTimeout?: number;
   /** Banner text sent before the first reply (overrides `server.getBanner`). */
   banner?: string;
@@ -197,16 +197,13 @@ function clean(s: string, max = 64): string {
  * The server's attempt and time limits with their defaults (6 failed
  * attempts, 120 000 ms; 0 = no time limit), checked: SSHException
  * ERR_SSH_BAD_OPTION for a `maxAuthTries` that is not an integer >= 1 or an
- * `authTimeout` that is not a finite number >= 0. `listen()` calls it up
+ * `authTimeout` outside 0..2^31-1 ms (`checkDuration`). `listen()` calls it up
  * front so a bad value fails there rather than in every connection.
  */
 export function serverAuthLimits(options: Pick<ServerAuthOptions, 'maxAuthTries' | 'authTimeout'>): { maxTries: number; timeout: number } {
   const maxTries = options.maxAuthTries ?? 6;
   if (!Number.isInteger(maxTries) || maxTries < 1) throw new SSHException('maxAuthTries must be an integer >= 1', { code: 'ERR_SSH_BAD_OPTION' });
-  const timeout = options.authTimeout ?? 120_000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
-    throw new SSHException('authTimeout must be a non-negative number of milliseconds', { code: 'ERR_SSH_BAD_OPTION' });
-  }
+  const timeout = checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' }) ?? 120_000;
   return { maxTries, timeout };
 }
 

@@ -11,7 +11,7 @@
  */
 import * as net from 'node:net';
 import type { Connection, IncomingChannelRequest, SessionChannel, WaitOptions } from '../connection/index.js';
-import { connectionOf, OPEN_FAILURE, relay } from '../connection/index.js';
+import { checkWaitOptions, connectionOf, OPEN_FAILURE, relay } from '../connection/index.js';
 import { SSHException } from '../errors.js';
 import { acceptOnConnect } from './forwardRelay.js';
 import { handleChannelOpens } from './incomingOpens.js';
@@ -94,10 +94,15 @@ export class AgentRequestHandler {
   /** Resolves whether the server granted forwarding (false also when the request failed or timed out). */
   readonly granted: Promise<boolean>;
 
-  /** Throws ERR_SSH_BAD_OPTION with no local agent, ERR_SSH_BAD_ARGUMENT for a channel not opened on a connection. */
+  /**
+   * Throws ERR_SSH_BAD_OPTION with no local agent or a `timeout` outside
+   * 0..2^31-1 ms, ERR_SSH_BAD_ARGUMENT for a channel not opened on a connection.
+   */
   constructor(session: SessionChannel, options: AgentRequestOptions = {}) {
     const conn = connectionOf(session);
     if (!conn) throw new SSHException('AgentRequestHandler needs a session channel opened on a connection', { code: 'ERR_SSH_BAD_ARGUMENT' });
+    // The request's own refusal would only read as "not granted".
+    checkWaitOptions(options, 'AgentRequestHandler');
     const path = options.agentPath ?? process.env.SSH_AUTH_SOCK;
     if (!path) throw new SSHException('agent forwarding needs a local agent: pass agentPath or set SSH_AUTH_SOCK', { code: 'ERR_SSH_BAD_OPTION' });
     const forwarder = agentForwarderFor(conn, path);

@@ -14,7 +14,7 @@ import { checkLayerOptions, Connection, type ConnectionOptions } from '../connec
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
-import type { AlgorithmOptions, Transport } from '../transport/index.js';
+import { checkDuration, type AlgorithmOptions, type Transport } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
 import { establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
@@ -96,19 +96,25 @@ export interface ConnectOptions {
   algorithms?: ClientAlgorithmOptions;
   /** Names to remove from the preference lists. */
   disabledAlgorithms?: ClientAlgorithmOptions;
-  /** Everything up to an authenticated connection (TCP, banner, key exchange, auth). Default 20 000; 0 = no limit. */
+  /**
+   * Everything up to an authenticated connection (TCP, banner, key exchange,
+   * auth), 0 to 2^31-1 ms. Default 20 000; 0 = no limit. Like every time
+   * here, a value outside its range (negative, Infinity, NaN, past what a
+   * timer holds) rejects with SSHException `ERR_SSH_BAD_OPTION` before
+   * anything is opened.
+   */
   readyTimeout?: number;
-  /** Per-reply limit during authentication. Default 30 000. */
+  /** Per-reply limit during authentication, 0 to 2^31-1 ms. Default 30 000; 0 = no limit. */
   authTimeout?: number;
-  /** Limit on the server's identification line. Default 30 000 (readyTimeout applies as well). */
+  /** Limit on the server's identification line, 0 to 2^31-1 ms. Default 30 000; 0 = no limit (readyTimeout applies as well). */
   bannerTimeout?: number;
-  /** Keepalive probe interval when the server is silent; 0 (default) disables. */
+  /** Keepalive probe interval when the server is silent, 0 to 2^31-1 ms; 0 (default) disables. */
   keepaliveInterval?: number;
   /** Unanswered keepalives before the connection counts as dead. Default 3. */
   keepaliveCountMax?: number;
   /** Rekey after this many bytes in either direction (AsyncSSH's `rekey_bytes`), capped by the cipher's own limit. Default 1 GiB; below 16 KiB rejects with SSHException `ERR_SSH_BAD_OPTION`. */
   rekeyBytes?: number;
-  /** Rekey after this many seconds (seconds, unlike the other times here; AsyncSSH's `rekey_seconds`). Default 3600; 0 disables. */
+  /** Rekey after this many seconds (seconds, unlike the other times here; AsyncSSH's `rekey_seconds`), 0 to 2147483. Default 3600; 0 disables. */
   rekeySeconds?: number;
   /** A connected stream to use instead of TCP. */
   sock?: Duplex;
@@ -166,6 +172,16 @@ export interface ConnectOptions {
 
 function bad(message: string): SSHException {
   return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
+}
+
+/**
+ * The durations connect() uses itself (the transport's are checked with
+ * its other options by checkLayerOptions): SSHException ERR_SSH_BAD_OPTION
+ * for a value outside 0..2^31-1 ms.
+ */
+function checkClientDurations(options: ConnectOptions): void {
+  checkDuration('readyTimeout', options.readyTimeout, { zero: 'no limit' });
+  checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' });
 }
 
 /** Loads known_hosts files; a missing file is an empty one. */
@@ -335,6 +351,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   // The transport is built after the TCP connect and the connection layer after the login:
   // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
   checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+  checkClientDurations(options);
 
   const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 

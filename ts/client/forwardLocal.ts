@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { type Channel, type Connection, encodeTcpipOpenData } from '../connection/index.js';
 import type { WaitOptions } from '../connection/wait.js';
 import { abortError, ChannelException, SSHException } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 import { type ForwardedConnectionInfo, type ForwardErrorHandler, ForwardState } from './forwardRelay.js';
 
 /** Options of `forwardLocal()`. */
@@ -25,7 +26,7 @@ export interface ForwardLocalOptions {
    * signal's reason; aborting later closes the listener, like `close()`.
    */
   signal?: AbortSignal;
-  /** Milliseconds to wait for the server to open each channel. Default: the connection's request timeout (60 s). */
+  /** Milliseconds to wait for the server to open each channel, 0 to 2^31-1; 0 = no limit. Default: the connection's request timeout (60 s). */
   openTimeout?: number;
   /**
    * Told about each forwarded connection that failed, e.g. a ChannelException
@@ -72,6 +73,11 @@ export function openDirectTcpip(conn: Connection, host: string, port: number, op
   const originPort = options.originPort ?? 0;
   if (typeof originHost !== 'string' || originHost.length > 1024 || !Number.isInteger(originPort) || originPort < 0 || originPort > 65535) {
     return Promise.reject(new SSHException('openConnection: originHost must be a string and originPort an integer in 0..65535', { code: 'ERR_SSH_BAD_OPTION' }));
+  }
+  try {
+    checkDuration('timeout', options.timeout, { zero: 'no limit', error: (m) => new SSHException(`openConnection: ${m}`, { code: 'ERR_SSH_BAD_OPTION' }) });
+  } catch (err) {
+    return Promise.reject(err);
   }
   const wait: WaitOptions = {};
   if (options.signal) wait.signal = options.signal;
@@ -253,8 +259,7 @@ export async function startLocalForward(conn: Connection, options: ForwardLocalO
     throw badOption('remoteHost must be a non-empty string of at most 1024 characters');
   }
   const remotePort = checkPort('remotePort', options.remotePort, 1);
-  const openTimeout = options.openTimeout;
-  if (openTimeout !== undefined && (!Number.isInteger(openTimeout) || openTimeout < 0)) throw badOption('openTimeout must be a non-negative integer (ms)');
+  const openTimeout = checkDuration('openTimeout', options.openTimeout, { zero: 'no limit', error: badOption });
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal);
   if (conn.isClosed) throw new ChannelException('forwardLocal: the connection is closed');

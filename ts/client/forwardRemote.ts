@@ -13,6 +13,7 @@
 import * as net from 'node:net';
 import { type Channel, type Connection, type IncomingChannelRequest, OPEN_FAILURE, type TcpipOpenData } from '../connection/index.js';
 import { abortError, ChannelException, ProtocolError, SSHException } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import type { ForwardCloseOptions } from './forwardLocal.js';
 import { handleChannelOpens } from './incomingOpens.js';
@@ -46,9 +47,9 @@ export interface ForwardRemoteOptions {
    * signal's reason; aborting later closes the listener, like `close()`.
    */
   signal?: AbortSignal;
-  /** Milliseconds to wait for the server's answer. Default: the connection's request timeout (60 s). */
+  /** Milliseconds to wait for the server's answer (and for cancelling the forward), 0 to 2^31-1; 0 = no limit. Default: the connection's request timeout (60 s). */
   timeout?: number;
-  /** Milliseconds to wait for each local TCP connection. Default 10 000. */
+  /** Milliseconds to wait for each local TCP connection, 0 to 2^31-1; 0 = no limit. Default 10 000. */
   connectTimeout?: number;
   /**
    * Told about each forwarded connection that failed (e.g. the local target
@@ -234,10 +235,8 @@ export class RemoteForwards {
     const onConnection = options.onConnection;
     if (onConnection !== undefined && typeof onConnection !== 'function') throw badOption('onConnection must be a function');
     const localPort = onConnection && options.localPort === undefined ? 0 : checkPort('localPort', options.localPort, 1);
-    const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    if (!Number.isInteger(connectTimeout) || connectTimeout < 0) throw badOption('connectTimeout must be a non-negative integer (ms)');
-    const timeout = options.timeout;
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw badOption('timeout must be a non-negative integer (ms)');
+    const connectTimeout = checkDuration('connectTimeout', options.connectTimeout, { zero: 'no limit', error: badOption }) ?? DEFAULT_CONNECT_TIMEOUT;
+    const timeout = checkDuration('timeout', options.timeout, { zero: 'no limit', error: badOption });
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal);
     if (conn.isClosed) throw new ChannelException('forwardRemote: the connection is closed');

@@ -14,7 +14,7 @@ import { krb5ClientMechanism, krb5KexOptionsIfAvailable } from '../auth/gssapi/i
 import { checkLayerOptions, Connection, type ConnectionOptions, type SessionChannel } from '../connection/index.js';
 import { SSHException, TimeoutError } from '../errors.js';
 import { HostKeys } from '../keys/index.js';
-import { DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC, type AlgorithmOptions } from '../transport/index.js';
+import { checkDuration, DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC, type AlgorithmOptions } from '../transport/index.js';
 import type { Duplex } from 'node:stream';
 import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
@@ -67,7 +67,12 @@ export interface SSHClientConnectOptions {
   pkey?: KeyInput;
   /** Key file(s) to try. */
   keyFilename?: string | string[];
-  /** TCP connect timeout per address. */
+  /**
+   * TCP connect timeout per address, 0 to 2^31-1 ms; 0 or absent = none of
+   * its own. Like every time here, a value outside its range (negative,
+   * Infinity, NaN, past what a timer holds) fails `connect()` with
+   * SSHException `ERR_SSH_BAD_OPTION` before anything is opened.
+   */
   timeout?: number;
   /** Use keys from ssh-agent ($SSH_AUTH_SOCK). Default true. */
   allowAgent?: boolean;
@@ -87,11 +92,11 @@ export interface SSHClientConnectOptions {
   gssHost?: string;
   /** Canonicalize gssHost through the resolver (unless krb5.conf's dns_canonicalize_hostname is false). Default true. */
   gssTrustDns?: boolean;
-  /** Limit on the server's identification line. Default 15 000 (Paramiko's). */
+  /** Limit on the server's identification line, 0 to 2^31-1 ms. Default 15 000 (Paramiko's); 0 = no limit. */
   bannerTimeout?: number;
-  /** Per-reply limit during authentication. Default 30 000. */
+  /** Per-reply limit during authentication, 0 to 2^31-1 ms. Default 30 000; 0 = no limit. */
   authTimeout?: number;
-  /** Limit on opening a channel (execCommand, invokeShell). Default 60 000. */
+  /** Limit on opening a channel and on channel and global requests (execCommand, invokeShell), 0 to 2^31-1 ms. Default 60 000; 0 = no limit. */
   channelTimeout?: number;
   /** Unlocks encrypted private keys; when absent, `password` is tried for that too (as Paramiko does). */
   passphrase?: string;
@@ -99,7 +104,7 @@ export interface SSHClientConnectOptions {
   disabledAlgorithms?: DisabledAlgorithms;
   /** Legacy algorithms to allow besides the defaults (sshwire's addition; see EnabledAlgorithms). */
   enabledAlgorithms?: EnabledAlgorithms;
-  /** Everything up to an authenticated connection. Default 0 (each stage has its own limit). */
+  /** Everything up to an authenticated connection, 0 to 2^31-1 ms. Default 0 (no overall limit: each stage has its own). */
   readyTimeout?: number;
   /** Aborts the connection attempt: `connect()` rejects with the signal's reason (an AbortError when it is not an Error). No effect once connected. */
   signal?: AbortSignal;
@@ -109,7 +114,7 @@ export interface SSHClientConnectOptions {
   passwordChangeHandler?: PasswordChangeHandler;
   /** Receives the server's pre-authentication banner (show it as is); errors it throws are ignored. */
   onBanner?: BannerHandler;
-  /** Milliseconds between keepalive probes while the server is silent (Paramiko's `Transport.set_keepalive`, in seconds); 0 (default) disables. After `keepaliveCountMax` unanswered intervals the connection fails with TimeoutError. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
+  /** Milliseconds between keepalive probes while the server is silent (Paramiko's `Transport.set_keepalive`, in seconds), 0 to 2^31-1; 0 (default) disables. After `keepaliveCountMax` unanswered intervals the connection fails with TimeoutError. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   keepaliveInterval?: number;
   /** Unanswered keepalive intervals before the server counts as dead (OpenSSH's ServerAliveCountMax; sshwire's addition, Paramiko always uses 3): an integer >= 1, default 3. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   keepaliveCountMax?: number;
@@ -128,8 +133,10 @@ export type ChannelReadable = Readable & { channel: SessionChannel };
 export interface ExecCommandOptions {
   /**
    * Close the channel with TimeoutError if the command has not finished
-   * within this many ms. (Paramiko's is a per-read timeout; Node streams have
-   * no blocking read, so here it bounds the whole command.)
+   * within this many ms, 0 to 2^31-1; 0 or absent = no limit. (Paramiko's is
+   * a per-read timeout; Node streams have no blocking read, so here it
+   * bounds the whole command.) Another value rejects with SSHException
+   * `ERR_SSH_BAD_OPTION` before the channel is opened.
    */
   timeout?: number;
   /** Request a pseudo-terminal first. */
@@ -284,7 +291,12 @@ export class SSHClient implements HostKeyPolicyClient {
     };
     // The transport is built after the TCP connect and the connection layer after the login:
     // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
+    // channelTimeout first, so that a bad one is reported under its own name, not requestTimeout.
+    checkDuration('channelTimeout', options.channelTimeout, { zero: 'no limit' });
     checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
+    checkDuration('timeout', options.timeout, { zero: 'no limit' });
+    checkDuration('readyTimeout', options.readyTimeout, { zero: 'no limit' });
+    checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' });
     const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     let connection: Connection | null = null;
     const { transport, auth } = await establish({
@@ -332,6 +344,7 @@ export class SSHClient implements HostKeyPolicyClient {
    * `await stdout.channel.recvExitStatus()` gives the exit status).
    */
   async execCommand(command: string, options: ExecCommandOptions = {}): Promise<{ stdin: Writable; stdout: ChannelReadable; stderr: ChannelReadable }> {
+    checkDuration('timeout', options.timeout, { zero: 'no limit' });
     const ch = await this.#connection().openSession();
     if (options.combineStderr) ch.setCombineStderr(true);
     try {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/index.js';
 import { SSHConfig, type SSHConfigDict } from '../config/index.js';
 import { ConfigParseError } from '../errors.js';
-import { DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC } from '../transport/index.js';
+import { checkDuration, DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MAC } from '../transport/index.js';
 
 /** The default per-user config file, when it exists. */
 export function defaultConfigPath(home = homedir()): string | null {
@@ -81,11 +81,14 @@ export function configKnownHosts(cfg: SSHConfigDict): string[] | null {
   return cfg.getAll('userknownhostsfile').filter((p) => p.toLowerCase() !== 'none');
 }
 
-/** ServerAliveInterval in milliseconds, and ServerAliveCountMax. */
+/**
+ * ServerAliveInterval in milliseconds, and ServerAliveCountMax. An interval
+ * longer than a timer holds (2147483 seconds) is a ConfigParseError.
+ */
 export function configKeepalive(cfg: SSHConfigDict): { interval?: number; countMax?: number } {
   const out: { interval?: number; countMax?: number } = {};
   const i = cfg.asInt('serveraliveinterval');
-  if (i !== undefined && i > 0) out.interval = i * 1000;
+  if (i !== undefined && i > 0) out.interval = checkDuration('ServerAliveInterval', i, { unitMs: 1000, zero: 'no keepalive', error: (m) => new ConfigParseError(m) }) * 1000;
   const c = cfg.asInt('serveralivecountmax');
   if (c !== undefined && c > 0) out.countMax = c;
   return out;

@@ -7,6 +7,7 @@
 import { promises as dns } from 'node:dns';
 
 import { CouldNotCanonicalize } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 
 /** Whether a fully-qualified (trailing-dot) name resolves. `family` 0 means any. */
 export type HostResolver = (name: string, family: 0 | 4 | 6) => Promise<boolean>;
@@ -17,12 +18,15 @@ export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
 /**
  * A resolver using the system's getaddrinfo (so /etc/hosts counts, as for
  * OpenSSH) with a time limit; a lookup that runs out of time counts as "not found".
+ * `timeoutMs`: 0 to 2^31-1, 0 = no limit; another value throws SSHException
+ * ERR_SSH_BAD_OPTION.
  */
 export function systemResolver(timeoutMs = DEFAULT_DNS_TIMEOUT_MS): HostResolver {
+  checkDuration('dnsTimeoutMs', timeoutMs, { zero: 'no limit' });
   return async (name, family) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+      if (timeoutMs > 0) timer = setTimeout(() => resolve(false), timeoutMs);
     });
     const lookup = dns.lookup(name, { family, all: true }).then(
       (addrs) => addrs.length > 0,

@@ -14,7 +14,7 @@ const SHELL = '/bin/sh';
 
 /**
  * Run a Match exec command synchronously; returns whether it exited with
- * status 0. On timeout only the shell is killed (spawnSync cannot signal a
+ * status 0 (`timeoutMs` 0 = no limit). On timeout only the shell is killed (spawnSync cannot signal a
  * process group), so anything the command started in the background may
  * outlive it.
  */
@@ -29,16 +29,20 @@ export function runMatchExecSync(command: string, timeoutMs: number): boolean {
   return r.status === 0;
 }
 
-/** Run a Match exec command without blocking the event loop. */
+/** Run a Match exec command without blocking the event loop; `timeoutMs` 0 = no limit. */
 export function runMatchExec(command: string, timeoutMs: number): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
     // A process group of its own, so a timeout kills whatever the shell started too.
     const child = spawn(SHELL, ['-c', command], { stdio: 'ignore', detached: true });
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid);
-    }, timeoutMs);
+    // 0: no limit (as spawnSync's timeout 0 in runMatchExecSync).
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            killGroup(child.pid);
+          }, timeoutMs)
+        : undefined;
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(new SSHException(`Match exec "${command}" could not be run: ${err.message}`, { code: 'ERR_SSH_CONFIG', cause: err }));

@@ -6,13 +6,14 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 
 import { ProxyCommandFailure } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 
 /** Options for `ProxyCommand`. */
 export interface ProxyCommandOptions {
   /**
    * Fail if the command has written nothing to stdout within this many ms
-   * (an SSH server speaks first, so silence means the proxy is stuck).
-   * Default: no limit.
+   * (an SSH server speaks first, so silence means the proxy is stuck),
+   * 0 to 2^31-1. Default: no limit (as 0).
    */
   timeout?: number;
   /** Shell that runs the command with `-c`. Default `/bin/sh`. */
@@ -23,7 +24,7 @@ export interface ProxyCommandOptions {
   cwd?: string;
   /** How much of the end of the command's stderr to keep for error messages, in bytes. Default 8192. */
   stderrLimit?: number;
-  /** After `destroy()`, how long to wait after SIGTERM before SIGKILL, in ms. Default 2000. */
+  /** After `destroy()`, how long to wait after SIGTERM before SIGKILL, in ms, 0 to 2^31-1 (0: SIGKILL at once). Default 2000. */
   killGraceMs?: number;
   /**
    * Run the command in a process group of its own and signal the whole group
@@ -95,8 +96,11 @@ export class ProxyCommand extends Duplex {
   #closed = false;
   readonly #exited: Promise<ProxyCommandExit>;
 
+  /** Throws SSHException ERR_SSH_BAD_OPTION, before anything is started, for a `timeout` or `killGraceMs` outside 0..2^31-1 ms. */
   constructor(command: string, options: ProxyCommandOptions = {}) {
     super({ allowHalfOpen: true });
+    checkDuration('timeout', options.timeout, { zero: 'no limit' });
+    checkDuration('killGraceMs', options.killGraceMs, { zero: 'SIGKILL at once' });
     this.command = command;
     this.#stderrLimit = Math.max(0, options.stderrLimit ?? DEFAULT_STDERR_LIMIT);
     this.#killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;

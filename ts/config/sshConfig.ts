@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 
 import { SSHException } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 import { canonicalizeHostname, DEFAULT_DNS_TIMEOUT_MS, type HostResolver, systemResolver } from './canonicalize.js';
 import { SSHConfigDict } from './configDict.js';
 import { evalFile, type ExecRequest, OptionState, type PassContext } from './evaluate.js';
@@ -39,11 +40,11 @@ export interface LookupOptions {
    * command that failed (so `exec` is false and `!exec` true).
    */
   allowExec?: boolean;
-  /** Limit for each `Match exec` command, in ms. Default 10 000; past it a TimeoutError is thrown. */
+  /** Limit for each `Match exec` command, in ms, 0 to 2^31-1. Default 10 000; 0 = no limit; past it a TimeoutError is thrown. Another value is refused with SSHException ERR_SSH_BAD_OPTION. */
   execTimeoutMs?: number;
   /** Expand `%` tokens, `~` and `${VAR}` in the result. Default true; false returns values as written. */
   expandTokens?: boolean;
-  /** Limit for each DNS lookup during canonicalization, in ms. Default 5 000. */
+  /** Limit for each DNS lookup during canonicalization, in ms, 0 to 2^31-1. Default 5 000; 0 = no limit. Another value is refused with SSHException ERR_SSH_BAD_OPTION. */
   dnsTimeoutMs?: number;
   /** Resolver for canonicalization (tests, custom DNS). Default: getaddrinfo via node:dns. */
   resolver?: HostResolver;
@@ -185,6 +186,7 @@ export class SSHConfig {
     domains: readonly string[],
     lookupOptions: Pick<LookupOptions, 'resolver' | 'dnsTimeoutMs'> = {},
   ): Promise<string> {
+    checkDuration('dnsTimeoutMs', lookupOptions.dnsTimeoutMs, { zero: 'no limit' });
     const resolver = lookupOptions.resolver ?? systemResolver(lookupOptions.dnsTimeoutMs ?? DEFAULT_DNS_TIMEOUT_MS);
     return canonicalizeHostname(
       hostname,
@@ -218,6 +220,9 @@ export class SSHConfig {
 
   #setup(hostname: string, options: LookupOptions): LookupSetup {
     if (hostname === '') throw new SSHException('lookup: empty hostname', { code: 'ERR_SSH_CONFIG' });
+    // Checked even when not used (no Match exec, no canonicalization): a bad value is a mistake either way.
+    checkDuration('execTimeoutMs', options.execTimeoutMs, { zero: 'no limit' });
+    checkDuration('dnsTimeoutMs', options.dnsTimeoutMs, { zero: 'no limit' });
     const local = localInfo({
       ...(options.localUser !== undefined ? { user: options.localUser } : {}),
       ...(options.homeDir !== undefined ? { home: options.homeDir } : {}),

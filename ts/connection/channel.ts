@@ -33,7 +33,7 @@ import { MSG } from '../wire/index.js';
 import { EXTENDED_DATA_STDERR, MAX_MAX_PACKET, MAX_WINDOW } from './constants.js';
 import { channelIdMessage, channelRequestMessage } from './messages.js';
 import { parseChannelRequest, type ExitSignal, type ParsedChannelRequest } from './requests.js';
-import { bounded, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
+import { bounded, checkWaitOptions, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
 /** WINDOW_ADJUST goes out once this fraction (1/n) of the receive window has been consumed. */
 const ADJUST_FRACTION = 8;
@@ -329,6 +329,7 @@ export class Channel extends Duplex {
 
   /** Resolves with the exit status, or -1 when the channel ended without one (Paramiko's `recv_exit_status`). */
   async recvExitStatus(opts?: WaitOptions): Promise<number> {
+    checkWaitOptions(opts, 'exit status');
     try {
       const e = await bounded(this.exit, opts, 'exit status');
       return e.exitStatus ?? -1;
@@ -385,6 +386,11 @@ export class Channel extends Duplex {
   protected sendRequest(type: string, data: Uint8Array, wantReply: boolean, opts: WaitOptions | undefined, ordered: boolean): Promise<boolean> {
     if (this.#closeSent || this.#finished) {
       return Promise.reject(new ChannelException(`cannot send ${type}: channel ${this.localId} is closed`));
+    }
+    try {
+      checkWaitOptions(opts, `channel request ${type}`);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const payload = channelRequestMessage(this.remoteId, type, wantReply, data);
     let waiter: ReplyWaiter | null = null;

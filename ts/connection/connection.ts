@@ -33,7 +33,8 @@ import { IncomingChannelRequest, type AcceptOptions, type IncomingOpenHost } fro
 import { channelOpenMessage, openConfirmationMessage } from './messages.js';
 import { SessionChannel } from './session.js';
 import type { ConnectionTransport } from './transport.js';
-import { deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
+import { checkDuration } from '../transport/index.js';
+import { checkWaitOptions, deferred, guarded, type Deferred, type WaitOptions } from './wait.js';
 
 export interface ConnectionOptions {
   role: 'client' | 'server';
@@ -43,7 +44,7 @@ export interface ConnectionOptions {
   maxPacketSize?: number;
   /** Most channels open at once (both directions). Default 1024 for servers, 65536 for clients. */
   maxChannels?: number;
-  /** Default ms to wait for a channel open, channel request or global request reply; 0 = no limit. Default 60000. */
+  /** Default ms to wait for a channel open, channel request or global request reply, 0 to 2^31-1; 0 = no limit. Default 60000. */
   requestTimeout?: number;
   /** Receives diagnostic lines. */
   debug?(msg: string): void;
@@ -114,7 +115,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     window: checkRange('window', options.window, DEFAULT_WINDOW, 1, MAX_WINDOW),
     maxPacketSize: checkRange('maxPacketSize', options.maxPacketSize, DEFAULT_MAX_PACKET, 1, MAX_MAX_PACKET),
     maxChannels: checkRange('maxChannels', options.maxChannels, role === 'server' ? DEFAULT_MAX_CHANNELS_SERVER : DEFAULT_MAX_CHANNELS_CLIENT, 1, 2 ** 32),
-    requestTimeout: checkRange('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 0, 2 ** 31 - 1),
+    requestTimeout: checkDuration('requestTimeout', options.requestTimeout, { zero: 'no limit' }) ?? DEFAULT_REQUEST_TIMEOUT,
   };
 }
 
@@ -231,6 +232,11 @@ export class Connection extends EventEmitter {
       return Promise.reject(new ChannelException(`cannot open ${type}: ${this.maxChannels} channels already open`, OPEN_FAILURE.RESOURCE_SHORTAGE));
     }
     if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    try {
+      checkWaitOptions(opts, `opening ${type} channel`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const window = checkRange('window', opts?.window, this.window, 1, MAX_WINDOW);
     const maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     const id = this.#allocId();
@@ -256,6 +262,11 @@ export class Connection extends EventEmitter {
     if (this.isClosed) return Promise.reject(this.#closedError());
     const wantReply = opts?.wantReply ?? true;
     if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    try {
+      checkWaitOptions(opts, `global request ${name}`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     try {
       this.transport.send(new SSHWriter(16 + name.length + data.length).byte(MSG.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data).toBytes());
     } catch (err) {

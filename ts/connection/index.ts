@@ -38,5 +38,5 @@ export { runCommand, execProcess, returnCode, SSHClientProcess, type ExecOptions
 export { relay } from './relay.js';
 export { InOrder } from './inOrder.js';
 export type { ConnectionTransport } from './transport.js';
-export type { WaitOptions } from './wait.js';
+export { checkWaitOptions, type WaitOptions } from './wait.js';
 export { checkLayerOptions } from './optionChecks.js';

@@ -10,7 +10,7 @@ import { ChannelException, ProcessError, TimeoutError } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { ExitSignal } from './requests.js';
 import type { PtyOptions, SessionChannel, X11Options } from './session.js';
-import { bounded, freshAbortError, type WaitOptions } from './wait.js';
+import { bounded, checkWaitOptions, freshAbortError, type WaitOptions } from './wait.js';
 
 export type { PtyOptions } from './session.js';
 
@@ -69,7 +69,7 @@ export interface RunOptions extends ExecOptions {
   check?: boolean;
   /** Decode stdout/stderr with this encoding; null gives Buffers. Default 'utf8'. */
   encoding?: BufferEncoding | null;
-  /** Milliseconds for the whole run, open to close; on expiry the channel is closed and TimeoutError (with the output so far) is thrown. */
+  /** Milliseconds for the whole run, open to close, 0 to 2^31-1 (0 = no limit); on expiry the channel is closed and TimeoutError (with the output so far) is thrown. Another value rejects with SSHException ERR_SSH_BAD_OPTION before anything is opened. */
   timeout?: number;
 }
 
@@ -185,6 +185,7 @@ export async function execProcess(conn: Connection, command: string | null, opts
  * refused) before it sees them.
  */
 async function startSession(conn: Connection, command: string | null, opts: ExecOptions, afterRequests?: (ch: SessionChannel) => void): Promise<SessionChannel> {
+  checkWaitOptions(opts, command === null ? 'starting the shell' : `starting ${JSON.stringify(command)}`);
   // One deadline for the open and the start requests together.
   const timeout = opts.timeout !== undefined && opts.timeout > 0 ? opts.timeout : undefined;
   const deadline = timeout !== undefined ? Date.now() + timeout : 0;
@@ -234,6 +235,7 @@ async function startSession(conn: Connection, command: string | null, opts: Exec
  */
 export async function runCommand(conn: Connection, command: string | null, opts: RunOptions = {}): Promise<RunResult> {
   const subsystem = opts.subsystem;
+  checkWaitOptions(opts, command === null ? 'running the shell' : `running ${JSON.stringify(command)}`);
   // A subsystem runs instead of a command: '' (what a string-typed caller can pass) counts as none.
   const startCommand = subsystem !== undefined && command === '' ? null : command;
   const label = subsystem !== undefined && startCommand === null ? `subsystem ${JSON.stringify(subsystem)}` : command === null ? 'the shell' : JSON.stringify(command);

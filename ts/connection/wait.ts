@@ -3,14 +3,38 @@
  * AbortSignal or a timeout, and the owner learns about it so it can release
  * whatever the wait held (a pending reply slot, a half-opened channel).
  */
-import { AbortError, abortError, TimeoutError } from '../errors.js';
+import { AbortError, abortError, SSHException, TimeoutError } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 
 /** What every wait accepts. */
 export interface WaitOptions {
   /** Abort the wait; it rejects with the signal's reason (an AbortError by default). */
   signal?: AbortSignal;
-  /** Milliseconds before the wait rejects with TimeoutError; 0 or undefined = no limit. */
+  /**
+   * Milliseconds before the wait rejects with TimeoutError, 0 to 2^31-1;
+   * 0 or undefined = no limit. Another value (negative, Infinity, NaN, past
+   * what a timer holds) rejects with SSHException ERR_SSH_BAD_OPTION.
+   */
   timeout?: number;
+}
+
+/**
+ * Throws SSHException ERR_SSH_BAD_OPTION (prefixed with `what`) when
+ * `opts.timeout` breaks the shared duration rule (`checkDuration`). Calls
+ * that send something check first, so a refused wait sends nothing.
+ */
+export function checkWaitOptions(opts: WaitOptions | undefined, what: string): void {
+  checkDuration('timeout', opts?.timeout, { zero: 'no limit', error: (m) => new SSHException(`${what}: ${m}`, { code: 'ERR_SSH_BAD_OPTION' }) });
+}
+
+/** checkWaitOptions' error, or null. */
+function waitOptionsError(opts: WaitOptions | undefined, what: string): Error | null {
+  try {
+    checkWaitOptions(opts, what);
+    return null;
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /** A fresh AbortError whose cause is the signal's reason, for errors that carry extra fields. */
@@ -110,7 +134,14 @@ function expireGuard(g: WaitGuard): void {
 export function guarded<T>(d: Deferred<T>, opts: WaitOptions | undefined, what: string, onGiveUp?: () => void): Promise<T> {
   const signal = opts?.signal;
   const timeout = opts?.timeout ?? 0;
-  if ((!signal && !(timeout > 0)) || d.settled) return d.promise;
+  if (d.settled) return d.promise;
+  const bad = waitOptionsError(opts, what);
+  if (bad) {
+    onGiveUp?.();
+    d.reject(bad);
+    return d.promise;
+  }
+  if (!signal && !(timeout > 0)) return d.promise;
   if (!(d instanceof DeferredImpl)) return bounded(d.promise, opts, what, onGiveUp);
   const g = new WaitGuard(d as DeferredImpl<unknown>, signal, timeout, what, onGiveUp);
   if (signal?.aborted) {
@@ -133,6 +164,11 @@ export function guarded<T>(d: Deferred<T>, opts: WaitOptions | undefined, what: 
 export function bounded<T>(promise: Promise<T>, opts: WaitOptions | undefined, what: string, onGiveUp?: () => void): Promise<T> {
   const signal = opts?.signal;
   const timeout = opts?.timeout ?? 0;
+  const bad = waitOptionsError(opts, what);
+  if (bad) {
+    onGiveUp?.();
+    return Promise.reject(bad);
+  }
   if (!signal && !(timeout > 0)) return promise;
   if (signal?.aborted) {
     onGiveUp?.();

@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import type { Signer } from '../crypto/types.js';
 import { certAlgorithm, plainAlgorithm } from '../crypto/index.js';
 import { KeyFormatError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
+import { checkDuration } from '../transport/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { fingerprintSha256 } from './fingerprint.js';
 import { signatureAlgorithmsFor } from './keyTypes.js';
@@ -50,6 +51,11 @@ function agentError(message: string, cause?: unknown): SSHException {
   return new SSHException(message, { code: 'ERR_SSH_AGENT', ...(cause === undefined ? {} : { cause }) });
 }
 
+/** Runs `f` at `deadline` (a Date.now() time); no timer for an infinite one (timeout 0). */
+function deadlineTimer(deadline: number, f: () => void): NodeJS.Timeout | undefined {
+  return Number.isFinite(deadline) ? setTimeout(f, Math.max(0, deadline - Date.now())) : undefined;
+}
+
 /** Flags for a sign request of `algorithm`. */
 export function signFlagsFor(algorithm: string): number {
   const plain = plainAlgorithm(algorithm);
@@ -60,7 +66,11 @@ export function signFlagsFor(algorithm: string): number {
 
 /** Options for AgentClient. */
 export interface AgentClientOptions {
-  /** Per-request timeout in milliseconds (connect included). Default 30 s. */
+  /**
+   * Per-request timeout in milliseconds (connect included), 0 to 2^31-1.
+   * Default 30 s; 0 = no limit. Another value throws SSHException
+   * ERR_SSH_BAD_OPTION from the constructor.
+   */
   timeout?: number;
 }
 
@@ -135,7 +145,7 @@ export class AgentClient {
   /** Path of the agent's unix socket. */
   readonly socketPath: string;
   /**
-   * Per-request timeout in milliseconds, connect included. When it runs out the request
+   * Per-request timeout in milliseconds, connect included (0: none). When it runs out the request
    * rejects with TimeoutError and the connection is dropped (the next request reconnects).
    */
   readonly timeout: number;
@@ -148,7 +158,7 @@ export class AgentClient {
   constructor(socketPath: string | undefined = process.env.SSH_AUTH_SOCK, opts: AgentClientOptions = {}) {
     if (!socketPath) throw agentError('no agent socket: SSH_AUTH_SOCK is not set');
     this.socketPath = socketPath;
-    this.timeout = opts.timeout ?? DEFAULT_AGENT_TIMEOUT;
+    this.timeout = checkDuration('timeout', opts.timeout, { zero: 'no limit' }) ?? DEFAULT_AGENT_TIMEOUT;
   }
 
   /** The keys the agent holds, with comments. Keys of types sshwire does not support are left out. */
@@ -263,7 +273,7 @@ export class AgentClient {
   }
 
   async #exchange(payload: Uint8Array, expect: number, what: string): Promise<Uint8Array> {
-    const deadline = Date.now() + this.timeout;
+    const deadline = this.timeout === 0 ? Number.POSITIVE_INFINITY : Date.now() + this.timeout;
     const socket = await this.#connected(deadline);
     const frame = Buffer.alloc(4 + payload.length);
     frame.writeUInt32BE(payload.length, 0);
@@ -282,10 +292,10 @@ export class AgentClient {
     if (this.#socket && !this.#socket.destroyed) return Promise.resolve(this.#socket);
     return new Promise((resolve, reject) => {
       const socket = connect(this.socketPath);
-      const timer = setTimeout(() => {
+      const timer = deadlineTimer(deadline, () => {
         socket.destroy();
         reject(new TimeoutError(`timed out connecting to the agent at ${this.socketPath}`));
-      }, Math.max(0, deadline - Date.now()));
+      });
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(agentError(`cannot connect to the agent at ${this.socketPath}: ${err.message}`, err));
@@ -355,11 +365,11 @@ export class AgentClient {
         finish(null, body);
         return true;
       };
-      const timer = setTimeout(() => {
+      const timer = deadlineTimer(deadline, () => {
         this.#waiter = undefined;
         this.#drop(agentError('agent request timed out'));
         reject(new TimeoutError(`agent did not answer the ${what} request within ${this.timeout} ms`));
-      }, Math.max(0, deadline - Date.now()));
+      });
       const finish = (err: Error | null, body?: Uint8Array): void => {
         clearTimeout(timer);
         this.#waiter = undefined;

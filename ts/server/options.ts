@@ -88,7 +88,7 @@ export interface ListenOptions {
   maxConnections?: number;
   /** Channels open at once on one connection. Default 64. */
   maxChannelsPerConnection?: number;
-  /** Milliseconds a client has to authenticate. Default 120000. */
+  /** Milliseconds a client has to authenticate (sshd's LoginGraceTime), 0 to 2^31-1. Default 120000; 0 = no limit. Another value makes listen() / createServer() throw SSHException ERR_SSH_BAD_OPTION, as for every time here. */
   authTimeout?: number;
   /** Failed authentication attempts before disconnecting. Default 6. */
   maxAuthTries?: number;
@@ -110,7 +110,7 @@ export interface ListenOptions {
   gssKex?: boolean;
   /** Rekey after this many bytes in either direction (capped by the cipher's own limit; at least 16 KiB). Default 1 GiB. */
   rekeyBytes?: number;
-  /** Rekey after this many seconds. Default 3600; 0 disables. */
+  /** Rekey after this many seconds, 0 to 2147483 (what a timer holds). Default 3600; 0 disables. */
   rekeySeconds?: number;
   /**
    * A moduli(5) file (e.g. /etc/ssh/moduli) supplying the groups for
@@ -118,7 +118,7 @@ export interface ListenOptions {
    * Default: the RFC 3526 groups built in.
    */
   moduliFile?: string;
-  /** Keepalive probe interval (ms) when a client is silent; 0 (default) disables. */
+  /** Keepalive probe interval (ms) when a client is silent, 0 to 2^31-1; 0 (default) disables. */
   keepaliveInterval?: number;
   /** Pre-authentication banner. */
   banner?: string;
@@ -132,7 +132,7 @@ export interface ListenOptions {
   algorithms?: ServerAlgorithmOptions;
   /** Names taken out of the (default or replacement) lists. */
   disabledAlgorithms?: ServerAlgorithmOptions;
-  /** Milliseconds for the client's identification line. Default 30000. */
+  /** Milliseconds for the client's identification line, 0 to 2^31-1. Default 30000; 0 = no limit. */
   bannerTimeout?: number;
   /** Diagnostic lines (never secrets). */
   debug?: (message: string) => void;

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { SFTPClient, type SFTPClientOptions } from './client/client.js';
-import { BYTES_PER_RTT_MS, DEFAULT_READ_AHEAD, DEFAULT_READY_TIMEOUT, LONG_ROUND_TRIP_MS } from './client/session.js';
+import { BYTES_PER_RTT_MS, checkSessionOptions, DEFAULT_READ_AHEAD, DEFAULT_READY_TIMEOUT, LONG_ROUND_TRIP_MS } from './client/session.js';
 
 export { SFTPClient } from './client/client.js';
 export type { SFTPClientOptions, CallOptions, SFTPStatVFS } from './client/client.js';
@@ -41,11 +41,15 @@ export type SubsystemChannel = Duplex & {
 
 /**
  * Opens the `sftp` subsystem on a new session channel and starts SFTP on it.
- * `conn.sftp()` and `SSHClient.openSftp()` call this.
+ * `conn.sftp()` and `SSHClient.openSftp()` call this. A `readyTimeout` or
+ * `timeout` outside 0..2^31-1 ms rejects with SFTPError (code
+ * ERR_SSH_BAD_OPTION) before the channel is opened.
  */
 export async function openSftp(connection: SubsystemOpener, opts: SFTPClientOptions = {}): Promise<SFTPClient> {
+  checkSessionOptions(opts);
   const client = await startSftp(connection, opts);
-  const laneTimeout = Math.min(opts.readyTimeout ?? LANE_READY_TIMEOUT, LANE_READY_TIMEOUT);
+  // Never longer than LANE_READY_TIMEOUT, also when readyTimeout is 0 (no limit).
+  const laneTimeout = opts.readyTimeout ? Math.min(opts.readyTimeout, LANE_READY_TIMEOUT) : LANE_READY_TIMEOUT;
   client.useLanes((signal) => startSftp(connection, { ...opts, signal, readyTimeout: laneTimeout }));
   return client;
 }

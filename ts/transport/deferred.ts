@@ -31,20 +31,23 @@ export function rejected<T>(err: Error): Promise<T> {
 /** A wait with a timer: rejected with a TimeoutError-like error by `onTimeout` unless settled first. */
 export interface TimedWait<T> {
   d: Deferred<T>;
-  timer: NodeJS.Timeout;
+  /** undefined when the wait has no time limit. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Starts a wait that `onTimeout` ends after `ms` (the timer does not keep the
- * process alive). `remove` takes the wait out of its owner's list first.
+ * process alive; 0 = no limit). `remove` takes the wait out of its owner's list first.
  */
 export function timedWait<T>(ms: number, remove: (w: TimedWait<T>) => void, onTimeout: () => Error): TimedWait<T> {
-  const w: TimedWait<T> = { d: deferred<T>(), timer: undefined as unknown as NodeJS.Timeout };
-  w.timer = setTimeout(() => {
-    remove(w);
-    w.d.reject(onTimeout());
-  }, ms);
-  w.timer.unref?.();
+  const w: TimedWait<T> = { d: deferred<T>(), timer: undefined };
+  if (ms > 0) {
+    w.timer = setTimeout(() => {
+      remove(w);
+      w.d.reject(onTimeout());
+    }, ms);
+    w.timer.unref?.();
+  }
   return w;
 }
 

@@ -40,11 +40,11 @@ export interface TransportOptions {
   moduliFile?: string;
   /** Client: group exchange sizes to request; default min 2048, max 8192, n from the negotiated ciphers. */
   gexRequest?: GexRequest;
-  /** Milliseconds for the whole version exchange. Default 30000; 0 disables. */
+  /** Milliseconds for the whole version exchange, 0 to 2^31-1 (MAX_TIMER_MS). Default 30000; 0 = no limit. */
   bannerTimeout?: number;
-  /** Milliseconds for each key exchange, from KEXINIT to both NEWKEYS. Default 60000; 0 disables. */
+  /** Milliseconds for each key exchange, from KEXINIT to both NEWKEYS, 0 to 2^31-1. Default 60000; 0 = no limit. */
   kexTimeout?: number;
-  /** Milliseconds to wait for SERVICE_ACCEPT or a PONG. Default 30000. */
+  /** Milliseconds to wait for SERVICE_ACCEPT or a PONG, 0 to 2^31-1. Default 30000; 0 = no limit. */
   requestTimeout?: number;
   /**
    * Rekey after this many bytes in either direction (capped by the cipher's
@@ -53,9 +53,9 @@ export interface TransportOptions {
    * packet overhead. Default 1 GiB.
    */
   rekeyBytes?: number;
-  /** Rekey after this many seconds. Default 3600; 0 disables. */
+  /** Rekey after this many seconds, 0 to 2147483 (what a timer holds). Default 3600; 0 disables. */
   rekeySeconds?: number;
-  /** Milliseconds between keepalive probes when the peer is silent; 0 (default) disables. */
+  /** Milliseconds between keepalive probes when the peer is silent, 0 to 2^31-1; 0 (default) disables. */
   keepaliveInterval?: number;
   /** Unanswered keepalive intervals before the peer counts as dead. Default 3. */
   keepaliveCountMax?: number;
@@ -92,7 +92,57 @@ function nonNegative(name: string, v: number | undefined, dflt: number): number 
   return v;
 }
 
-/** Validates options and fills in defaults. Throws SSHException (ERR_SSH_BAD_OPTION). */
+/**
+ * The longest delay a Node timer holds: 2^31-1 ms (about 24.8 days).
+ * `setTimeout` / `setInterval` turn anything longer, Infinity or NaN into
+ * 1 ms (with a TimeoutOverflowWarning), so a duration past it would fire at
+ * once instead of never.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How `checkDuration` reads a value and reports a bad one. */
+export interface DurationRule {
+  /** Milliseconds per unit of the value: 1 (the default) for milliseconds, 1000 for seconds. */
+  unitMs?: number;
+  /** What 0 means for this option (e.g. `'no limit'`), said in the message; leave out where 0 is not special. */
+  zero?: string;
+  /** Makes the error for a bad value from its message. Default: SSHException with code ERR_SSH_BAD_OPTION. */
+  error?: (message: string) => Error;
+}
+
+/** A value as a message shows it (strings quoted, so `"5"` is told apart from 5). */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
+/**
+ * The library's one rule for a duration a caller passes (an option or a
+ * per-call argument) that ends up in a timer: `undefined` (not given) is
+ * returned as it is; anything else must be a finite number from 0 to what a
+ * timer can hold after conversion to milliseconds (MAX_TIMER_MS, so
+ * 2147483 for seconds), or the rule's error is thrown (SSHException
+ * ERR_SSH_BAD_OPTION by default). The message names the option and the
+ * value, the unit and the range, and what 0 means when `rule.zero` says.
+ * Returns the value unchanged.
+ */
+export function checkDuration<T extends number | undefined>(name: string, value: T, rule: DurationRule = {}): T {
+  if (value === undefined) return value;
+  const unitMs = rule.unitMs ?? 1;
+  const max = Math.floor(MAX_TIMER_MS / unitMs);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+    const unit = unitMs === 1 ? 'milliseconds' : unitMs === 1000 ? 'seconds' : `units of ${unitMs} ms`;
+    const message = `${name} must be a number of ${unit} from 0 to ${max}${rule.zero ? ` (0 means ${rule.zero})` : ''}, got ${shown(value)}`;
+    throw (rule.error ?? bad)(message);
+  }
+  return value;
+}
+
+/** Validates options (durations with `checkDuration`) and fills in defaults. Throws SSHException (ERR_SSH_BAD_OPTION). */
 export function resolveOptions(opts: TransportOptions): ResolvedOptions {
   if (!opts || (opts.role !== 'client' && opts.role !== 'server')) throw bad(`role must be 'client' or 'server'`);
   const version = opts.version ?? DEFAULT_VERSION;
@@ -117,12 +167,12 @@ export function resolveOptions(opts: TransportOptions): ResolvedOptions {
     ...opts,
     version,
     services: opts.services ?? ['ssh-userauth'],
-    bannerTimeout: nonNegative('bannerTimeout', opts.bannerTimeout, 30_000),
-    kexTimeout: nonNegative('kexTimeout', opts.kexTimeout, 60_000),
-    requestTimeout: nonNegative('requestTimeout', opts.requestTimeout, 30_000),
+    bannerTimeout: checkDuration('bannerTimeout', opts.bannerTimeout, { zero: 'no limit' }) ?? 30_000,
+    kexTimeout: checkDuration('kexTimeout', opts.kexTimeout, { zero: 'no limit' }) ?? 60_000,
+    requestTimeout: checkDuration('requestTimeout', opts.requestTimeout, { zero: 'no limit' }) ?? 30_000,
     rekeyBytes,
-    rekeySeconds: nonNegative('rekeySeconds', opts.rekeySeconds, 3600),
-    keepaliveInterval: nonNegative('keepaliveInterval', opts.keepaliveInterval, 0),
+    rekeySeconds: checkDuration('rekeySeconds', opts.rekeySeconds, { unitMs: 1000, zero: 'no rekeying by time' }) ?? 3600,
+    keepaliveInterval: checkDuration('keepaliveInterval', opts.keepaliveInterval, { zero: 'no keepalive' }) ?? 0,
     keepaliveCountMax,
     hexdump: opts.hexdump === true,
   };

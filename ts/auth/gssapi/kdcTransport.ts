@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { abortError, SSHException, TimeoutError } from '../../errors.js';
+import { checkDuration } from '../../transport/index.js';
 
 /** Largest KDC reply we read (tickets with large PACs stay well below). */
 export const KDC_REPLY_MAX = 1 << 20;
@@ -21,7 +22,7 @@ export interface KdcAddress {
 }
 
 export interface KdcSendOptions {
-  /** Milliseconds for the whole exchange, all KDCs together. Default 10 000. */
+  /** Milliseconds for the whole exchange, all KDCs together, 0 to 2^31-1. Default 10 000; 0 = no limit. */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -49,11 +50,14 @@ function withDeadline<T>(run: (settle: { done: (v: T) => void; fail: (e: Error) 
       end();
       reject(abortError(signal!, `${what}: aborted`));
     };
-    const timer = setTimeout(() => {
-      if (settled) return;
-      end();
-      reject(new TimeoutError(`${what}: no reply in time`));
-    }, Math.max(0, deadline - Date.now()));
+    // An infinite deadline (timeout 0) sets no timer.
+    const timer = Number.isFinite(deadline)
+      ? setTimeout(() => {
+          if (settled) return;
+          end();
+          reject(new TimeoutError(`${what}: no reply in time`));
+        }, Math.max(0, deadline - Date.now()))
+      : undefined;
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     run({
@@ -134,12 +138,14 @@ function sendUdp(message: Uint8Array, kdc: KdcAddress, deadline: number, signal:
 
 /**
  * Sends one request to the realm's KDCs and returns the first reply.
- * Throws SSHException 'ERR_KRB5_KDC_UNREACHABLE' when none answers,
+ * Throws SSHException 'ERR_SSH_BAD_OPTION' for a bad `timeout`,
+ * 'ERR_KRB5_KDC_UNREACHABLE' when none answers,
  * TimeoutError when the deadline passes, the signal's reason on abort.
  */
 export async function sendToKdc(realm: string, message: Uint8Array, kdcs: readonly KdcAddress[], options: KdcSendOptions = {}): Promise<Buffer> {
+  const timeout = checkDuration('timeout', options.timeout, { zero: 'no limit' }) ?? DEFAULT_TIMEOUT;
   if (kdcs.length === 0) throw unreachable(realm, kdcs, ['no kdc is configured for the realm in krb5.conf']);
-  const deadline = Date.now() + (options.timeout ?? DEFAULT_TIMEOUT);
+  const deadline = timeout === 0 ? Number.POSITIVE_INFINITY : Date.now() + timeout;
   const reasons: string[] = [];
   for (const transport of [sendTcp, sendUdp]) {
     for (const kdc of kdcs) {

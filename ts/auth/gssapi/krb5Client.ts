@@ -9,7 +9,7 @@ import { lookup, lookupService } from 'node:dns/promises';
 import net from 'node:net';
 import { krb5Enctype } from '../../crypto/krb5/index.js';
 import { SSHException } from '../../errors.js';
-import type { GssKexOptions } from '../../transport/index.js';
+import { checkDuration, type GssKexOptions } from '../../transport/index.js';
 import type { GssClientContext, GssClientMechanism } from '../client.js';
 import { readCcache, resolveCcacheFile } from './ccache.js';
 import { kdcAddresses, loadKrb5Config, realmForHost } from './krb5Config.js';
@@ -39,7 +39,11 @@ export interface Krb5ClientOptions {
   trustDns?: boolean;
   /** Environment to read KRB5CCNAME / KRB5_CONFIG from; default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Milliseconds for the KDC exchanges. Default 10 000. */
+  /**
+   * Milliseconds for the KDC exchanges, 0 to 2^31-1. Default 10 000; 0 = no
+   * limit. Another value is refused with SSHException ERR_SSH_BAD_OPTION
+   * (thrown by `krb5ClientMechanism`, a rejection of `krb5KexOptions*`).
+   */
   timeout?: number;
   /** Aborts the KDC exchanges; takes precedence over a signal passed to `createContext`. */
   signal?: AbortSignal;
@@ -103,8 +107,14 @@ async function credentialsFor(options: Krb5ClientOptions, signal?: AbortSignal):
   return { service, delegation: krbCredFor(await getServiceCredential(cache, krbtgt, { ...tgsOptions, forwardedTgt: true }), service) };
 }
 
+/** Refuses a bad `timeout` up front: later, a failed ticket fetch only means the method is not offered. */
+function checkClientOptions(options: Krb5ClientOptions): void {
+  checkDuration('timeout', options?.timeout, { zero: 'no limit' });
+}
+
 /** The Kerberos 5 mechanism for `UserAuthClient.gssapiWithMic` / `authenticateClient({ gssapi })`. */
 export function krb5ClientMechanism(options: Krb5ClientOptions): GssClientMechanism {
+  checkClientOptions(options);
   return {
     oid: encodeMechOid(),
     async createContext(signal?: AbortSignal): Promise<GssClientContext> {
@@ -121,12 +131,15 @@ export function krb5ClientMechanism(options: Krb5ClientOptions): GssClientMechan
  * included, makes a fresh context from them.
  */
 export async function krb5KexOptions(options: Krb5ClientOptions): Promise<GssKexOptions> {
+  checkClientOptions(options);
   const { service, delegation } = await credentialsFor(options);
   return { oid: encodeMechOid(), initiator: () => new Krb5Initiator(service, delegation ? { delegation } : {}) };
 }
 
 /** krb5KexOptions when Kerberos tickets are at hand; without them undefined, so no gss-* method is offered (as ssh does). */
 export async function krb5KexOptionsIfAvailable(options: Krb5ClientOptions, debug?: (m: string) => void): Promise<GssKexOptions | undefined> {
+  // A bad option is the caller's mistake, not a missing ticket: it rejects.
+  checkClientOptions(options);
   try {
     return await krb5KexOptions(options);
   } catch (err) {

@@ -10,6 +10,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { abortError, ProtocolError, SFTPError, TimeoutError } from '../../errors.js';
+import { checkDuration } from '../../transport/index.js';
 import { SSHReader } from '../../wire/reader.js';
 import type { SSHWriter } from '../../wire/writer.js';
 import { FXP, FX, EXT } from '../../wire/sftpConstants.js';
@@ -46,11 +47,15 @@ export interface SFTPLimits {
 }
 
 export interface SessionOptions {
-  /** How long to wait for the server's VERSION (ms). Default 30 000. */
+  /**
+   * How long to wait for the server's VERSION (ms), 0 to 2^31-1; in
+   * `openSftp` also for opening the channel and starting the subsystem.
+   * Default 30 000; 0 = no limit.
+   */
   readyTimeout?: number;
   /**
    * Fail everything when requests are outstanding and nothing at all has
-   * arrived for this long (ms). Default 300 000; 0 disables.
+   * arrived for this long (ms), 0 to 2^31-1. Default 300 000; 0 disables.
    */
   timeout?: number;
   /** Signal for the handshake. */
@@ -61,6 +66,16 @@ export interface SessionOptions {
    * the channel's receive window when `openSftp` made that larger.
    */
   readAhead?: number;
+}
+
+/**
+ * Refuses `readyTimeout` / `timeout` outside 0..2^31-1 ms (the shared
+ * duration rule) with SFTPError (FAILURE, code ERR_SSH_BAD_OPTION).
+ */
+export function checkSessionOptions(opts: Pick<SessionOptions, 'readyTimeout' | 'timeout'>): void {
+  const error = (message: string): Error => new SFTPError(message, FX.FAILURE, undefined, { code: 'ERR_SSH_BAD_OPTION' });
+  checkDuration('readyTimeout', opts.readyTimeout, { zero: 'no limit', error });
+  checkDuration('timeout', opts.timeout, { zero: 'no limit', error });
 }
 
 /** Default `readyTimeout` (ms): for the VERSION reply, and in `openSftp` for each step before it. */
@@ -118,6 +133,7 @@ export class SFTPSession {
   #readyHandler: ((body: Buffer) => void) | null = null;
 
   constructor(stream: SFTPStream, opts: SessionOptions = {}) {
+    checkSessionOptions(opts);
     if ('readable' in stream && 'writable' in stream && typeof (stream as { readable: unknown }).readable === 'object') {
       const pair = stream as { readable: Readable; writable: Writable };
       this.readable = pair.readable;
@@ -141,13 +157,17 @@ export class SFTPSession {
 
   /** Sends INIT, waits for VERSION, then asks for limits when offered. */
   async init(opts: SessionOptions = {}): Promise<void> {
+    checkSessionOptions(opts);
     const readyTimeout = opts.readyTimeout ?? DEFAULT_READY_TIMEOUT;
     const body = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const err = new TimeoutError(`SFTP server sent no VERSION within ${readyTimeout} ms`);
-        this.#fail(err);
-        reject(err);
-      }, readyTimeout);
+      const timer =
+        readyTimeout > 0
+          ? setTimeout(() => {
+              const err = new TimeoutError(`SFTP server sent no VERSION within ${readyTimeout} ms`);
+              this.#fail(err);
+              reject(err);
+            }, readyTimeout)
+          : undefined;
       const onAbort = (): void => {
         this.#fail(new SFTPError('SFTP handshake aborted', FX.CONNECTION_LOST));
         reject(abortError(opts.signal!));
