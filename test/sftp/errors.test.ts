@@ -11,7 +11,9 @@ import { AbortError, ProtocolError, SFTPError, SFTPTransferError, TimeoutError }
 import { SFTPClient, FX, PART_SUFFIX } from '../../ts/sftp/index.js';
 import { SFTPFramer, encodePacket, encodeStatus, encodeVersion } from '../../ts/wire/sftpPacket.js';
 import { FXP } from '../../ts/wire/sftpConstants.js';
+import { SSHReader } from '../../ts/wire/reader.js';
 import { patternBytes, removeDir, scratchDir, startServer, type ServerClient } from './helpers.js';
+import { within } from '../helpers/within.js';
 
 let dir: string;
 let big: Buffer;
@@ -258,6 +260,58 @@ describe('a hostile server', () => {
     await expect(SFTPClient.fromStream(fakeServer(() => null, null), { readyTimeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
     const c = await SFTPClient.fromStream(fakeServer(() => null), { timeout: 300 });
     await expect(c.stat('/x')).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it('a server that sends VERSION with limits and never answers the limits request times out, or is aborted', async () => {
+    const limitsOnly = (): ReturnType<typeof fakeServer> => fakeServer(() => null, encodeVersion(3, [['limits@openssh.com', '1']]));
+    const t0 = Date.now();
+    const err = await within(SFTPClient.fromStream(limitsOnly(), { readyTimeout: 300 }).catch((e: unknown) => e), 5_000, 'the handshake to fail');
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toMatch(/limits@openssh.com within 300 ms/);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('enough'), 100);
+    const aborted = await within(SFTPClient.fromStream(limitsOnly(), { readyTimeout: 0, signal: ac.signal }).catch((e: unknown) => e), 5_000, 'the abort');
+    expect(aborted).toMatchObject({ name: 'AbortError', cause: 'enough' });
+  });
+
+  it('a server that answers inside our write (a synchronous in-process stream) still gets every transfer right', async () => {
+    const file = patternBytes(3 * 1024 * 1024 + 17, 5);
+    const c = await SFTPClient.fromStream(
+      fakeServer(
+        (type, id, body) => {
+          if (type === FXP.EXTENDED) return encodePacket(FXP.EXTENDED_REPLY, id, (w) => w.uint64(300_000n).uint64(261_120n).uint64(261_120n).uint64(0));
+          if (type === FXP.OPEN) return encodePacket(FXP.HANDLE, id, (w) => w.string(Buffer.from('h')));
+          if (type === FXP.FSTAT || type === FXP.STAT) return encodePacket(FXP.ATTRS, id, (w) => w.uint32(1).uint64(file.length));
+          if (type === FXP.READ) {
+            const r = new SSHReader(body.subarray(5));
+            r.string();
+            const at = Number(r.uint64());
+            const n = r.uint32();
+            if (at >= file.length) return encodeStatus(id, FX.EOF);
+            return encodePacket(FXP.DATA, id, (w) => w.string(file.subarray(at, at + n)));
+          }
+          return encodeStatus(id, FX.OK);
+        },
+        encodeVersion(3, [['limits@openssh.com', '1']]),
+      ),
+      { timeout: 2000 },
+    );
+    const sink = new PassThrough();
+    const got: Buffer[] = [];
+    sink.on('data', (b: Buffer) => got.push(b));
+    await within(c.getfo('/f', sink), 10_000, 'getfo');
+    expect(Buffer.concat(got).equals(file)).toBe(true);
+    const streamed: Buffer[] = [];
+    await within(
+      (async () => {
+        for await (const b of c.createReadStream('/f')) streamed.push(b as Buffer);
+      })(),
+      10_000,
+      'the read stream',
+    );
+    expect(Buffer.concat(streamed).equals(file)).toBe(true);
+    await c.close();
   });
 
   it('an old protocol version and garbage before VERSION are refused', async () => {

@@ -115,7 +115,29 @@ export class SFTPSession {
   #timeoutMs: number;
   #closeWaiters: Array<() => void> = [];
   #drainWaiters: Array<(err?: Error) => void> = [];
-  #onData = (chunk: Buffer): void => this.#receive(chunk);
+  /**
+   * A stream may deliver the server's reply while we are still writing the
+   * request (an in-process server answering synchronously): what arrives
+   * during a send is held and handled on the next microtask, so no reply
+   * callback runs before `request` has returned its id.
+   */
+  #onData = (chunk: Buffer): void => {
+    if (this.#sending > 0 || this.#held.length > 0) {
+      this.#held.push(chunk);
+      if (this.#held.length === 1) queueMicrotask(this.#releaseHeld);
+      return;
+    }
+    this.#receive(chunk);
+  };
+  #releaseHeld = (): void => {
+    const held = this.#held;
+    this.#held = [];
+    for (const chunk of held) this.#receive(chunk);
+  };
+  /** Depth of `#send` calls in progress (see `#onData`). */
+  #sending = 0;
+  /** Chunks that arrived during a send, oldest first. */
+  #held: Buffer[] = [];
   #onEnd = (): void => this.#fail(new SFTPError('SFTP stream ended', FX.CONNECTION_LOST));
   #onClose = (): void => this.#fail(new SFTPError('SFTP stream closed', FX.CONNECTION_LOST));
   #onError = (err: Error): void => this.#fail(new SFTPError(`SFTP stream error: ${err.message}`, FX.CONNECTION_LOST, undefined, { cause: err }));
@@ -155,57 +177,69 @@ export class SFTPSession {
     }
   }
 
-  /** Sends INIT, waits for VERSION, then asks for limits when offered. */
+  /**
+   * Sends INIT, waits for VERSION, then asks for limits when offered. The
+   * whole handshake, limits included, is bounded by `readyTimeout` and
+   * `signal`: a server that sends VERSION and never answers the limits
+   * request fails it too.
+   */
   async init(opts: SessionOptions = {}): Promise<void> {
     checkSessionOptions(opts);
     const readyTimeout = opts.readyTimeout ?? DEFAULT_READY_TIMEOUT;
-    const body = await new Promise<Buffer>((resolve, reject) => {
-      const timer =
-        readyTimeout > 0
-          ? setTimeout(() => {
-              const err = new TimeoutError(`SFTP server sent no VERSION within ${readyTimeout} ms`);
-              this.#fail(err);
-              reject(err);
-            }, readyTimeout)
-          : undefined;
-      const onAbort = (): void => {
-        this.#fail(new SFTPError('SFTP handshake aborted', FX.CONNECTION_LOST));
-        reject(abortError(opts.signal!));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-      };
-      this.#readyHandler = (b) => {
-        done();
-        resolve(b);
-      };
-      this.#closeWaiters.push(() => {
-        done();
-        reject(this.#error);
-      });
-      if (opts.signal?.aborted) return onAbort();
-      this.#send([encodeInit()]);
-    });
-    const v = decodeVersion(body);
-    if (v.version < 3) {
-      const err = new ProtocolError(`SFTP server speaks version ${v.version}; version 3 is required`);
-      this.#fail(err);
-      throw err;
+    const handshake = new AbortController();
+    let stage = 'sent no VERSION';
+    const timer =
+      readyTimeout > 0 ? setTimeout(() => handshake.abort(new TimeoutError(`SFTP server ${stage} within ${readyTimeout} ms`)), readyTimeout) : undefined;
+    const onAbort = (): void => handshake.abort(abortError(opts.signal!));
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const v = decodeVersion(await this.#version(handshake.signal));
+      if (v.version < 3) {
+        const err = new ProtocolError(`SFTP server speaks version ${v.version}; version 3 is required`);
+        this.#fail(err);
+        throw err;
+      }
+      this.version = v.version;
+      this.extensions = v.extensions;
+      stage = 'did not answer limits@openssh.com';
+      if (this.extensions.has(EXT.LIMITS)) await this.#queryLimits(handshake.signal);
+    } catch (err) {
+      if (!handshake.signal.aborted) throw err;
+      const reason = handshake.signal.reason as Error;
+      this.#fail(reason instanceof TimeoutError ? reason : new SFTPError('SFTP handshake aborted', FX.CONNECTION_LOST));
+      throw reason;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
     }
-    this.version = v.version;
-    this.extensions = v.extensions;
-    if (this.extensions.has(EXT.LIMITS)) await this.#queryLimits();
     if (this.#timeoutMs > 0) {
       this.#timer = setInterval(() => this.#checkStall(), Math.max(50, Math.floor(this.#timeoutMs / 4)));
       this.#timer.unref();
     }
   }
 
-  async #queryLimits(): Promise<void> {
+  /** Sends INIT; resolves with the VERSION body, rejects when the session fails or `signal` aborts. */
+  #version(signal: AbortSignal): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#readyHandler = (b) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(b);
+      };
+      this.#closeWaiters.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        reject(this.#error);
+      });
+      this.#send([encodeInit()]);
+    });
+  }
+
+  async #queryLimits(signal: AbortSignal): Promise<void> {
     const t0 = performance.now();
-    const body = await this.call((id) => encodePacket(FXP.EXTENDED, id, (w) => w.string(EXT.LIMITS)));
+    const body = await this.call((id) => encodePacket(FXP.EXTENDED, id, (w) => w.string(EXT.LIMITS)), signal);
     this.roundTripMs = performance.now() - t0;
     const r = replyReader(body, FXP.EXTENDED_REPLY, 'limits@openssh.com');
     const num = (): number => {
@@ -357,15 +391,20 @@ export class SFTPSession {
   #send(chunks: Buffer[], onWritten?: () => void): void {
     // The stream calls back once it is done with a chunk; only a clean finish counts.
     const cb = onWritten ? (err?: Error | null) => err == null && onWritten() : undefined;
-    if (chunks.length === 1) {
-      this.writable.write(chunks[0], cb);
-      return;
+    this.#sending++;
+    try {
+      if (chunks.length === 1) {
+        this.writable.write(chunks[0], cb);
+        return;
+      }
+      this.writable.cork();
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) this.writable.write(chunks[i]);
+      this.writable.write(chunks[last], cb);
+      this.writable.uncork();
+    } finally {
+      this.#sending--;
     }
-    this.writable.cork();
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) this.writable.write(chunks[i]);
-    this.writable.write(chunks[last], cb);
-    this.writable.uncork();
   }
 
   #receive(chunk: Buffer): void {
