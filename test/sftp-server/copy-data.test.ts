@@ -1,15 +1,17 @@
 /**
  * copy-data on the server: a copy within one handle or one path is refused
- * (as OpenSSH's sftp-server does), and length 0 copies the source as it was
- * when the copy started, so a copy into the same file under another name
- * ends instead of reading back what it writes, for ever.
+ * (as OpenSSH's sftp-server does), so is one between two names of a file
+ * when the handles tell their identity (LocalFilesystem's do), and length 0
+ * copies the source as it was when the copy started, so a copy onto itself
+ * through names the server cannot see through ends instead of reading back
+ * what it writes, for ever.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalFilesystem, SFTPServerSession } from '../../ts/sftp/server/index.js';
+import { LocalFilesystem, SFTPServerSession, type SFTPHandle, type SFTPServerInterface } from '../../ts/sftp/server/index.js';
 import { EXT, FX, FXF, FXP } from '../../ts/wire/sftpConstants.js';
 import { packet, ReplyReader, str, u32, u64 } from './raw.js';
 
@@ -19,16 +21,28 @@ let replies: ReplyReader;
 let session: SFTPServerSession;
 let nextId = 1;
 
+/** A LocalFilesystem whose handles do not tell their identity, as a custom SFTPServerInterface may not. */
+class Anonymous extends LocalFilesystem {
+  override async open(...args: Parameters<LocalFilesystem['open']>): Promise<SFTPHandle> {
+    const h = await super.open(...args);
+    return { read: (o, n) => h.read!(o, n), write: (o, d) => h.write!(o, d), stat: () => h.stat!(), close: () => h.close!() };
+  }
+}
+
+async function startSession(fs: SFTPServerInterface): Promise<void> {
+  toServer = new PassThrough();
+  const fromServer = new PassThrough();
+  session = new SFTPServerSession(Duplex.from({ readable: toServer, writable: fromServer }), fs);
+  replies = new ReplyReader(fromServer);
+  toServer.write(packet(FXP.INIT, null, u32(3)));
+  expect((await replies.reply())[0]).toBe(FXP.VERSION);
+}
+
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sshwire-copydata-'));
   writeFileSync(join(dir, 'a'), Buffer.alloc(200_000, 0x61));
   symlinkSync('a', join(dir, 'alias'));
-  toServer = new PassThrough();
-  const fromServer = new PassThrough();
-  session = new SFTPServerSession(Duplex.from({ readable: toServer, writable: fromServer }), new LocalFilesystem(dir));
-  replies = new ReplyReader(fromServer);
-  toServer.write(packet(FXP.INIT, null, u32(3)));
-  expect((await replies.reply())[0]).toBe(FXP.VERSION);
+  await startSession(new LocalFilesystem(dir));
 });
 
 afterEach(async () => {
@@ -71,7 +85,17 @@ describe('copy-data limits', () => {
     expect(readFileSync(join(dir, 'a')).length).toBe(200_000);
   });
 
-  it('length 0 into the same file under another name copies what was there when it started, and ends', async () => {
+  it('refuses a copy between two names of one file when the handles tell their identity', async () => {
+    const h1 = await open('a');
+    const h2 = await open('alias');
+    expect((await copyData(h1, 0, 0, h2, 200_000)).code).toBe(FX.FAILURE);
+    expect(readFileSync(join(dir, 'a')).length).toBe(200_000);
+  });
+
+  it('length 0 onto the same file through a name the server cannot see through copies what was there when it started, and ends', async () => {
+    toServer.end();
+    await session.done;
+    await startSession(new Anonymous(dir));
     const h1 = await open('a');
     const h2 = await open('alias');
     expect((await copyData(h1, 0, 0, h2, 200_000)).code).toBe(FX.OK);

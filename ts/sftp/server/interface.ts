@@ -91,6 +91,13 @@ export interface SFTPHandle {
   /** `fstatvfs@openssh.com`. */
   statvfs?(): SFTPResult<SFTPStatVFSInfo>;
   /**
+   * Optional: a string equal for two handles on the same file and different
+   * otherwise (LocalFilesystem gives device and inode). copy-data refuses a
+   * copy from a file onto itself through any two names when both handles
+   * have it; without it only the same handle or path is caught.
+   */
+  identity?(): MaybePromise<string>;
+  /**
    * SSH_FXP_CLOSE, run after the reads and writes the client sent before it.
    * Also called for handles still open when the session ends (a failure is
    * then ignored). The handle is gone for the client even if this fails.

@@ -183,6 +183,12 @@ class LocalFileHandle implements SFTPHandle {
     return attrsOf(await this.#fh.stat());
   }
 
+  /** Device and inode: the same for every name and handle of one file. */
+  async identity(): Promise<string> {
+    const st = await this.#fh.stat({ bigint: true });
+    return `${st.dev}:${st.ino}`;
+  }
+
   /**
    * FSETSTAT. Under `readOnly` every change is refused (PERMISSION_DENIED,
    * as SETSTAT by path); otherwise a size change needs a handle opened for

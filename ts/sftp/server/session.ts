@@ -750,8 +750,10 @@ export class SFTPServerSession {
   /**
    * copy-data: like OpenSSH's sftp-server, a copy within one handle or one
    * path is refused (reading what it just wrote, it could run for ever,
-   * a byte at a time). Length 0 copies up to the source's size when the
-   * copy starts, so a copy into the same file by another name ends too.
+   * a byte at a time), and so is one between two names of one file when
+   * the handles tell their identity. Length 0 copies up to the source's
+   * size when the copy starts, so a copy onto itself by a name we cannot
+   * see through still ends.
    */
   async #copyData(id: number, r: SSHReader): Promise<void> {
     const from = this.#lookup(r);
@@ -762,7 +764,12 @@ export class SFTPServerSession {
     const dst = to.h;
     let writeOffset = safeOffset(r);
     if (!src.handle?.read || !dst.handle?.write) throw new FailStatus(FX.OP_UNSUPPORTED, 'handles cannot be copied');
-    if (from.key === to.key || src.path === dst.path) throw new FailStatus(FX.FAILURE, 'copy-data: source and destination are the same file');
+    const sameFile = async (): Promise<boolean> => {
+      if (from.key === to.key || src.path === dst.path) return true;
+      if (!src.handle?.identity || !dst.handle?.identity) return false;
+      return (await src.handle.identity()) === (await dst.handle.identity());
+    };
+    if (await sameFile()) throw new FailStatus(FX.FAILURE, 'copy-data: source and destination are the same file');
     const read = src.handle.read.bind(src.handle);
     const write = dst.handle.write.bind(dst.handle);
     const stat = length === 0 && src.handle.stat ? src.handle.stat.bind(src.handle) : null;
