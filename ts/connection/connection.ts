@@ -232,13 +232,15 @@ export class Connection extends EventEmitter {
       return Promise.reject(new ChannelException(`cannot open ${type}: ${this.maxChannels} channels already open`, OPEN_FAILURE.RESOURCE_SHORTAGE));
     }
     if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    let window: number;
+    let maxPacket: number;
     try {
       checkWaitOptions(opts, `opening ${type} channel`);
+      window = checkRange('window', opts?.window, this.window, 1, MAX_WINDOW);
+      maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     } catch (err) {
       return Promise.reject(err);
     }
-    const window = checkRange('window', opts?.window, this.window, 1, MAX_WINDOW);
-    const maxPacket = checkRange('maxPacketSize', opts?.maxPacketSize, this.maxPacketSize, 1, MAX_MAX_PACKET);
     const id = this.#allocId();
     const pending: PendingOpen = { type, d: deferred<Channel>(), abandoned: false, window, maxPacket };
     const payload = channelOpenMessage(type, id, window, maxPacket, extraData);

@@ -87,7 +87,10 @@ export class SessionChannel extends Channel {
   }
 
   /** Sets an environment variable; resolves false when the server refuses (OpenSSH needs AcceptEnv). */
-  setEnv(name: string, value: string, opts?: WaitOptions): Promise<boolean> {
+  async setEnv(name: string, value: string, opts?: WaitOptions): Promise<boolean> {
+    if (typeof name !== 'string' || typeof value !== 'string') {
+      throw new SSHException(`setEnv: name and value must be strings, got ${typeof name} and ${typeof value}`, { code: 'ERR_SSH_BAD_ARGUMENT' });
+    }
     return this.request('env', sshStringPair(name, value), true, opts);
   }
 
@@ -103,12 +106,12 @@ export class SessionChannel extends Channel {
   }
 
   /** Sends a break of `ms` milliseconds (RFC 4335); resolves whether the server performed it. */
-  sendBreak(ms = 0, opts?: WaitOptions): Promise<boolean> {
+  async sendBreak(ms = 0, opts?: WaitOptions): Promise<boolean> {
     return this.request('break', new SSHWriter(8).uint32(uint32('ms', ms)).toBytes(), true, opts);
   }
 
   /** Asks for X11 forwarding; resolves whether the server agreed. */
-  requestX11(x11: X11Options = {}, opts?: WaitOptions): Promise<boolean> {
+  async requestX11(x11: X11Options = {}, opts?: WaitOptions): Promise<boolean> {
     const cookie = x11.authCookie ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex');
     const body = new SSHWriter(64 + cookie.length)
       .boolean(x11.singleConnection ?? false)
