@@ -1,6 +1,7 @@
 /**
- * conn.run() with `subsystem` (AsyncSSH's run(subsystem=...)) reaches a
- * server subsystem handler instead of running a command.
+ * conn.run() with `subsystem` (AsyncSSH's run(subsystem=...)), as
+ * `run({ subsystem })` or `run('', { subsystem })`, reaches a server
+ * subsystem handler instead of running a command.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILED, AUTH_SUCCESSFUL, ChannelException, connect, PrivateKey, type ConnectOptions, type SessionChannel } from '../../ts/index.js';
@@ -46,6 +47,9 @@ describe('conn.run with a subsystem', () => {
       expect(res.stdout).toBe('upper: HELLO');
       expect(res.exitStatus).toBe(7);
       expect(res.subsystem).toBe('upper');
+      // AsyncSSH's shape: no command at all.
+      const bare = await conn.run({ subsystem: 'upper', stdin: 'again', timeout: 10_000 });
+      expect([bare.stdout, bare.exitStatus, bare.subsystem]).toEqual(['upper: AGAIN', 7, 'upper']);
       await expect(conn.run('ls', { subsystem: 'upper' })).rejects.toBeInstanceOf(ChannelException);
       expect(commands).toEqual([]);
       conn.close();

@@ -145,10 +145,15 @@ export class SSHClientConnection {
    * Runs `command` to the end and returns its output and exit status.
    * Options: `stdin`, `env`, `pty`, `signal`, `timeout`, `check` (reject with
    * ProcessError on a non-zero exit), `encoding` (null for Buffers).
+   * `run({ subsystem, ... })` runs a subsystem instead (AsyncSSH's
+   * `run(subsystem=...)`); so does `run('', { subsystem })`.
    */
-  run(command: string, options: RunOptions = {}): Promise<RunResult> {
+  run(command: string, options?: RunOptions): Promise<RunResult>;
+  run(options: RunOptions & { subsystem: string }): Promise<RunResult>;
+  run(commandOrOptions: string | (RunOptions & { subsystem: string }), options: RunOptions = {}): Promise<RunResult> {
+    const [command, opts] = typeof commandOrOptions === 'string' ? [commandOrOptions, options] : ['', commandOrOptions];
     try {
-      return runCommand(this.connection, command, this.#session(options));
+      return runCommand(this.connection, command, this.#session(opts));
     } catch (err) {
       return Promise.reject(err);
     }
