@@ -13,7 +13,7 @@ import { SSHException } from '../../ts/errors.js';
 import type { Transport } from '../../ts/transport/index.js';
 import { MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { transportPair } from './pair.js';
-import { xorshift32 } from './prng.js';
+import { Rand } from './prng.js';
 import { within } from './within.js';
 
 /** What a run saw, by kind, with counts. */
@@ -21,29 +21,8 @@ export type ConnectionFuzzTally = Map<string, number>;
 
 const SETTLE_MS = 5_000;
 
-class Gen {
-  readonly #next: () => number;
-  constructor(seed: number) {
-    this.#next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.#next() % n;
-  }
-  chance(p: number): boolean {
-    return this.#next() / 0x1_0000_0000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.#next() & 0xff;
-    return b;
-  }
-}
-
 /** One hostile message; `ids` are channel numbers the peer has seen from our side. */
-function hostileMessage(g: Gen, ids: number[]): Uint8Array {
+function hostileMessage(g: Rand, ids: number[]): Uint8Array {
   const w = new SSHWriter(64);
   const id = (): number => (ids.length > 0 && g.chance(0.7) ? g.pick(ids) : g.pick([0, 1, 2, 99, 0xffffffff, g.int(0x1_0000_0000)]));
   const u32 = (): number => g.pick([0, 1, 32768, 0x7fffffff, 0xffffffff, g.int(0x1_0000_0000), g.int(70000)]);
@@ -91,7 +70,7 @@ function bump(t: ConnectionFuzzTally, key: string): void {
 }
 
 /** The peer side: answers our opens plausibly most of the time, remembers our channel ids, and injects hostile messages. */
-function drivePeer(g: Gen, peer: Transport, ids: number[]): void {
+function drivePeer(g: Rand, peer: Transport, ids: number[]): void {
   peer.onMessage((type, payload) => {
     try {
       if (type === MSG.CHANNEL_OPEN) {
@@ -117,7 +96,7 @@ function drivePeer(g: Gen, peer: Transport, ids: number[]): void {
   });
 }
 
-type Op = (c: Connection, g: Gen) => Promise<unknown>;
+type Op = (c: Connection, g: Rand) => Promise<unknown>;
 
 const OPS: Record<string, Op> = {
   openSession: async (c) => (await c.openSession({ timeout: 300 })).close(),
@@ -141,7 +120,7 @@ const OPS: Record<string, Op> = {
  * Throws on a hang or an untyped error.
  */
 export async function fuzzConnection(seed: number, count: number, role: 'client' | 'server' = 'client'): Promise<ConnectionFuzzTally> {
-  const g = new Gen(seed);
+  const g = new Rand(seed);
   const tally: ConnectionFuzzTally = new Map();
   const names = Object.keys(OPS);
   let current: { conn: Connection; ours: Transport; peer: Transport } | null = null;

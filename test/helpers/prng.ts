@@ -12,3 +12,29 @@ export function xorshift32(seed: number): () => number {
     return x;
   };
 }
+
+/** Seeded choices for fuzzers: integers, coin flips, picks and bytes, all from one xorshift32 stream. */
+export class Rand {
+  readonly #next: () => number;
+  constructor(seed: number) {
+    this.#next = xorshift32(seed);
+  }
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return this.#next() % n;
+  }
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.#next() / 0x1_0000_0000 < p;
+  }
+  /** One element of `xs`. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  /** `n` random bytes. */
+  bytes(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = this.#next() & 0xff;
+    return b;
+  }
+}

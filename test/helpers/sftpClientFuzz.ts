@@ -16,34 +16,13 @@ import { SSHException } from '../../ts/errors.js';
 import { SFTPClient } from '../../ts/sftp/index.js';
 import { EXT, FX, FXP } from '../../ts/wire/sftpConstants.js';
 import { encodeAttrs, encodeHandle, encodeName, encodePacket, encodeStatus, encodeVersion, SFTPFramer } from '../../ts/wire/sftpPacket.js';
-import { xorshift32 } from './prng.js';
+import { Rand } from './prng.js';
 import { within } from './within.js';
 
 /** Outcomes by operation and kind ("stat ok", "get SFTPError", ...), with counts. */
 export type ClientFuzzTally = Map<string, number>;
 
 const SETTLE_MS = 8_000;
-
-class Gen {
-  readonly #next: () => number;
-  constructor(seed: number) {
-    this.#next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.#next() % n;
-  }
-  chance(p: number): boolean {
-    return this.#next() / 0x1_0000_0000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.#next() & 0xff;
-    return b;
-  }
-}
 
 const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
@@ -52,7 +31,7 @@ const u32 = (n: number): Buffer => {
 };
 
 /** The reply a well-behaved server might give to `type`, before any mutation. */
-function plausible(g: Gen, type: number, id: number, body: Buffer): Buffer[] {
+function plausible(g: Rand, type: number, id: number, body: Buffer): Buffer[] {
   const size = g.pick([0, 1, 1000, 70_000, 300_000]);
   const attrs = { size, permissions: g.pick([0o100644, 0o40755, 0o120777]), uid: 1, gid: 1, atime: 1, mtime: 2 };
   switch (type) {
@@ -84,7 +63,7 @@ function plausible(g: Gen, type: number, id: number, body: Buffer): Buffer[] {
 }
 
 /** `plausible`, sometimes mutated into something hostile. */
-function answer(g: Gen, type: number, id: number, body: Buffer, otherIds: () => number): Buffer[] {
+function answer(g: Rand, type: number, id: number, body: Buffer, otherIds: () => number): Buffer[] {
   const replies = plausible(g, type, id, body);
   if (!g.chance(0.2)) return replies;
   const r = replies[0]!;
@@ -135,7 +114,7 @@ function answer(g: Gen, type: number, id: number, body: Buffer, otherIds: () => 
 }
 
 /** A fake server on a pair of streams; returns the client's side. */
-function hostileServer(g: Gen): { readable: PassThrough; writable: PassThrough; stop(): void } {
+function hostileServer(g: Rand): { readable: PassThrough; writable: PassThrough; stop(): void } {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const framer = new SFTPFramer(1024 * 1024);
@@ -172,7 +151,7 @@ function hostileServer(g: Gen): { readable: PassThrough; writable: PassThrough; 
   };
 }
 
-type Op = (c: SFTPClient, g: Gen, dir: string) => Promise<unknown>;
+type Op = (c: SFTPClient, g: Rand, dir: string) => Promise<unknown>;
 
 const OPS: Record<string, Op> = {
   stat: (c) => c.stat('/x'),
@@ -214,7 +193,7 @@ function bump(t: ClientFuzzTally, key: string): void {
  * untyped error, naming the seed and operation.
  */
 export async function fuzzSftpClient(seed: number, count: number): Promise<ClientFuzzTally> {
-  const g = new Gen(seed);
+  const g = new Rand(seed);
   const dir = mkdtempSync(join(tmpdir(), 'sshwire-sftpcfuzz-'));
   const tally: ClientFuzzTally = new Map();
   const names = Object.keys(OPS);

@@ -18,7 +18,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import { SSHException } from '../../ts/errors.js';
 import { LocalFilesystem, SFTPServerSession } from '../../ts/sftp/server/index.js';
 import { ATTR, EXT, FXF, FXP } from '../../ts/wire/sftpConstants.js';
-import { xorshift32 } from './prng.js';
+import { Rand } from './prng.js';
 import { packet, ReplyReader, str, u32, u64 } from '../sftp-server/raw.js';
 
 /** What a fuzz run saw: reply kinds and session endings, by name, with counts. */
@@ -27,31 +27,10 @@ export type FuzzTally = Map<string, number>;
 const REPLY_MS = 5_000;
 const SMALL = 4 * 1024 * 1024;
 
-class Gen {
-  readonly #next: () => number;
-  constructor(seed: number) {
-    this.#next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.#next() % n;
-  }
-  chance(p: number): boolean {
-    return this.#next() / 0x1_0000_0000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.#next() & 0xff;
-    return b;
-  }
-}
-
 const NAMES = ['a', 'b', 'dir', 'dir/x', 'dir/y', 'new', 'new2', 'out', 'out/secret', 'loop', 'dangling', '.', '..', '../..', '/', '/etc/passwd', '../../../../etc', 'a/', 'dir/../a', 'sp ace', 'ünï', 'nl\nname', ''];
 
 /** Builds one request body (fields after type and id) for `type`. */
-function fields(g: Gen, type: number, handles: Buffer[]): Buffer[] {
+function fields(g: Rand, type: number, handles: Buffer[]): Buffer[] {
   const path = (): Buffer => {
     if (g.chance(0.05)) return str(g.bytes(g.int(64))); // arbitrary bytes, invalid UTF-8 included
     if (g.chance(0.02)) return str('x'.repeat(g.int(5000)));
@@ -112,7 +91,7 @@ function fields(g: Gen, type: number, handles: Buffer[]): Buffer[] {
   }
 }
 
-function extended(g: Gen, path: () => Buffer, handle: () => Buffer, offset: () => Buffer, len: () => Buffer): Buffer[] {
+function extended(g: Rand, path: () => Buffer, handle: () => Buffer, offset: () => Buffer, len: () => Buffer): Buffer[] {
   const name = g.chance(0.1) ? 'nonsense@example.com' : g.pick(Object.values(EXT));
   const args: Buffer[] = [];
   switch (name) {
@@ -197,7 +176,7 @@ function bump(t: FuzzTally, key: string): void {
  * the root; returns what it saw.
  */
 export async function fuzzSftpServer(seed: number, count: number): Promise<FuzzTally> {
-  const g = new Gen(seed);
+  const g = new Rand(seed);
   const base = mkdtempSync(join(tmpdir(), 'sshwire-sftpfuzz-'));
   const root = join(base, 'root');
   const outside = join(base, 'outside');
