@@ -13,14 +13,11 @@ import { SSHException } from '../../ts/errors.js';
 import type { Transport } from '../../ts/transport/index.js';
 import { closeBoth } from '../helpers/pair.js';
 import { readyPair } from './helpers.js';
+import { BAD_DURATIONS, MAX_MS, thrown, expectDurationRefusal } from '../helpers/durations.js';
 
-const MAX = 2 ** 31 - 1;
-const BAD: [string, number][] = [
-  ['Infinity', Number.POSITIVE_INFINITY],
-  ['NaN', Number.NaN],
-  ['-1', -1],
-  ['2^31', 2 ** 31],
-];
+function expectRefusal(e: unknown, name: string, v: number): void {
+  expectDurationRefusal(e, name, v, { noLimitAtZero: true });
+}
 
 const open: Transport[] = [];
 const closers: (() => void)[] = [];
@@ -29,25 +26,8 @@ afterEach(async () => {
   await closeBoth(...open.splice(0));
 });
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
-
-function expectRefusal(e: unknown, name: string, v: number): void {
-  expect(e).toBeInstanceOf(SSHException);
-  expect(e).toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-  expect((e as Error).message).toContain(`${name} must be`);
-  expect((e as Error).message).toContain(`got ${String(v)}`);
-  expect((e as Error).message).toContain('0 means no limit');
-}
-
 describe('client authTimeout', () => {
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what}: the UserAuthClient constructor throws, authenticateClient rejects`, async () => {
       const { client, server } = await readyPair();
       open.push(client, server);
@@ -62,7 +42,7 @@ describe('client authTimeout', () => {
     });
   }
 
-  for (const v of [0, MAX]) {
+  for (const v of [0, MAX_MS]) {
     it(`${v} is accepted and authentication works`, async () => {
       const { client, server } = await readyPair();
       open.push(client, server);
@@ -75,7 +55,7 @@ describe('client authTimeout', () => {
 });
 
 describe('server authTimeout (serverAuthLimits, UserAuthServer)', () => {
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what} is refused`, () => {
       expectRefusal(
         thrown(() => serverAuthLimits({ authTimeout: v })),
@@ -91,7 +71,7 @@ describe('server authTimeout (serverAuthLimits, UserAuthServer)', () => {
   }
   it('0 and 2^31-1 are accepted', () => {
     expect(serverAuthLimits({ authTimeout: 0 }).timeout).toBe(0);
-    expect(serverAuthLimits({ authTimeout: MAX }).timeout).toBe(MAX);
+    expect(serverAuthLimits({ authTimeout: MAX_MS }).timeout).toBe(MAX_MS);
     expect(serverAuthLimits({}).timeout).toBe(120_000);
   });
 });
@@ -100,7 +80,7 @@ describe('Kerberos KDC timeout', () => {
   /** Env pointing at files that do not exist: no tickets. */
   const env = { KRB5CCNAME: 'FILE:/nonexistent/sshwire-ccache', KRB5_CONFIG: '/nonexistent/sshwire-krb5.conf' };
 
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what}: krb5ClientMechanism throws; krb5KexOptions and krb5KexOptionsIfAvailable reject (not "no tickets")`, async () => {
       expectRefusal(
         thrown(() => krb5ClientMechanism({ host: 'h', env, timeout: v })),
@@ -114,7 +94,7 @@ describe('Kerberos KDC timeout', () => {
   }
 
   it('0 and 2^31-1 are accepted: without tickets krb5KexOptionsIfAvailable just offers nothing', async () => {
-    for (const v of [0, MAX]) {
+    for (const v of [0, MAX_MS]) {
       expect(krb5ClientMechanism({ host: 'h', env, timeout: v }).oid.length).toBeGreaterThan(0);
       expect(await krb5KexOptionsIfAvailable({ host: 'h', env, timeout: v })).toBeUndefined();
     }
@@ -137,7 +117,7 @@ describe('Kerberos KDC timeout', () => {
     const port = (server.address() as net.AddressInfo).port;
     const out = await sendToKdc('R', Buffer.from('hello'), [{ host: '127.0.0.1', port }], { timeout: 0 });
     expect(out.toString()).toBe('late');
-    const max = await sendToKdc('R', Buffer.from('hello'), [{ host: '127.0.0.1', port }], { timeout: MAX });
+    const max = await sendToKdc('R', Buffer.from('hello'), [{ host: '127.0.0.1', port }], { timeout: MAX_MS });
     expect(max.toString()).toBe('late');
   });
 });

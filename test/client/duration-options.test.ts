@@ -28,21 +28,10 @@ import {
 } from '../../ts/index.js';
 import { ownServerLogin } from '../helpers/ownServer.js';
 import { makeTempDir } from '../keys/helpers.js';
+import { BAD_DURATIONS, MAX_MS, expectDurationRefusal } from '../helpers/durations.js';
 
-const MAX = 2 ** 31 - 1;
-const BAD: [string, number][] = [
-  ['Infinity', Number.POSITIVE_INFINITY],
-  ['NaN', Number.NaN],
-  ['-1', -1],
-  ['2^31', 2 ** 31],
-];
-
-/** Checks `e` is the option refusal: SSHException ERR_SSH_BAD_OPTION naming `name` and the value. */
 function expectRefusal(e: unknown, name: string, v: number): void {
-  expect(e).toBeInstanceOf(SSHException);
-  expect(e).toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-  expect((e as Error).message).toContain(`${name} must be`);
-  expect((e as Error).message).toContain(`got ${String(v)}`);
+  expectDurationRefusal(e, name, v);
 }
 
 describe('connect-time durations are refused before any connection is attempted', () => {
@@ -75,11 +64,11 @@ describe('connect-time durations are refused before any connection is attempted'
 
   /** connect()'s time options: [name, bad values, largest accepted]. rekeySeconds is in seconds. */
   const CONNECT: [keyof ConnectOptions, [string, number][], number][] = [
-    ['readyTimeout', BAD, MAX],
-    ['authTimeout', BAD, MAX],
-    ['bannerTimeout', BAD, MAX],
-    ['keepaliveInterval', BAD, MAX],
-    ['rekeySeconds', [...BAD, ['1e7', 1e7], ['2147484', 2147484]], 2147483],
+    ['readyTimeout', BAD_DURATIONS, MAX_MS],
+    ['authTimeout', BAD_DURATIONS, MAX_MS],
+    ['bannerTimeout', BAD_DURATIONS, MAX_MS],
+    ['keepaliveInterval', BAD_DURATIONS, MAX_MS],
+    ['rekeySeconds', [...BAD_DURATIONS, ['1e7', 1e7], ['2147484', 2147484]], 2147483],
   ];
 
   for (const [name, bad, max] of CONNECT) {
@@ -135,7 +124,7 @@ describe('connect-time durations are refused before any connection is attempted'
   };
 
   for (const name of CLIENT) {
-    for (const [what, v] of BAD) {
+    for (const [what, v] of BAD_DURATIONS) {
       it(`SSHClient.connect: ${name} ${what} rejects with ERR_SSH_BAD_OPTION naming it, no connection made`, async () => {
         let p: Promise<unknown> | undefined;
         expect(() => (p = clientConnect({ [name]: v }))).not.toThrow();
@@ -144,7 +133,7 @@ describe('connect-time durations are refused before any connection is attempted'
       });
     }
     it(`SSHClient.connect: ${name} 0 and 2^31-1 pass the check (the connection is attempted)`, async () => {
-      for (const v of [0, MAX]) {
+      for (const v of [0, MAX_MS]) {
         const e = await clientConnect({ readyTimeout: 5000, [name]: v }).catch((err: unknown) => err);
         expect(e, `${name} ${v}`).toBeInstanceOf(Error);
         expect((e as SSHException).code, `${name} ${v}`).not.toBe('ERR_SSH_BAD_OPTION');
@@ -198,7 +187,7 @@ describe('per-call durations on a connection', () => {
     expectRefusal(e, name, v);
   }
 
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what}: run / exec / shell / openSession / sftp / forwards reject before opening anything`, async () => {
       await using c = await connect(ownServerLogin(server.address().port));
       await refused(() => c.run('x', { timeout: v }), 'timeout', v);
@@ -239,7 +228,7 @@ describe('per-call durations on a connection', () => {
     });
   }
 
-  for (const v of [0, MAX]) {
+  for (const v of [0, MAX_MS]) {
     it(`timeout ${v} is accepted (0: no limit)`, async () => {
       await using c = await connect(ownServerLogin(server.address().port));
       expect((await c.run('x', { timeout: v })).stdout).toBe('ok\n');

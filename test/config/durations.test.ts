@@ -12,35 +12,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProxyCommand, SSHConfig, systemResolver, type LookupOptions } from '../../ts/config/index.js';
 import { SSHException } from '../../ts/errors.js';
-
-const MAX = 2 ** 31 - 1;
-const BAD: [string, number][] = [
-  ['Infinity', Number.POSITIVE_INFINITY],
-  ['NaN', Number.NaN],
-  ['-1', -1],
-  ['2^31', 2 ** 31],
-];
-const LOCAL: LookupOptions = { localUser: 'alice', homeDir: '/home/alice', localHostname: 'ws1', uid: 1000, env: {} };
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
+import { BAD_DURATIONS, MAX_MS, thrown, expectDurationRefusal } from '../helpers/durations.js';
 
 function expectRefusal(e: unknown, name: string, v: number): void {
-  expect(e).toBeInstanceOf(SSHException);
-  expect(e).toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-  expect((e as Error).message).toContain(`${name} must be`);
-  expect((e as Error).message).toContain(`got ${String(v)}`);
+  expectDurationRefusal(e, name, v);
 }
+
+const LOCAL: LookupOptions = { localUser: 'alice', homeDir: '/home/alice', localHostname: 'ws1', uid: 1000, env: {} };
 
 describe('ProxyCommand durations', () => {
   for (const name of ['timeout', 'killGraceMs'] as const) {
-    for (const [what, v] of BAD) {
+    for (const [what, v] of BAD_DURATIONS) {
       it(`${name} ${what} throws ERR_SSH_BAD_OPTION and starts nothing`, () => {
         const dir = mkdtempSync(join(tmpdir(), 'sshwire-pc-'));
         try {
@@ -59,7 +41,7 @@ describe('ProxyCommand durations', () => {
   }
 
   it('0 and 2^31-1 are accepted (timeout 0: no limit)', async () => {
-    for (const v of [0, MAX]) {
+    for (const v of [0, MAX_MS]) {
       // Silent for a while, then speaks: timeout 0 must not cut it short.
       const p = new ProxyCommand(`/bin/sh -c 'sleep 0.1; echo hi'`, { timeout: v, killGraceMs: v });
       const chunks: Buffer[] = [];
@@ -79,7 +61,7 @@ describe('SSHConfig lookup durations', () => {
   const cfg = 'Match exec "sleep 0.05"\n  Port 7\n';
 
   for (const name of ['execTimeoutMs', 'dnsTimeoutMs'] as const) {
-    for (const [what, v] of BAD) {
+    for (const [what, v] of BAD_DURATIONS) {
       it(`${name} ${what}: lookup rejects, lookupSync throws, before any Match exec runs`, async () => {
         const dir = mkdtempSync(join(tmpdir(), 'sshwire-me-'));
         try {
@@ -101,7 +83,7 @@ describe('SSHConfig lookup durations', () => {
     }
   }
 
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`canonicalize() rejects and systemResolver() throws for a dnsTimeoutMs of ${what}`, async () => {
       const c = SSHConfig.fromText('');
       const dict = await c.lookup('h', LOCAL);
@@ -115,14 +97,14 @@ describe('SSHConfig lookup durations', () => {
   }
 
   it('execTimeoutMs 0 (no limit) and 2^31-1 run Match exec to its end, sync and async', async () => {
-    for (const v of [0, MAX]) {
+    for (const v of [0, MAX_MS]) {
       expect(SSHConfig.fromText(cfg).lookupSync('h', { ...LOCAL, execTimeoutMs: v }).port).toBe(7);
       expect((await SSHConfig.fromText(cfg).lookup('h', { ...LOCAL, execTimeoutMs: v })).port).toBe(7);
     }
   });
 
   it('dnsTimeoutMs 0 (no limit) and 2^31-1: the system resolver still answers', async () => {
-    for (const v of [0, MAX]) {
+    for (const v of [0, MAX_MS]) {
       // (Rooted "localhost." is not in /etc/hosts for glibc, so ask for the plain name here.)
       expect(await systemResolver(v)('localhost', 4)).toBe(true);
       expect(await systemResolver(v)('no-such-host.invalid.', 0)).toBe(false);

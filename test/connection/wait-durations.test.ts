@@ -10,14 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, execProcess, resolveConnectionOptions, runCommand, type SessionChannel } from '../../ts/connection/index.js';
 import { SSHException } from '../../ts/errors.js';
 import { connectionPair, type ConnPair } from './helpers.js';
-
-const MAX = 2 ** 31 - 1;
-const BAD: [string, number][] = [
-  ['Infinity', Number.POSITIVE_INFINITY],
-  ['NaN', Number.NaN],
-  ['-1', -1],
-  ['2^31', 2 ** 31],
-];
+import { BAD_DURATIONS, MAX_MS } from '../helpers/durations.js';
 
 let pair: ConnPair | null = null;
 afterEach(async () => {
@@ -68,7 +61,7 @@ async function refused(make: () => Promise<unknown>, v: number): Promise<void> {
 }
 
 describe('ConnectionOptions.requestTimeout', () => {
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what} is refused with ERR_SSH_BAD_OPTION`, () => {
       expect(() => resolveConnectionOptions({ role: 'client', requestTimeout: v })).toThrow(SSHException);
       expect(() => resolveConnectionOptions({ role: 'client', requestTimeout: v })).toThrow(/requestTimeout .*0 means no limit/);
@@ -77,12 +70,12 @@ describe('ConnectionOptions.requestTimeout', () => {
   }
   it('0 and 2^31-1 are accepted', () => {
     expect(resolveConnectionOptions({ role: 'client', requestTimeout: 0 }).requestTimeout).toBe(0);
-    expect(resolveConnectionOptions({ role: 'client', requestTimeout: MAX }).requestTimeout).toBe(MAX);
+    expect(resolveConnectionOptions({ role: 'client', requestTimeout: MAX_MS }).requestTimeout).toBe(MAX_MS);
   });
 });
 
 describe('per-call timeouts', () => {
-  for (const [what, v] of BAD) {
+  for (const [what, v] of BAD_DURATIONS) {
     it(`${what}: openSession / openChannel / globalRequest reject before sending anything`, async () => {
       const { p, seen } = await countingPair();
       await refused(() => p.client.openSession({ timeout: v }), v);
@@ -116,7 +109,7 @@ describe('per-call timeouts', () => {
     });
   }
 
-  for (const v of [0, MAX]) {
+  for (const v of [0, MAX_MS]) {
     it(`timeout ${v} is accepted everywhere (0: no limit)`, async () => {
       const { p, seen } = await countingPair();
       const ch = await p.client.openSession({ timeout: v });

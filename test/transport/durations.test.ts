@@ -11,24 +11,7 @@ import { SSHException } from '../../ts/errors.js';
 import { timedWait } from '../../ts/transport/deferred.js';
 import { checkDuration, MAX_TIMER_MS, resolveTransportOptions, Transport, type TransportOptions } from '../../ts/transport/index.js';
 import { closeBoth, hostKey, transportPair } from '../helpers/pair.js';
-
-/** What no duration option may be (after conversion to ms for seconds). */
-const BAD_MS: [string, number][] = [
-  ['Infinity', Number.POSITIVE_INFINITY],
-  ['NaN', Number.NaN],
-  ['-1', -1],
-  ['2^31', 2 ** 31],
-];
-
-/** The error `fn` throws (or null). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
+import { BAD_DURATIONS, thrown } from '../helpers/durations.js';
 
 /** Collects TimeoutOverflowWarnings while a test runs. */
 function watchOverflow(): { warnings: string[]; stop(): void } {
@@ -83,7 +66,7 @@ describe('transport time options', () => {
   const MS_OPTIONS = ['bannerTimeout', 'kexTimeout', 'requestTimeout', 'keepaliveInterval'] as const;
 
   for (const name of MS_OPTIONS) {
-    for (const [what, v] of BAD_MS) {
+    for (const [what, v] of BAD_DURATIONS) {
       it(`${name} ${what} is refused with ERR_SSH_BAD_OPTION naming it`, () => {
         const e = thrown(() => resolveTransportOptions({ ...base(), [name]: v }));
         expect(e).toBeInstanceOf(SSHException);
@@ -98,7 +81,7 @@ describe('transport time options', () => {
     });
   }
 
-  for (const [what, v] of [...BAD_MS, ['1e7 (past 2^31-1 ms once in ms)', 1e7], ['2147484', 2147484]] as [string, number][]) {
+  for (const [what, v] of [...BAD_DURATIONS, ['1e7 (past 2^31-1 ms once in ms)', 1e7], ['2147484', 2147484]] as [string, number][]) {
     it(`rekeySeconds ${what} is refused with ERR_SSH_BAD_OPTION`, () => {
       const e = thrown(() => resolveTransportOptions({ ...base(), rekeySeconds: v }));
       expect(e).toBeInstanceOf(SSHException);
