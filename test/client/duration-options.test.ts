@@ -8,9 +8,8 @@
  * accepted.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AgentRequestHandler,
   AUTH_SUCCESSFUL,
@@ -29,15 +28,14 @@ import {
 import { ownServerLogin } from '../helpers/ownServer.js';
 import { makeTempDir } from '../keys/helpers.js';
 import { BAD_DURATIONS, MAX_MS, expectDurationRefusal } from '../helpers/durations.js';
+import { useCountingServer } from '../helpers/countingServer.js';
 
 function expectRefusal(e: unknown, name: string, v: number): void {
   expectDurationRefusal(e, name, v);
 }
 
 describe('connect-time durations are refused before any connection is attempted', () => {
-  let server: net.Server;
-  let port: number;
-  let accepted = 0;
+  const counting = useCountingServer();
   let tmp: { dir: string; cleanup: () => void };
 
   beforeAll(() => {
@@ -45,22 +43,7 @@ describe('connect-time durations are refused before any connection is attempted'
   });
   afterAll(() => tmp.cleanup());
 
-  beforeEach(async () => {
-    accepted = 0;
-    // Counts connections and drops them: a connect that got this far fails fast, with some other error.
-    server = net.createServer((s) => {
-      accepted++;
-      s.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
-  });
-
-  afterEach(async () => {
-    await new Promise((r) => server.close(r));
-  });
-
-  const base = (): ConnectOptions => ({ host: '127.0.0.1', port, username: 'u', knownHosts: null, config: false, agent: false, clientKeys: null });
+  const base = (): ConnectOptions => ({ host: '127.0.0.1', port: counting.port, username: 'u', knownHosts: null, config: false, agent: false, clientKeys: null });
 
   /** connect()'s time options: [name, bad values, largest accepted]. rekeySeconds is in seconds. */
   const CONNECT: [keyof ConnectOptions, [string, number][], number][] = [
@@ -77,7 +60,7 @@ describe('connect-time durations are refused before any connection is attempted'
         let p: Promise<unknown> | undefined;
         expect(() => (p = connect({ ...base(), [name]: v }))).not.toThrow();
         expectRefusal(await p!.catch((e: unknown) => e), name, v);
-        expect(accepted).toBe(0);
+        expect(counting.accepted).toBe(0);
       });
     }
     it(`connect(): ${name} 0 and ${max} pass the check (the connection is attempted)`, async () => {
@@ -87,14 +70,14 @@ describe('connect-time durations are refused before any connection is attempted'
         expect(e, `${name} ${v}`).toBeInstanceOf(Error);
         expect((e as SSHException).code, `${name} ${v}`).not.toBe('ERR_SSH_BAD_OPTION');
       }
-      expect(accepted).toBe(2);
+      expect(counting.accepted).toBe(2);
     });
   }
 
   it('startClient(): readyTimeout Infinity / authTimeout 2^31 reject before connecting', async () => {
     expectRefusal(await startClient({ ...base(), readyTimeout: Number.POSITIVE_INFINITY }).catch((e: unknown) => e), 'readyTimeout', Number.POSITIVE_INFINITY);
     expectRefusal(await startClient({ ...base(), authTimeout: 2 ** 31 }).catch((e: unknown) => e), 'authTimeout', 2 ** 31);
-    expect(accepted).toBe(0);
+    expect(counting.accepted).toBe(0);
   });
 
   it("connect(): the config's ProxyCommand is not started for a bad duration", async () => {
@@ -107,7 +90,7 @@ describe('connect-time durations are refused before any connection is attempted'
     }
     await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(marker)).toBe(false);
-    expect(accepted).toBe(0);
+    expect(counting.accepted).toBe(0);
   });
 
   it('connect(): a message says 0 means no limit where it does', async () => {
@@ -120,7 +103,7 @@ describe('connect-time durations are refused before any connection is attempted'
   const clientConnect = (extra: SSHClientConnectOptions): Promise<void> => {
     const client = new SSHClient();
     client.setMissingHostKeyPolicy(new AutoAddPolicy());
-    return client.connect('127.0.0.1', { port, username: 'u', allowAgent: false, lookForKeys: false, ...extra });
+    return client.connect('127.0.0.1', { port: counting.port, username: 'u', allowAgent: false, lookForKeys: false, ...extra });
   };
 
   for (const name of CLIENT) {
@@ -129,7 +112,7 @@ describe('connect-time durations are refused before any connection is attempted'
         let p: Promise<unknown> | undefined;
         expect(() => (p = clientConnect({ [name]: v }))).not.toThrow();
         expectRefusal(await p!.catch((e: unknown) => e), name, v);
-        expect(accepted).toBe(0);
+        expect(counting.accepted).toBe(0);
       });
     }
     it(`SSHClient.connect: ${name} 0 and 2^31-1 pass the check (the connection is attempted)`, async () => {
@@ -138,7 +121,7 @@ describe('connect-time durations are refused before any connection is attempted'
         expect(e, `${name} ${v}`).toBeInstanceOf(Error);
         expect((e as SSHException).code, `${name} ${v}`).not.toBe('ERR_SSH_BAD_OPTION');
       }
-      expect(accepted).toBe(2);
+      expect(counting.accepted).toBe(2);
     });
   }
 });

@@ -5,10 +5,11 @@
  */
 import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AutoAddPolicy, connect, SSHClient, startClient, type ConnectOptions, type SSHClientConnectOptions } from '../../ts/client.js';
 import { NegotiationError, SSHException, TimeoutError } from '../../ts/errors.js';
 import { useSshdTrusting } from '../helpers/sshdFixture.js';
+import { useCountingServer } from '../helpers/countingServer.js';
 
 describe('a stream handed to connect() is closed when connecting fails before it is used', () => {
   const base = { host: 'example.invalid', username: 'u', knownHosts: null, config: false, agent: false } as const;
@@ -56,26 +57,9 @@ describe('SSHClient: promise-returning methods reject, never throw', () => {
 });
 
 describe('bad options fail before any TCP connection', () => {
-  let server: net.Server;
-  let port: number;
-  let accepted = 0;
+  const counting = useCountingServer();
 
-  beforeEach(async () => {
-    accepted = 0;
-    // Counts connections and drops them: a connect that got this far fails fast, with some other error.
-    server = net.createServer((s) => {
-      accepted++;
-      s.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
-  });
-
-  afterEach(async () => {
-    await new Promise((r) => server.close(r));
-  });
-
-  const base = (): ConnectOptions => ({ host: '127.0.0.1', port, username: 'u', knownHosts: null, config: false, agent: false, clientKeys: null, readyTimeout: 5000 });
+  const base = (): ConnectOptions => ({ host: '127.0.0.1', port: counting.port, username: 'u', knownHosts: null, config: false, agent: false, clientKeys: null, readyTimeout: 5000 });
 
   const badConnect: [string, Partial<ConnectOptions>][] = [
     ['window -1', { window: -1 }],
@@ -102,19 +86,19 @@ describe('bad options fail before any TCP connection', () => {
       const err = await connect({ ...base(), ...extra }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SSHException);
       expect(err).toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-      expect(accepted).toBe(0);
+      expect(counting.accepted).toBe(0);
     });
   }
 
   it('connect(): an algorithm category left empty rejects with NegotiationError before connecting', async () => {
     const err = await connect({ ...base(), algorithms: { cipher: ['no-such-cipher'] } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NegotiationError);
-    expect(accepted).toBe(0);
+    expect(counting.accepted).toBe(0);
   });
 
   it('startClient(): a bad window rejects with ERR_SSH_BAD_OPTION before connecting', async () => {
     await expect(startClient({ ...base(), window: -1 })).rejects.toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-    expect(accepted).toBe(0);
+    expect(counting.accepted).toBe(0);
   });
 
   const badClient: [string, SSHClientConnectOptions][] = [
@@ -135,11 +119,11 @@ describe('bad options fail before any TCP connection', () => {
       const client = new SSHClient();
       client.setMissingHostKeyPolicy(new AutoAddPolicy());
       const err = await client
-        .connect('127.0.0.1', { port, username: 'u', allowAgent: false, lookForKeys: false, readyTimeout: 5000, ...extra })
+        .connect('127.0.0.1', { port: counting.port, username: 'u', allowAgent: false, lookForKeys: false, readyTimeout: 5000, ...extra })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SSHException);
       expect(err).toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
-      expect(accepted).toBe(0);
+      expect(counting.accepted).toBe(0);
     });
   }
 });
