@@ -14,9 +14,9 @@ import { checkLayerOptions, Connection, type ConnectionOptions } from '../connec
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
-import { checkDuration, type AlgorithmOptions, type Transport } from '../transport/index.js';
+import type { AlgorithmOptions, Transport } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { establish, type EstablishParams } from './establish.js';
+import { checkEstablishDurations, establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
@@ -172,16 +172,6 @@ export interface ConnectOptions {
 
 function bad(message: string): SSHException {
   return new SSHException(message, { code: 'ERR_SSH_BAD_OPTION' });
-}
-
-/**
- * The durations connect() uses itself (the transport's are checked with
- * its other options by checkLayerOptions): SSHException ERR_SSH_BAD_OPTION
- * for a value outside 0..2^31-1 ms.
- */
-function checkClientDurations(options: ConnectOptions): void {
-  checkDuration('readyTimeout', options.readyTimeout, { zero: 'no limit' });
-  checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' });
 }
 
 /** Loads known_hosts files; a missing file is an empty one. */
@@ -351,7 +341,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   // The transport is built after the TCP connect and the connection layer after the login:
   // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
   checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
-  checkClientDurations(options);
+  checkEstablishDurations(options);
 
   const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 

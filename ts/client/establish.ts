@@ -8,7 +8,7 @@
 import type { Duplex } from 'node:stream';
 import { authenticateClient, type ClientAuthOptions, type ClientAuthResult } from '../auth/index.js';
 import { abortError, SSHException, TimeoutError } from '../errors.js';
-import type { Transport, TransportOptions } from '../transport/index.js';
+import { checkDuration, type Transport, type TransportOptions } from '../transport/index.js';
 import { ClientTransport } from './clientTransport.js';
 import { collectKeySources, type IdentityOptions } from './identities.js';
 import { connectTcp, type TcpOptions } from './socket.js';
@@ -37,6 +37,18 @@ export interface EstablishParams {
 export interface Established {
   transport: ClientTransport;
   auth: ClientAuthResult;
+}
+
+/**
+ * The durations establish() takes from the caller's options (the
+ * transport's are checked with its other options by checkLayerOptions):
+ * SSHException ERR_SSH_BAD_OPTION for a value outside 0..2^31-1 ms. Both
+ * clients call it before opening anything.
+ */
+export function checkEstablishDurations(options: { readyTimeout?: number; authTimeout?: number; tcpTimeout?: number }): void {
+  checkDuration('timeout', options.tcpTimeout, { zero: 'no limit' });
+  checkDuration('readyTimeout', options.readyTimeout, { zero: 'no limit' });
+  checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' });
 }
 
 /** Rejects with the signal's reason when it aborts. */

@@ -18,7 +18,7 @@ import { checkDuration, DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_M
 import type { Duplex } from 'node:stream';
 import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { establish, type EstablishParams } from './establish.js';
+import { checkEstablishDurations, establish, type EstablishParams } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
 import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
@@ -294,9 +294,7 @@ export class SSHClient implements HostKeyPolicyClient {
     // channelTimeout first, so that a bad one is reported under its own name, not requestTimeout.
     checkDuration('channelTimeout', options.channelTimeout, { zero: 'no limit' });
     checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
-    checkDuration('timeout', options.timeout, { zero: 'no limit' });
-    checkDuration('readyTimeout', options.readyTimeout, { zero: 'no limit' });
-    checkDuration('authTimeout', options.authTimeout, { zero: 'no limit' });
+    checkEstablishDurations({ ...options, tcpTimeout: options.timeout });
     const gssKex = options.gssKex ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
     let connection: Connection | null = null;
     const { transport, auth } = await establish({
