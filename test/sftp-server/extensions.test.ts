@@ -5,7 +5,7 @@
  * transfers, and a custom (in-memory) SFTPServerInterface.
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, SFTPAttributes, SFTPError, type SFTPHandle, type SFTPServerInterface, type SSHClientConnection } from '../../ts/index.js';
@@ -89,6 +89,10 @@ describe('SFTP server extensions (LocalFilesystem)', () => {
     expect(readFileSync(join(fx.root, 'd.bin')).equals(data)).toBe(true);
     // Onto itself: refused before the destination is opened (and truncated).
     await expect(sftp.copy('/d.bin', '//./d.bin')).rejects.toMatchObject({ name: 'SFTPError', status: FX.FAILURE });
+    expect(readFileSync(join(fx.root, 'd.bin')).equals(data)).toBe(true);
+    // Onto a link to itself: the server refuses (one file), and the source was never truncated.
+    symlinkSync('d.bin', join(fx.root, 'd-alias'));
+    await expect(sftp.copy('/d.bin', '/d-alias')).rejects.toMatchObject({ name: 'SFTPError', status: FX.FAILURE });
     expect(readFileSync(join(fx.root, 'd.bin')).equals(data)).toBe(true);
     const vfs = await sftp.statvfs('/');
     expect(vfs.f_bsize).toBeGreaterThan(0);

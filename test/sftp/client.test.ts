@@ -125,6 +125,18 @@ describe('paths and metadata', () => {
     expect(await sftp.homeDirectory()).toBe(process.cwd());
   });
 
+  it('copy onto a link to its source leaves the source whole', async () => {
+    // OpenSSH's server does not see that the names are one file: opened with
+    // truncation, the destination would have emptied the source first.
+    writeFileSync(join(dir, 'linked-src'), 'keep me');
+    symlinkSync('linked-src', join(dir, 'soft-alias'));
+    await sftp.hardlink(join(dir, 'linked-src'), join(dir, 'hard-alias'));
+    await sftp.copy(join(dir, 'linked-src'), join(dir, 'soft-alias'));
+    await sftp.copy(join(dir, 'linked-src'), join(dir, 'hard-alias'));
+    expect(readFileSync(join(dir, 'linked-src'), 'utf8')).toBe('keep me');
+    expect(lstatSync(join(dir, 'soft-alias')).isSymbolicLink()).toBe(true);
+  });
+
   it('hardlink, copy (copy-data), statvfs, usersGroupsById', async () => {
     writeFileSync(join(dir, 'orig'), 'shared');
     await sftp.hardlink(join(dir, 'orig'), join(dir, 'hard'));
@@ -132,6 +144,10 @@ describe('paths and metadata', () => {
     await sftp.copy(join(dir, 'orig'), join(dir, 'copied'));
     expect(readFileSync(join(dir, 'copied'), 'utf8')).toBe('shared');
     expect(statSync(join(dir, 'copied')).ino).not.toBe(statSync(join(dir, 'orig')).ino);
+    // A longer destination is cut to the source's length.
+    writeFileSync(join(dir, 'longer'), 'a much longer old content');
+    await sftp.copy(join(dir, 'orig'), join(dir, 'longer'));
+    expect(readFileSync(join(dir, 'longer'), 'utf8')).toBe('shared');
     const vfs = await sftp.statvfs(dir);
     expect(vfs.f_bsize).toBeGreaterThan(0);
     expect(vfs.f_namemax).toBe(255);

@@ -584,10 +584,14 @@ export class SFTPClient {
 
   /**
    * Server-side copy (copy-data): `src` to `dst` without the data crossing
-   * the network. `dst` is created or truncated; its mode follows `src`'s
+   * the network. `dst` is created if missing; its mode follows `src`'s
    * permission bits. A copy onto the same path is refused (SFTPError
-   * FAILURE) before anything is opened, since truncating `dst` would empty
-   * `src`; the check is by name, so do not copy onto a link to the source.
+   * FAILURE) before anything is opened. `dst` is not truncated when opened
+   * but cut to the source's length once the copy is done, so a `dst` that
+   * is the source under another name (a symlink or hard link) is never
+   * emptied: the server refuses the copy or rewrites the bytes in place.
+   * If the copy fails part-way, `dst` holds the copied prefix followed by
+   * whatever it held before.
    */
   async copy(src: string, dst: string, opts?: CallOptions & { overwrite?: boolean }): Promise<void> {
     const a = this.resolve(src);
@@ -597,7 +601,7 @@ export class SFTPClient {
     const st = await this.stat(a, opts);
     const rh = await this.openHandle(a, FXF.READ, {}, opts);
     try {
-      const flags = FXF.WRITE | FXF.CREAT | FXF.TRUNC | (opts?.overwrite === false ? FXF.EXCL : 0);
+      const flags = FXF.WRITE | FXF.CREAT | (opts?.overwrite === false ? FXF.EXCL : 0);
       const wh = await this.openHandle(b, flags, st.st_mode !== undefined ? { permissions: st.st_mode & 0o7777 } : {}, opts);
       try {
         const body = await this.#extended(
@@ -608,6 +612,10 @@ export class SFTPClient {
           opts,
         );
         expectOk(body, 'copy', a);
+        // Length 0 copied up to the source's end: what an older, longer dst held past it goes.
+        const { st_size: size } = await this.fstatHandle(rh, a, opts);
+        if (size === undefined) throw new SFTPError('copy: the server did not report the source size, so the destination could not be cut to it', FX.FAILURE, a);
+        await this.fsetstatHandle(wh, { size }, b, opts);
       } finally {
         await this.closeHandle(wh, b).catch(() => {});
       }
