@@ -144,5 +144,9 @@ describe('runOnHosts', () => {
     await expect(runOnHosts(['h'], 'true', { concurrency: 0 })).rejects.toThrow(SSHException);
     await expect(runOnHosts(['h'], 'true', { channelsPerHost: 1.5 })).rejects.toThrow(SSHException);
     await expect(mapHosts([{ host: '' } as ConnectOptions], async () => 1)).rejects.toThrow(SSHException);
+    // A bad duration in the shared options or in one target fails the call, not each host's result.
+    const refused = await runOnHosts(['h1', 'h2'], 'true', { connect: { readyTimeout: Number.POSITIVE_INFINITY } }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'SSHException', code: 'ERR_SSH_BAD_OPTION' });
+    await expect(mapHosts(['h1', { host: 'h2', authTimeout: -1 }], async () => 1)).rejects.toMatchObject({ code: 'ERR_SSH_BAD_OPTION' });
   });
 });

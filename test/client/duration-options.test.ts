@@ -93,6 +93,19 @@ describe('connect-time durations are refused before any connection is attempted'
     expect(counting.accepted).toBe(0);
   });
 
+  it("connect(): the config's Match exec does not run for a bad readyTimeout or authTimeout", async () => {
+    const marker = join(tmp.dir, 'match-ran');
+    const cfg = join(tmp.dir, 'config-match');
+    writeFileSync(cfg, `Match exec "touch ${marker}"\n  Port 1\n`);
+    for (const [name, v] of [['readyTimeout', Number.NaN], ['authTimeout', 2 ** 31]] as const) {
+      expectRefusal(await connect({ ...base(), config: cfg, [name]: v }).catch((err: unknown) => err), name, v);
+    }
+    expect(existsSync(marker)).toBe(false);
+    // The same config with good values runs it (so the check above can fail).
+    await connect({ ...base(), config: cfg, readyTimeout: 2000 }).catch(() => {});
+    expect(existsSync(marker)).toBe(true);
+  });
+
   it('connect(): a message says 0 means no limit where it does', async () => {
     const e = (await connect({ ...base(), readyTimeout: Number.POSITIVE_INFINITY }).catch((err: unknown) => err)) as Error;
     expect(e.message).toBe('readyTimeout must be a number of milliseconds from 0 to 2147483647 (0 means no limit), got Infinity');

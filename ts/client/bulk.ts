@@ -10,6 +10,7 @@ import { pool } from '../connection/pool.js';
 import type { RunOptions, RunResult } from '../connection/process.js';
 import type { SSHClientConnection } from './clientConnection.js';
 import { connect, type ConnectOptions } from './connect.js';
+import { checkEstablishDurations } from './establish.js';
 
 /** A host: `host`, `user@host`, `host:port`, `user@[::1]:port`, or full connect() options. */
 export type BulkTarget = string | ConnectOptions;
@@ -74,7 +75,11 @@ export async function mapHosts<T>(targets: readonly BulkTarget[], job: (conn: SS
   const concurrency = opts.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw bad(`concurrency must be a positive integer, not ${concurrency}`);
   const resolved = targets.map((t) => ({ ...opts.connect, ...(typeof t === 'string' ? parseTarget(t) : t) }) as ConnectOptions);
-  for (const r of resolved) if (typeof r.host !== 'string' || r.host === '') throw bad('every target needs a host');
+  for (const r of resolved) {
+    if (typeof r.host !== 'string' || r.host === '') throw bad('every target needs a host');
+    // A bad timeout fails the call, not every host's result one by one.
+    checkEstablishDurations(r);
+  }
   const results: HostResult<T>[] = new Array(targets.length);
   const signal = opts.signal;
   const one = async (i: number): Promise<void> => {

@@ -249,6 +249,8 @@ export interface PreparedClient {
 export async function prepareClient(options: ConnectOptions): Promise<PreparedClient> {
   if (!options || typeof options.host !== 'string' || options.host.length === 0) throw bad('connect() needs a host');
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) throw bad(`invalid port ${String(options.port)}`);
+  // Before ssh_config is read: its Match exec runs commands.
+  checkEstablishDurations(options);
   const cfg = await lookupConfig(options.config, options.host, {
     ...(options.username !== undefined ? { user: options.username } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
@@ -341,7 +343,6 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   // The transport is built after the TCP connect and the connection layer after the login:
   // their own checks run now, so a bad value fails before any of that (or a Kerberos ticket fetch).
   checkLayerOptions({ ...transportOptions, role: 'client' }, connectionOptions);
-  checkEstablishDurations(options);
 
   const gssKex = (options.gssKex ?? cfg?.asBool('gssapikeyexchange') ?? false) ? await krb5KexOptionsIfAvailable(gssOptions, options.debug) : undefined;
 
