@@ -31,13 +31,18 @@ wasm_dir="$root/wasm"
 
 for tool in "$cargo_bin" "$rustc_bin"; do
   if [[ ! -x "$tool" ]]; then
-    echo "build-wasm.sh: $tool not found (apt-get install cargo rustc libstd-rust-dev-wasm32)" >&2
+    echo "build-wasm.sh: $tool not found (apt-get install cargo rustc libstd-rust-dev-wasm32 lld-14)" >&2
     exit 1
   fi
 done
 sysroot="$("$rustc_bin" --print sysroot)"
 if [[ ! -d "$sysroot/lib/rustlib/$target" ]]; then
   echo "build-wasm.sh: no $target std for $rustc_bin (apt-get install libstd-rust-dev-wasm32)" >&2
+  exit 1
+fi
+# The wasm32 target links with rust-lld, which Debian's rustc ships as a link to lld-14.
+if ! command -v rust-lld >/dev/null 2>&1 || ! rust-lld -flavor wasm --version >/dev/null 2>&1; then
+  echo "build-wasm.sh: rust-lld does not run (apt-get install lld-14; Debian's rust-lld is a link to it)" >&2
   exit 1
 fi
 
