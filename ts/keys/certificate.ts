@@ -139,6 +139,16 @@ export function verifyCertificateSignature(cert: Certificate): boolean {
   }
 }
 
+/**
+ * The critical options a user certificate may carry and sshwire enforces
+ * (OpenSSH's PROTOCOL.certkeys). The spec says a certificate with a critical
+ * option the implementation does not recognise must be refused; host
+ * certificates have none defined, so any makes one unusable. `verify-required`
+ * is refused too: only FIDO signatures carry the user-verification flag it
+ * demands, and sshwire does not support FIDO keys.
+ */
+const USER_CRITICAL_OPTIONS: ReadonlySet<string> = new Set(['force-command', 'source-address']);
+
 /** Why a certificate was refused by `checkCertificate`, or null when it is acceptable. */
 export function checkCertificate(
   cert: Certificate,
@@ -146,6 +156,9 @@ export function checkCertificate(
 ): string | null {
   if (opts.type && cert.type !== (opts.type === 'user' ? SSH_CERT_TYPE_USER : SSH_CERT_TYPE_HOST)) {
     return `certificate is not a ${opts.type} certificate`;
+  }
+  for (const name of cert.criticalOptions.keys()) {
+    if (cert.type !== SSH_CERT_TYPE_USER || !USER_CRITICAL_OPTIONS.has(name)) return `certificate has an unsupported critical option "${name}"`;
   }
   const now = BigInt(Math.floor((opts.now ?? new Date()).getTime() / 1000));
   if (now < cert.validAfter) return 'certificate is not yet valid';
