@@ -5,7 +5,8 @@
  * at an SFTPServerSession over LocalFilesystem. Checked after every
  * request: a reply with its id comes within the time limit, or the session
  * ends with a typed error; the process never sees an uncaught error. At the
- * end: nothing outside the served root changed.
+ * end: nothing outside the served root changed (the scratch tree around
+ * it holds decoys where escaping names would land; see JAIL).
  *
  * Sizes stay small on purpose (WRITE offsets and SETSTAT sizes under
  * 4 MiB) so sparse files cannot make copy-data or check-file run for hours;
@@ -27,14 +28,31 @@ export type FuzzTally = Map<string, number>;
 const REPLY_MS = 5_000;
 const SMALL = 4 * 1024 * 1024;
 
-const NAMES = ['a', 'b', 'dir', 'dir/x', 'dir/y', 'new', 'new2', 'out', 'out/secret', 'loop', 'dangling', '.', '..', '../..', '/', '/etc/passwd', '../../../../etc', 'a/', 'dir/../a', 'sp ace', 'ünï', 'nl\nname', ''];
+/**
+ * Directories between the scratch base and the served root. The names that
+ * climb (`..` up to four times) land in them, not on the host's own
+ * directories, if a change ever lets `..` out of the root: such a bug must
+ * show up as a change the end-of-run snapshot sees, never as a renamed or
+ * chmodded /etc.
+ */
+const JAIL = ['u1', 'u2', 'u3', 'u4', 'u5'];
+
+/**
+ * The paths requests name. The absolute ones name host paths inside the
+ * scratch base (decoys), so that a server that stopped re-rooting them
+ * would hit the decoys, not the host's files.
+ */
+function namesFor(base: string): string[] {
+  const decoy = join(base, 'u1', 'u2', 'etc');
+  return ['a', 'b', 'dir', 'dir/x', 'dir/y', 'new', 'new2', 'out', 'out/secret', 'loop', 'dangling', '.', '..', '../..', '/', join(decoy, 'passwd'), decoy, '../../../../etc', 'a/', 'dir/../a', 'sp ace', 'ünï', 'nl\nname', ''];
+}
 
 /** Builds one request body (fields after type and id) for `type`. */
-function fields(g: Rand, type: number, handles: Buffer[]): Buffer[] {
+function fields(g: Rand, type: number, handles: Buffer[], names: readonly string[]): Buffer[] {
   const path = (): Buffer => {
     if (g.chance(0.05)) return str(g.bytes(g.int(64))); // arbitrary bytes, invalid UTF-8 included
     if (g.chance(0.02)) return str('x'.repeat(g.int(5000)));
-    return str(g.pick(NAMES));
+    return str(g.pick(names));
   };
   const handle = (): Buffer => (handles.length > 0 && g.chance(0.8) ? str(g.pick(handles)) : str(g.bytes(g.pick([0, 1, 4, 8, 300]))));
   const smallOffset = (): Buffer => u64(g.pick([0, 1, 4095, 32768, g.int(SMALL)]));
@@ -132,11 +150,13 @@ function extended(g: Rand, path: () => Buffer, handle: () => Buffer, offset: () 
 }
 
 /** A snapshot of everything under `dir` (names, types, sizes, modes, contents of files). */
-function snapshot(dir: string): string {
+/** Every entry under `dir` but `skip` (the served root): names, modes, sizes, times, file contents. */
+function snapshot(dir: string, skip: string): string {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
+      if (p === skip) continue;
       const st = lstatSync(p);
       out.push(`${p} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`);
       if (st.isDirectory()) walk(p);
@@ -178,23 +198,26 @@ function bump(t: FuzzTally, key: string): void {
 export async function fuzzSftpServer(seed: number, count: number): Promise<FuzzTally> {
   const g = new Rand(seed);
   const base = mkdtempSync(join(tmpdir(), 'sshwire-sftpfuzz-'));
-  const root = join(base, 'root');
+  const root = join(base, ...JAIL, 'root');
   const outside = join(base, 'outside');
+  const names = namesFor(base);
   const tally: FuzzTally = new Map();
   try {
     mkdirSync(join(root, 'dir'), { recursive: true });
     mkdirSync(outside);
     writeFileSync(join(outside, 'secret'), 'do not touch');
+    mkdirSync(join(base, 'u1', 'u2', 'etc'));
+    writeFileSync(join(base, 'u1', 'u2', 'etc', 'passwd'), 'decoy');
     writeFileSync(join(root, 'a'), Buffer.alloc(70_000, 7));
     writeFileSync(join(root, 'dir', 'x'), 'x');
     symlinkSync(outside, join(root, 'out'));
     symlinkSync('loop', join(root, 'loop'));
-    symlinkSync('/nonexistent/target', join(root, 'dangling'));
-    const before = snapshot(outside);
+    symlinkSync(join(base, 'u1', 'nowhere', 'target'), join(root, 'dangling'));
+    const before = snapshot(base, root);
     let peer = await startPeer(root);
     for (let i = 0; i < count; i++) {
       const type = g.chance(0.03) ? g.int(256) : g.pick([FXP.OPEN, FXP.OPEN, FXP.CLOSE, FXP.READ, FXP.READ, FXP.WRITE, FXP.WRITE, FXP.LSTAT, FXP.FSTAT, FXP.SETSTAT, FXP.FSETSTAT, FXP.OPENDIR, FXP.READDIR, FXP.REMOVE, FXP.MKDIR, FXP.RMDIR, FXP.REALPATH, FXP.STAT, FXP.RENAME, FXP.READLINK, FXP.SYMLINK, FXP.EXTENDED, FXP.EXTENDED]);
-      let body = Buffer.concat(fields(g, type, peer.handles));
+      let body = Buffer.concat(fields(g, type, peer.handles, names));
       if (g.chance(0.08)) body = body.subarray(0, g.int(body.length + 1)); // truncated
       else if (g.chance(0.05)) body = Buffer.concat([body, g.bytes(1 + g.int(16))]); // trailing junk
       const id = (seed + i) >>> 0;
@@ -231,7 +254,7 @@ export async function fuzzSftpServer(seed: number, count: number): Promise<FuzzT
     peer.toServer.end();
     const endedWith = await Promise.race([peer.session.done, new Promise<string>((r) => setTimeout(() => r('timeout'), REPLY_MS))]);
     if (endedWith === 'timeout') throw new Error(`seed ${seed}: the session did not end after the client's end`);
-    const after = snapshot(outside);
+    const after = snapshot(base, root);
     if (after !== before) throw new Error(`seed ${seed}: something outside the root changed:\n--- before\n${before}\n--- after\n${after}`);
     return tally;
   } finally {
