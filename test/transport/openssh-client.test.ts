@@ -104,11 +104,13 @@ describe('our client against OpenSSH sshd', () => {
   });
 
   it('keepalive against sshd: replies keep the connection up', async () => {
-    const { t } = await connect({}, { keepaliveInterval: 50, keepaliveCountMax: 2 });
+    // Unanswered, 4 probes 100 ms apart end the connection by about 500 ms; answered, it is still up
+    // at 1 s (each reply may take up to 400 ms, so a loaded machine does not end it).
+    const { t } = await connect({}, { keepaliveInterval: 100, keepaliveCountMax: 4 });
     try {
       await t.ready;
       await authenticate(t);
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 1000));
       expect(t.isClosed).toBe(false);
     } finally {
       t.disconnect();
