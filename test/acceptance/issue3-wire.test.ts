@@ -9,7 +9,7 @@
  * socket write per batch; the rekey volume defaults.
  */
 import * as net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cipherInfo, createKeyAgreement, createOpener, createSealer, macInfo } from '../../ts/crypto/index.js';
 import type { DirectionKeys, PacketSealer } from '../../ts/crypto/types.js';
 import { IntegrityError, ProtocolError, SSHException, TimeoutError } from '../../ts/errors.js';
@@ -19,30 +19,13 @@ import { resolveOptions } from '../../ts/transport/options.js';
 import { PacketWriter } from '../../ts/transport/outbound.js';
 import { MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { allHostKeys, closeBoth, socketPair, transportPair } from '../helpers/pair.js';
-import { kexInitPayload, plainPacket, rawConnect, waitFor } from '../helpers/raw.js';
+import { kexInitPayload, plainPacket, waitFor } from '../helpers/raw.js';
+import { rawServerTransports } from '../helpers/rawServer.js';
 
 const VERSION = 'SSH-2.0-acceptance_1.0\r\n';
 
-/** A listener whose every connection gets a server Transport with the options of the moment. */
-let listener: net.Server;
-let port = 0;
-const servers: Transport[] = [];
-let serverOptions: Partial<TransportOptions> = {};
-beforeAll(async () => {
-  listener = net.createServer((s) => servers.push(new Transport(s, { role: 'server', hostKeys: allHostKeys(), bannerTimeout: 3000, kexTimeout: 3000, ...serverOptions })));
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  port = (listener.address() as net.AddressInfo).port;
-});
-afterAll(() => listener.close());
-
 /** A raw client connected to a fresh server Transport made with `opts`. */
-async function rawToServer(opts: Partial<TransportOptions> = {}) {
-  serverOptions = opts;
-  const before = servers.length;
-  const raw = await rawConnect(port);
-  await waitFor(() => servers.length > before);
-  return { ...raw, server: servers[servers.length - 1]! };
-}
+const rawToServer = rawServerTransports(3000);
 
 /** A raw server that writes `script(socket)`; returns a client Transport connected to it. */
 async function clientAgainst(script: (s: net.Socket) => void, opts: Partial<TransportOptions> = {}) {

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { Connection, type Channel, type ConnectionOptions, type SessionChannel } from '../../ts/connection/index.js';
 import type { Transport } from '../../ts/transport/index.js';
 import { transportPair } from '../helpers/pair.js';
+import { within } from '../helpers/within.js';
 
 export interface ConnPair {
   client: Connection;
@@ -207,4 +208,50 @@ export function writeRandom(w: Channel, total: number, chunkSize = 1024 * 1024):
     };
     go();
   });
+}
+
+/** A client Connection facing a bare server Transport driven by the test. */
+export interface RawPeer {
+  client: Connection;
+  peer: Transport;
+  /** Every payload the peer received, in order (copies). */
+  received: Buffer[];
+  /** The next message of this type the peer received and no `next` took yet (3 s at most). */
+  next(type: number): Promise<Buffer>;
+}
+
+/**
+ * A client Connection (with `opts`) over a transport pair whose server
+ * side the test drives by hand; `onCleanup` gets the function that closes
+ * both, for the file's afterEach.
+ */
+export async function rawPeer(opts: Partial<ConnectionOptions>, onCleanup: (f: () => Promise<unknown>) => void): Promise<RawPeer> {
+  const { client: ct, server: st } = await transportPair();
+  await Promise.all([ct.ready, st.ready]);
+  const client = new Connection(ct, { role: 'client', ...opts });
+  const received: Buffer[] = [];
+  const inbox: Buffer[] = [];
+  const waiters: { type: number; resolve(b: Buffer): void }[] = [];
+  st.onMessage((type, payload) => {
+    const copy = Buffer.from(payload);
+    received.push(copy);
+    const i = waiters.findIndex((w) => w.type === type);
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(copy);
+    else inbox.push(copy);
+  });
+  onCleanup(async () => {
+    client.close();
+    st.disconnect();
+    await Promise.all([client.closed, st.closed]);
+  });
+  return {
+    client,
+    peer: st,
+    received,
+    next(type) {
+      const i = inbox.findIndex((p) => p[0] === type);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
+      return within(new Promise((resolve) => waiters.push({ type, resolve })), 3000, `message ${type} at the peer`);
+    },
+  };
 }

@@ -14,13 +14,11 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRemoteForward } from '../../ts/client/forwardRemote.js';
-import { Connection, encodeTcpipOpenData, OPEN_FAILURE, runCommand, type Channel } from '../../ts/connection/index.js';
+import { encodeTcpipOpenData, OPEN_FAILURE, runCommand, type Channel } from '../../ts/connection/index.js';
 import { ProcessError } from '../../ts/errors.js';
-import type { Transport } from '../../ts/transport/index.js';
 import { MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
-import { transportPair } from '../helpers/pair.js';
 import { within } from '../helpers/within.js';
-import { connectionPair, gen, until, type ConnPair } from './helpers.js';
+import { connectionPair, gen, rawPeer, until, type ConnPair, type RawPeer } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -37,45 +35,9 @@ async function pairOf(opts: Parameters<typeof connectionPair>[0] = {}): Promise<
   return p;
 }
 
-/** A client Connection facing a bare server Transport driven by the test. */
-interface RawPeer {
-  client: Connection;
-  peer: Transport;
-  /** Every payload the peer received, in order. */
-  received: Buffer[];
-  /** The next message of this type the peer received (not yet taken). */
-  next(type: number): Promise<Buffer>;
-}
-
-async function rawPeer(window?: number): Promise<RawPeer> {
-  const { client: ct, server: st } = await transportPair();
-  await Promise.all([ct.ready, st.ready]);
-  const client = new Connection(ct, { role: 'client', ...(window !== undefined ? { window } : {}) });
-  const received: Buffer[] = [];
-  const inbox: Buffer[] = [];
-  const waiters: { type: number; resolve(b: Buffer): void }[] = [];
-  st.onMessage((type, payload) => {
-    const copy = Buffer.from(payload);
-    received.push(copy);
-    const i = waiters.findIndex((w) => w.type === type);
-    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(copy);
-    else inbox.push(copy);
-  });
-  cleanups.push(async () => {
-    client.close();
-    st.disconnect();
-    await Promise.all([client.closed, st.closed]);
-  });
-  return {
-    client,
-    peer: st,
-    received,
-    next(type) {
-      const i = inbox.findIndex((p) => p[0] === type);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
-      return within(new Promise((resolve) => waiters.push({ type, resolve })), 3000, `message ${type} at the peer`);
-    },
-  };
+/** A raw peer whose client Connection announces `window`. */
+function peerWithWindow(window?: number): Promise<RawPeer> {
+  return rawPeer(window !== undefined ? { window } : {}, (f) => cleanups.push(f));
 }
 
 const PEER_ID = 77;
@@ -191,7 +153,7 @@ describe('flow control for stderr', () => {
 
   it('extended data of an undefined type is dropped, not delivered as stderr, and its window is returned', async () => {
     const window = 8 * KiB;
-    const p = await rawPeer(window);
+    const p = await peerWithWindow(window);
     const ch = await openConfirmed(p);
     const ext = (type: number, bytes: Uint8Array): Uint8Array => new SSHWriter(32 + bytes.length).byte(MSG.CHANNEL_EXTENDED_DATA).uint32(ch.localId).uint32(type).string(bytes).toBytes();
     p.peer.send(ext(2, Buffer.alloc(window / 2, 0x58)));
@@ -210,7 +172,7 @@ describe('flow control for stderr', () => {
 
 describe('the peer\'s window near 2^32', () => {
   it('a WINDOW_ADJUST bringing the window to exactly 2^32-1 is legal', async () => {
-    const p = await rawPeer();
+    const p = await peerWithWindow();
     const ch = await openConfirmed(p, 'session', 0xfffffff0);
     p.peer.send(windowAdjust(ch.localId, 0x0f));
     await roundTrip(p, ch);
@@ -219,7 +181,7 @@ describe('the peer\'s window near 2^32', () => {
   });
 
   it('a WINDOW_ADJUST of 2^31 or more is read as an unsigned 32-bit number', async () => {
-    const p = await rawPeer();
+    const p = await peerWithWindow();
     const ch = await openConfirmed(p, 'session', 0);
     p.peer.send(windowAdjust(ch.localId, 0x80000005));
     await roundTrip(p, ch);
@@ -295,7 +257,7 @@ describe('open failures free their slot', () => {
 
 describe('closing', () => {
   it('close() with data pending, then the peer\'s EOF: exactly one CLOSE goes out', async () => {
-    const p = await rawPeer();
+    const p = await peerWithWindow();
     // closeOnEof, and a peer window too small for the data: close() has to queue EOF and CLOSE behind it.
     const ch = await openConfirmed(p, 'direct-tcpip', 100);
     ch.write(Buffer.alloc(1000, 1));

@@ -6,48 +6,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, runCommand, type ConnectionOptions, type SessionChannel } from '../../ts/connection/index.js';
 import { ChannelException, DisconnectError, ProcessError, ProtocolError } from '../../ts/errors.js';
-import type { Transport } from '../../ts/transport/index.js';
 import { DISCONNECT_REASON, MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
 import { transportPair } from '../helpers/pair.js';
-import { connectionPair, type ConnPair } from './helpers.js';
-
-interface RawPeer {
-  client: Connection;
-  peer: Transport;
-  /** The next message of this type the peer received. */
-  next(type: number): Promise<Buffer>;
-}
+import { connectionPair, rawPeer, type ConnPair, type RawPeer } from './helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((f) => f()));
 });
 
-async function rawPeer(opts: Partial<ConnectionOptions> = {}): Promise<RawPeer> {
-  const { client: ct, server: st } = await transportPair();
-  await Promise.all([ct.ready, st.ready]);
-  const client = new Connection(ct, { role: 'client', ...opts });
-  const inbox: Buffer[] = [];
-  const waiters: { type: number; resolve(b: Buffer): void }[] = [];
-  st.onMessage((type, payload) => {
-    const i = waiters.findIndex((w) => w.type === type);
-    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(payload);
-    else inbox.push(payload);
-  });
-  cleanups.push(async () => {
-    client.close();
-    st.disconnect();
-    await Promise.all([client.closed, st.closed]);
-  });
-  return {
-    client,
-    peer: st,
-    next(type) {
-      const i = inbox.findIndex((p) => p[0] === type);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
-      return new Promise((resolve) => waiters.push({ type, resolve }));
-    },
-  };
+/** A raw peer for this file's tests, closed after each. */
+function peer(opts: Partial<ConnectionOptions> = {}): Promise<RawPeer> {
+  return rawPeer(opts, (f) => cleanups.push(f));
 }
 
 const PEER_ID = 77;
@@ -79,7 +49,7 @@ async function expectProtocolFailure(p: RawPeer, code?: string): Promise<Error> 
 
 describe('peer protocol violations', () => {
   it('data beyond the window', async () => {
-    const p = await rawPeer({ window: 1000 });
+    const p = await peer({ window: 1000 });
     const ch = await openConfirmed(p);
     const pendingReq = ch.request('x@test');
     p.peer.send(data(ch.localId, new Uint8Array(600)));
@@ -90,14 +60,14 @@ describe('peer protocol violations', () => {
   });
 
   it('data for an unknown channel id', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     await openConfirmed(p);
     p.peer.send(data(999, new Uint8Array(10)));
     await expectProtocolFailure(p, 'ERR_SSH_CHANNEL_PROTOCOL');
   });
 
   it('data after EOF', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     p.peer.send(new SSHWriter(8).byte(MSG.CHANNEL_EOF).uint32(ch.localId).toBytes());
     p.peer.send(data(ch.localId, new Uint8Array(10)));
@@ -105,7 +75,7 @@ describe('peer protocol violations', () => {
   });
 
   it('data after CLOSE (the id is gone once CLOSE went both ways)', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     p.peer.send(new SSHWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(ch.localId).toBytes());
     const close = await p.next(MSG.CHANNEL_CLOSE);
@@ -116,21 +86,21 @@ describe('peer protocol violations', () => {
   });
 
   it('a window adjust that overflows 2^32-1', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p, 0xfffffff0);
     p.peer.send(new SSHWriter(12).byte(MSG.CHANNEL_WINDOW_ADJUST).uint32(ch.localId).uint32(0x100).toBytes());
     await expectProtocolFailure(p, 'ERR_SSH_CHANNEL_PROTOCOL');
   });
 
   it('a reply to a request never sent', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     p.peer.send(new SSHWriter(8).byte(MSG.CHANNEL_SUCCESS).uint32(ch.localId).toBytes());
     await expectProtocolFailure(p);
   });
 
   it('a CHANNEL_DATA whose length field disagrees with the packet', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     const bad = Buffer.from(data(ch.localId, new Uint8Array(10)));
     bad.writeUInt32BE(11, 5);
@@ -139,7 +109,7 @@ describe('peer protocol violations', () => {
   });
 
   it('a confirmation for a channel we never opened', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     p.peer.send(new SSHWriter(32).byte(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(5).uint32(1).uint32(100).uint32(100).toBytes());
     await expectProtocolFailure(p, 'ERR_SSH_CHANNEL_PROTOCOL');
   });
@@ -162,7 +132,7 @@ describe('peer protocol violations', () => {
 
 describe('odd but legal peers', () => {
   it('a peer announcing a 4 GiB maximum packet still gets packets the transport can carry', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const opening = p.client.openSession();
     const open = await p.next(MSG.CHANNEL_OPEN);
     const clientId = new SSHReader(open, 'open', 1 + 4 + 7).uint32();
@@ -183,7 +153,7 @@ describe('odd but legal peers', () => {
   });
 
   it('a request too large for the transport rejects instead of throwing', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     await expect(ch.request('big@test', new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'ERR_SSH_PAYLOAD_TOO_LARGE' });
     await expect(p.client.globalRequest('big@test', new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'ERR_SSH_PAYLOAD_TOO_LARGE' });
@@ -199,7 +169,7 @@ describe('closing the connection', () => {
   });
 
   it('rejects pending opens, requests and global requests with a typed error', async () => {
-    const p = await rawPeer();
+    const p = await peer();
     const ch = await openConfirmed(p);
     const req = ch.request('x@test');
     const open = p.client.openSession();

@@ -22,7 +22,7 @@
 import { createCipheriv } from 'node:crypto';
 import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cipherInfo, createKeyAgreement, createOpener, createSealer, macInfo } from '../../ts/crypto/index.js';
 import type { DirectionKeys } from '../../ts/crypto/types.js';
 import { DisconnectError, ProtocolError, SSHException } from '../../ts/errors.js';
@@ -30,8 +30,9 @@ import { Transport, type TransportOptions } from '../../ts/transport/index.js';
 import { PacketWriter } from '../../ts/transport/outbound.js';
 import { ReceivePump } from '../../ts/transport/receive-pump.js';
 import { DISCONNECT_REASON, MSG, SSHReader, SSHWriter } from '../../ts/wire/index.js';
-import { allHostKeys, closeBoth, tappedPair, transportPair } from '../helpers/pair.js';
-import { kexInitPayload, plainPacket, rawConnect, waitFor } from '../helpers/raw.js';
+import { closeBoth, tappedPair, transportPair } from '../helpers/pair.js';
+import { kexInitPayload, plainPacket, waitFor } from '../helpers/raw.js';
+import { rawServerTransports } from '../helpers/rawServer.js';
 import { within } from '../helpers/within.js';
 
 /** Every PacketWriter the transports of this file make, in order (the server's first in transportPair). */
@@ -56,28 +57,8 @@ function keysFor(cipher: string, mac = 'none'): DirectionKeys {
   return { cipher, mac, encKey: fill(ci.keyLength, 5), iv: fill(ci.ivLength, 6), macKey: fill(macInfo(mac)?.keyLength ?? 0, 7) };
 }
 
-/** A listener whose every connection gets a server Transport with the options of the moment. */
-let listener: net.Server;
-let port = 0;
-const servers: Transport[] = [];
-let serverOptions: Partial<TransportOptions> = {};
-beforeAll(async () => {
-  listener = net.createServer((s) => servers.push(new Transport(s, { role: 'server', hostKeys: allHostKeys(), bannerTimeout: 1500, kexTimeout: 1500, ...serverOptions })));
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  port = (listener.address() as net.AddressInfo).port;
-});
-afterAll(() => listener.close());
-
-/** A raw client connected to a fresh server Transport made with `opts`; `bytes` collects everything the server sent. */
-async function rawToServer(opts: Partial<TransportOptions> = {}) {
-  serverOptions = opts;
-  const before = servers.length;
-  const raw = await rawConnect(port);
-  const chunks: Buffer[] = [];
-  raw.socket.on('data', (c: Buffer) => chunks.push(c));
-  await waitFor(() => servers.length > before);
-  return { ...raw, server: servers[servers.length - 1]!, bytes: () => Buffer.concat(chunks) };
-}
+/** A raw client connected to a fresh server Transport made with `opts`. */
+const rawToServer = rawServerTransports(1500);
 
 /** Writes `bytes` from a raw client and returns the server transport's close reason. */
 async function attack(bytes: Buffer, opts: Partial<TransportOptions> = {}): Promise<Error | null> {
