@@ -209,6 +209,33 @@ describe('closing order', () => {
     expect(wire).toEqual(['data', 'request', 'eof', 'close']);
   });
 
+  it('exit-status follows writes still buffered in the stdout and stderr streams', async () => {
+    pair = await connectionPair({ client: { window: 32 * 1024 } });
+    const wire: string[] = [];
+    spySends(pair.serverTransport, (p) => {
+      const name = { [MSG.CHANNEL_DATA]: 'data', [MSG.CHANNEL_EXTENDED_DATA]: 'stderr', [MSG.CHANNEL_REQUEST]: 'request' }[p[0]!];
+      if (name && wire[wire.length - 1] !== name) wire.push(name);
+    });
+    const first = gen(200_000, 1);
+    const second = gen(100_000, 2);
+    const err = gen(50_000, 3);
+    pair.server.onChannelOpen((req) => {
+      const ch = req.acceptSession({ onRequest: (r) => r.type === 'exec' });
+      ch.write(first); // waits for window in the channel's queue
+      ch.write(second); // waits in the Writable's own buffer behind it
+      ch.writeStderr(err); // waits in the stderr Writable
+      ch.sendExitStatus(7);
+      ch.close();
+    });
+    const ch = await pair.client.openSession();
+    const [out, errOut] = await Promise.all([sha256Of(ch), sha256Of(ch.stderr)]);
+    expect(out).toBe(createHash('sha256').update(first).update(second).digest('hex'));
+    expect(errOut).toBe(createHash('sha256').update(err).digest('hex'));
+    expect(await ch.exit).toEqual({ exitStatus: 7 });
+    expect(wire[wire.length - 1]).toBe('request');
+    expect(wire.filter((w) => w === 'request')).toEqual(['request']);
+  });
+
   it('destroy() drops unsent data and closes at once', async () => {
     pair = await connectionPair({ client: { window: 16 * 1024 } });
     let serverCh: Channel | null = null;

@@ -196,6 +196,8 @@ export class Channel extends Duplex {
   #queue: Outgoing[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
+  /** exit-status / exit-signal held until the writes before them are queued (see sendRequest). */
+  #afterWrites: Uint8Array[] = [];
   #stderrWriter: Writable | null = null;
   /** Gathered packets handed to the transport so far (their parts are views of written chunks). */
   #gatheredSent = 0;
@@ -398,7 +400,11 @@ export class Channel extends Duplex {
       waiter = { d: deferred<boolean>(), abandoned: false };
       this.#replyWaiters.push(waiter);
     }
-    if (ordered && this.#queueHead < this.#queue.length) {
+    if (ordered && this.#writesPending()) {
+      // Some writes still wait in the streams' own buffers, not yet queued
+      // here: the request follows once their callbacks have run.
+      this.#afterWrites.push(payload);
+    } else if (ordered && this.#queueHead < this.#queue.length) {
       this.#queue.push({ data: null, off: 0, ext: 0, control: payload, cb: null });
       this.host.schedule(this);
     } else {
@@ -449,6 +455,8 @@ export class Channel extends Duplex {
   override _final(cb: (err?: Error | null) => void): void {
     const done = (): void => {
       this.#finalDone = true;
+      // Node may run _final inside the last write's callback, before #afterCallbacks.
+      this.#sendHeld();
       if (!this.#closeSent && !this.#finished && !this.#eofSent) {
         this.#eofSent = true;
         this.#sendOrdered(channelIdMessage(MSG.CHANNEL_EOF, this.remoteId));
@@ -478,6 +486,23 @@ export class Channel extends Duplex {
   #stderrPending(): boolean {
     const w = this.#stderrWriter;
     return w !== null && w.writableLength > 0;
+  }
+
+  /** Whether stdout or stderr writes have not all been called back (some may not have reached the queue). */
+  #writesPending(): boolean {
+    return this.writableLength > 0 || this.#stderrPending();
+  }
+
+  /** Write callbacks ran: ordered requests held for them go behind whatever is queued now. */
+  #afterCallbacks(): void {
+    if (this.#afterWrites.length > 0 && !this.#writesPending()) this.#sendHeld();
+  }
+
+  #sendHeld(): void {
+    const held = this.#afterWrites;
+    this.#afterWrites = [];
+    if (this.#closeSent || this.#finished) return;
+    for (const p of held) this.#sendOrdered(p);
   }
 
   #enqueue(chunk: Uint8Array, ext: number, cb: (err?: Error | null) => void): void {
@@ -572,6 +597,7 @@ export class Channel extends Duplex {
   #callBack(cbs: ((err?: Error | null) => void)[]): void {
     if (this.#gatheredCopied >= this.#gatheredSent) {
       for (const cb of cbs) cb();
+      this.#afterCallbacks();
     } else {
       this.#waiting.push({ upTo: this.#gatheredSent, cbs });
     }
@@ -582,6 +608,7 @@ export class Channel extends Duplex {
     if (seq > this.#gatheredCopied) this.#gatheredCopied = seq;
     this.#releaseWaiting(this.#gatheredCopied);
     if (cbs) for (const cb of cbs) cb();
+    this.#afterCallbacks();
   }
 
   /** Runs the waiting callbacks covered by gathered packet `upTo` (all of them for Infinity). */
@@ -592,6 +619,7 @@ export class Channel extends Duplex {
     if (i === 0) return;
     const ready = w.splice(0, i);
     for (const { cbs } of ready) for (const cb of cbs) cb();
+    this.#afterCallbacks();
   }
 
   /**
