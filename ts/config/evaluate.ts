@@ -45,8 +45,10 @@ export class OptionState {
       this.#accumulate(key, args, loc);
       return;
     }
-    // ProxyCommand and ProxyJump compete: whichever comes first blocks the other.
-    if ((key === 'proxycommand' || key === 'proxyjump') && (this.single.has('proxycommand') || this.single.has('proxyjump'))) return;
+    // ProxyCommand and ProxyJump compete: whichever comes first blocks the
+    // other, except that `ProxyJump none` leaves a later ProxyCommand free (as ssh -G shows).
+    if (key === 'proxyjump' && this.single.has('proxycommand')) return;
+    if (key === 'proxycommand' && this.single.has('proxyjump') && this.single.get('proxyjump')!.args[0]?.toLowerCase() !== 'none') return;
     if (!this.single.has(key)) this.single.set(key, { args, loc });
   }
 
@@ -118,11 +120,12 @@ function* evalMatch(
         // OpenSSH matches `canonical` and `final` in the same (final) pass.
         r = ctx.finalPass;
         break;
+      // Case-insensitive, as ssh compares both names lowercased (unlike `Host` lines).
       case 'host':
-        r = matchPatternList(matchHost(state, ctx), c.arg, true);
+        r = matchPatternList(matchHost(state, ctx).toLowerCase(), c.arg, true);
         break;
       case 'originalhost':
-        r = matchPatternList(ctx.originalHost, c.arg, true);
+        r = matchPatternList(ctx.originalHost.toLowerCase(), c.arg, true);
         break;
       case 'user':
         r = matchPatternList(state.value('user') ?? ctx.local.user, c.arg);

@@ -128,7 +128,8 @@ function splitOrFail(rest: string, loc: SourceLocation): string[] {
 function hostPatterns(rest: string, loc: SourceLocation): string[] {
   const patterns = splitOrFail(rest, loc);
   if (patterns.length === 0) fail(loc, 'Host needs at least one pattern');
-  if (patterns.some((p) => p === '' || p === '!')) fail(loc, 'empty Host pattern');
+  // A lone "!" is allowed (it negates the empty pattern, which matches nothing), as in ssh.
+  if (patterns.some((p) => p === '')) fail(loc, 'empty Host pattern');
   return patterns;
 }
 
