@@ -265,7 +265,10 @@ export class SFTPFile {
   async write(data: Uint8Array | string, opts?: CallOptions): Promise<void> {
     this.#check();
     if (!this.#mode.writable) throw new SFTPError(`file ${JSON.stringify(this.path)} is not open for writing`, FX.PERMISSION_DENIED, this.path);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // A pipelined write resolves before its data is sent: it keeps a copy,
+    // so the caller may reuse the buffer at once (as with an awaited write).
+    const buf =
+      typeof data === 'string' ? Buffer.from(data, 'utf8') : this.#pipelined ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (buf.length === 0) return;
     const at = this.#pos;
     this.#pos += buf.length;
@@ -429,7 +432,9 @@ export class SFTPFile {
    * When on, `write` returns without waiting for the server (much of a
    * large write may not even be sent yet); errors are raised by the next
    * call (or flush/close), and requests about the file wait for the writes
-   * first. Paramiko's set_pipelined. Memory stays bounded: once earlier
+   * first. Paramiko's set_pipelined. Each pipelined write keeps a copy of
+   * its data, so the caller may reuse a buffer as soon as `write` resolves.
+   * Memory stays bounded: once earlier
    * writes hold more than one write's worth in flight (chunk size ×
    * concurrency, 16 MiB by default against OpenSSH), `write` waits for some
    * of them to be acknowledged before it returns.

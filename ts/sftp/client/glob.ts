@@ -20,19 +20,31 @@ export function segmentRegExp(seg: string): RegExp {
     if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
-      const close = seg.indexOf(']', i + 2);
+      // A "]" first in the set (after any "!" or "^") is a member, not its end.
+      const neg = seg[i + 1] === '!' || seg[i + 1] === '^';
+      const first = neg ? i + 2 : i + 1;
+      const close = seg.indexOf(']', first + 1);
       if (close < 0) {
         re += '\\[';
         continue;
       }
-      let body = seg.slice(i + 1, close);
-      const neg = body.startsWith('!') || body.startsWith('^');
-      if (neg) body = body.slice(1);
-      re += `[${neg ? '^' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
+      const body = seg.slice(first, close);
+      re += bracketClass(body.replace(/[\\\]]/g, '\\$&'), neg);
       i = close;
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
   }
   return new RegExp(`^${re}$`, 'su');
+}
+
+/** A bracket expression as a RegExp class; one with a range out of order (`[z-a]`) matches nothing, as in fnmatch(3). */
+function bracketClass(body: string, negate: boolean): string {
+  const cls = `[${negate ? '^' : ''}${body}]`;
+  try {
+    new RegExp(cls, 'u');
+    return cls;
+  } catch {
+    return '(?!)';
+  }
 }
 
 function join(base: string, name: string): string {

@@ -5,7 +5,7 @@
  * followed (no loops); symlinked files are copied as their content.
  */
 import { mkdir, readdir, stat as fsStat } from 'node:fs/promises';
-import { join as localJoin, relative } from 'node:path';
+import { join as localJoin, relative, sep } from 'node:path';
 import { SFTPError } from '../../errors.js';
 import { FX } from '../../wire/sftpConstants.js';
 import type { SFTPAttributes } from '../attributes.js';
@@ -87,6 +87,16 @@ async function transferFiles(
   return { files: files.length, bytes };
 }
 
+/**
+ * A directory entry's name must be one path component. A hostile server
+ * could otherwise list "../x" (or "/etc/x") and have getDir write outside
+ * the local directory; OpenSSH's sftp refuses such names too.
+ */
+function checkEntryName(name: string, dir: string): void {
+  const bad = name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || (sep === '\\' && name.includes('\\'));
+  if (bad) throw new SFTPError(`getDir ${JSON.stringify(dir)}: the server listed an entry named ${JSON.stringify(name)}, which is not a file name`, FX.BAD_MESSAGE, dir);
+}
+
 export async function getDir(client: SFTPClient, remoteDir: string, localDir: string, opts: TreeOptions): Promise<{ files: number; bytes: number }> {
   const { signal } = opts;
   const files: Entry[] = [];
@@ -95,6 +105,7 @@ export async function getDir(client: SFTPClient, remoteDir: string, localDir: st
     const here = rel === '' ? remoteDir : `${remoteDir}/${rel}`;
     const entries: SFTPAttributes[] = await client.listdirAttr(here, { signal });
     for (const e of entries) {
+      checkEntryName(e.filename, here);
       const childRel = rel === '' ? e.filename : `${rel}/${e.filename}`;
       let a = e;
       if (a.isSymbolicLink()) {
@@ -129,7 +140,8 @@ export async function putDir(client: SFTPClient, localDir: string, remoteDir: st
   const walk = async (abs: string): Promise<void> => {
     for (const d of await readdir(abs, { withFileTypes: true })) {
       const full = localJoin(abs, d.name);
-      const rel = relative(localDir, full).split(/[\\/]/).join('/');
+      // Only the platform's separator separates: on POSIX "\\" is part of a name.
+      const rel = relative(localDir, full).split(sep).join('/');
       let isDir = d.isDirectory();
       let isFile = d.isFile();
       if (d.isSymbolicLink()) {
