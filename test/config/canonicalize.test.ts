@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { CouldNotCanonicalize } from '../../ts/errors.js';
-import { SSHConfig, SSHConfigDict, systemResolver, type HostResolver, type LookupOptions } from '../../ts/config/index.js';
-
-const LOCAL: LookupOptions = { localUser: 'alice', homeDir: '/home/alice', localHostname: 'ws1', uid: 1000 };
-
-/** A resolver knowing a fixed set of rooted names, recording every query. */
-function fakeResolver(known: string[]): HostResolver & { queries: string[] } {
-  const queries: string[] = [];
-  const fn: HostResolver = async (name) => {
-    queries.push(name);
-    return known.includes(name);
-  };
-  return Object.assign(fn, { queries });
-}
+import { SSHConfig, SSHConfigDict, systemResolver, type HostResolver } from '../../ts/config/index.js';
+import { LOCAL, fakeResolver } from './helpers.js';
 
 const CFG = `
 CanonicalizeHostname yes

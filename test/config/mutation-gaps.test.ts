@@ -3,64 +3,24 @@
  * is the reference, the expectation is also checked against `ssh -G`, so the
  * test says what ssh does, not only what sshwire does today.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { ConfigSyntaxError, SSHConfig, type HostResolver, type LookupOptions } from '../../ts/config/index.js';
+import { describe, expect, it } from 'vitest';
+import { ConfigSyntaxError, SSHConfig, type LookupOptions } from '../../ts/config/index.js';
 import { CouldNotCanonicalize } from '../../ts/errors.js';
+import { LOCAL, configOracle, fakeResolver } from './helpers.js';
 
-const LOCAL: LookupOptions = { localUser: 'alice', homeDir: '/home/alice', localHostname: 'ws1', uid: 1000, env: {} };
-
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sshcfg-gaps-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let seq = 0;
-/** `ssh -G -F <text> [-l user] host` as key → values (repeated keys accumulate). */
-function sshG(text: string, host: string, user?: string): Map<string, string[]> {
-  const file = join(dir, `g${seq++}.conf`);
-  writeFileSync(file, text);
-  const out = execFileSync('ssh', ['-G', '-F', file, ...(user !== undefined ? ['-l', user] : []), host], {
-    encoding: 'utf8',
-    timeout: 20_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const map = new Map<string, string[]>();
-  for (const line of out.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp < 0) continue;
-    const k = line.slice(0, sp);
-    map.set(k, [...(map.get(k) ?? []), line.slice(sp + 1)]);
-  }
-  return map;
-}
+const oracle = configOracle('sshcfg-gaps-');
+const sshGText = oracle.sshG;
 
 const look = (text: string, host: string, extra: LookupOptions = {}) => SSHConfig.fromText(text).lookupSync(host, { ...LOCAL, ...extra });
-
-/** A resolver that knows a fixed set of rooted names and records every query. */
-function fakeResolver(known: string[]): HostResolver & { queries: string[] } {
-  const queries: string[] = [];
-  const fn: HostResolver = async (name) => {
-    queries.push(name);
-    return known.includes(name);
-  };
-  return Object.assign(fn, { queries });
-}
 
 describe('Match all after other criteria', () => {
   // ssh -G: "Match user nobody all" does not apply to another user; "Match !all" never applies.
   const text = 'Match user nobody all\n  Port 2201\nMatch !all\n  Compression yes\nMatch user bob all\n  ForwardAgent yes\n';
 
   it('`all` keeps the result of the criteria before it (Match user nobody all is false for bob)', () => {
-    const g = sshG(text, 'h', 'bob');
+    const g = sshGText(text, 'h', 'bob');
     expect(g.get('port')).toEqual(['22']);
     expect(g.get('forwardagent')).toEqual(['yes']);
     const d = look(text, 'h', { user: 'bob' });
@@ -69,18 +29,18 @@ describe('Match all after other criteria', () => {
   });
 
   it('`!all` never matches', () => {
-    expect(sshG(text, 'h', 'bob').get('compression')).toEqual(['no']);
+    expect(sshGText(text, 'h', 'bob').get('compression')).toEqual(['no']);
     expect(look(text, 'h', { user: 'bob' }).has('compression')).toBe(false);
   });
 });
 
 describe('Include from an inactive block', () => {
   it('a `Match final` in a file included from a non-matching block still asks for the final pass (as ssh -G)', () => {
-    const inc = join(dir, 'final-only.conf');
+    const inc = oracle.path('final-only.conf');
     writeFileSync(inc, 'Match final\n');
     const text = `Host alias\n  HostName real\nHost nomatch\n  Include ${inc}\nHost real\n  User realuser\n`;
     // The final pass matches "Host real" against the final hostname.
-    expect(sshG(text, 'alias').get('user')).toEqual(['realuser']);
+    expect(sshGText(text, 'alias').get('user')).toEqual(['realuser']);
     expect(look(text, 'alias').user).toBe('realuser');
   });
 });
@@ -88,13 +48,13 @@ describe('Include from an inactive block', () => {
 describe('Include globbing', () => {
   it('sorts matches by whole path, as glob(3) does: a-b/x.conf comes before a/x.conf (\'-\' < \'/\')', () => {
     // Sorting only each directory listing would give a/x.conf first.
-    const top = join(dir, 'globsort');
+    const top = oracle.path('globsort');
     mkdirSync(join(top, 'a'), { recursive: true });
     mkdirSync(join(top, 'a-b'));
     writeFileSync(join(top, 'a', 'x.conf'), 'User from-a\nIdentityFile /k/a\n');
     writeFileSync(join(top, 'a-b', 'x.conf'), 'User from-ab\nIdentityFile /k/a-b\n');
     const text = `Include ${top}/a*/x.conf\n`;
-    expect(sshG(text, 'h').get('user')).toEqual(['from-ab']);
+    expect(sshGText(text, 'h').get('user')).toEqual(['from-ab']);
     const d = SSHConfig.fromText(text).lookupSync('h', LOCAL);
     expect(d.user).toBe('from-ab');
     expect(d.identityFiles).toEqual(['/k/a-b', '/k/a']);
@@ -104,7 +64,7 @@ describe('Include globbing', () => {
 describe('quoting', () => {
   it('a backslash before a space inside quotes is kept (only outside quotes does it escape the space)', () => {
     const text = 'IdentityFile "a\\ b"\nIdentityFile c\\ d\n';
-    expect(sshG(text, 'h').get('identityfile')).toEqual(['a\\ b', 'c d']);
+    expect(sshGText(text, 'h').get('identityfile')).toEqual(['a\\ b', 'c d']);
     expect(look(text, 'h', { expandTokens: false }).identityFiles).toEqual(['a\\ b', 'c d']);
   });
 });
@@ -123,7 +83,7 @@ describe('~ expansion', () => {
 describe('Match host pattern case', () => {
   it('patterns of Match host are lowercased (Match host WEB* applies to web1)', () => {
     const text = 'Match host WEB*\n  User upper\n';
-    expect(sshG(text, 'web1').get('user')).toEqual(['upper']);
+    expect(sshGText(text, 'web1').get('user')).toEqual(['upper']);
     expect(look(text, 'web1').user).toBe('upper');
   });
 });
@@ -131,7 +91,7 @@ describe('Match host pattern case', () => {
 describe('final pass', () => {
   it('Match host sees the final hostname as it is, not %-expanded again (HostName x%%hy gives x%hy)', () => {
     const text = 'Host h\n  HostName x%%hy\nMatch final host x%hy\n  User pct\n';
-    const g = sshG(text, 'h');
+    const g = sshGText(text, 'h');
     expect(g.get('hostname')).toEqual(['x%hy']);
     expect(g.get('user')).toEqual(['pct']);
     const d = look(text, 'h');

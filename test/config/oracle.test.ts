@@ -10,27 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SSHConfig, type SSHConfigDict } from '../../ts/config/index.js';
+import { sshG } from './helpers.js';
 
 let dir: string;
 let configPath: string;
 
-/** ssh -G output as key → list of values (repeated keys accumulate). */
-function sshG(host: string, extra: string[] = []): Map<string, string[]> {
-  const out = execFileSync('ssh', ['-G', '-F', configPath, ...extra, host], {
-    encoding: 'utf8',
-    timeout: 20_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const map = new Map<string, string[]>();
-  for (const line of out.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp < 0) continue;
-    const k = line.slice(0, sp);
-    const list = map.get(k) ?? [];
-    list.push(line.slice(sp + 1));
-    map.set(k, list);
-  }
-  return map;
+function sshGHere(host: string, extra: string[] = []): Map<string, string[]> {
+  return sshG(configPath, host, extra);
 }
 
 beforeAll(() => {
@@ -101,7 +87,7 @@ afterAll(() => {
 
 /** Compare the keys both sides print: hostname, user, port, identityfile list, proxy settings, expanded paths. */
 function compare(host: string, opts: { user?: string } = {}): void {
-  const g = sshG(host, opts.user !== undefined ? ['-l', opts.user] : []);
+  const g = sshGHere(host, opts.user !== undefined ? ['-l', opts.user] : []);
   const cfg = SSHConfig.fromPath(configPath);
   const expanded: SSHConfigDict = cfg.lookupSync(host, opts);
   // ssh -G prints IdentityFile and ProxyCommand as written, so compare those unexpanded.
