@@ -675,7 +675,13 @@ export class SFTPClient {
     return putFromReadable(this, readable, this.resolve(remotePath), opts ?? {});
   }
 
-  /** Recursive download of a remote directory into a local one. */
+  /**
+   * Recursive download of a remote directory into a local one. Symlinked
+   * directories are not followed. A listed name that is not one path
+   * component (`..`, or one holding `/`) rejects the whole download with
+   * SFTPError (BAD_MESSAGE) before any file is written: a hostile server
+   * cannot place files outside `localDir`.
+   */
   getDir(remoteDir: string, localDir: string, opts?: TreeOptions): Promise<{ files: number; bytes: number }> {
     return getDir(this, this.resolve(remoteDir), localDir, opts ?? {});
   }
