@@ -16,7 +16,7 @@ import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/i
 import { parseForwardAgent } from './agentForward.js';
 import type { AlgorithmOptions, Transport } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { checkEstablishDurations, establish, type EstablishParams } from './establish.js';
+import { callerAuth, checkEstablishDurations, establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
@@ -359,10 +359,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
     signal: options.signal,
     transport: { ...transportOptions, ...(gssKex ? { gssKex } : {}) },
     auth: {
-      ...(options.password !== undefined ? { password: options.password } : {}),
-      ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
-      ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
-      ...(options.onBanner ? { onBanner: options.onBanner } : {}),
+      ...callerAuth(options),
       ...(options.authTimeout !== undefined ? { authTimeout: options.authTimeout } : {}),
       ...(publicKeyAlgorithms ? { publicKeyAlgorithms } : {}),
       ...((options.gssAuth ?? cfg?.asBool('gssapiauthentication') ?? false) ? { gssapi: krb5ClientMechanism(gssOptions) } : {}),

@@ -34,6 +34,19 @@ export interface EstablishParams {
   onAuthenticated?: (transport: Transport) => void;
 }
 
+/** The password and handlers that both front doors hand to authentication as the caller gave them. */
+export type CallerAuth = Pick<ClientAuthOptions, 'password' | 'kbdintHandler' | 'passwordChangeHandler' | 'onBanner'>;
+
+/** `o`'s password and handlers, leaving out the ones it does not set. */
+export function callerAuth(o: CallerAuth): CallerAuth {
+  const out: CallerAuth = {};
+  if (o.password !== undefined) out.password = o.password;
+  if (o.kbdintHandler) out.kbdintHandler = o.kbdintHandler;
+  if (o.passwordChangeHandler) out.passwordChangeHandler = o.passwordChangeHandler;
+  if (o.onBanner) out.onBanner = o.onBanner;
+  return out;
+}
+
 export interface Established {
   transport: ClientTransport;
   auth: ClientAuthResult;

@@ -18,7 +18,7 @@ import { checkDuration, DEFAULT_CIPHER, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_M
 import type { Duplex } from 'node:stream';
 import type { ClientTransport } from './clientTransport.js';
 import { SSHClientConnection } from './clientConnection.js';
-import { checkEstablishDurations, establish, type EstablishParams } from './establish.js';
+import { callerAuth, checkEstablishDurations, establish, type EstablishParams } from './establish.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
 import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
@@ -307,10 +307,7 @@ export class SSHClient implements HostKeyPolicyClient {
       signal: options.signal,
       transport: { ...transportOptions, ...(gssKex ? { gssKex } : {}) },
       auth: {
-        ...(options.password !== undefined ? { password: options.password } : {}),
-        ...(options.kbdintHandler ? { kbdintHandler: options.kbdintHandler } : {}),
-        ...(options.passwordChangeHandler ? { passwordChangeHandler: options.passwordChangeHandler } : {}),
-        ...(options.onBanner ? { onBanner: options.onBanner } : {}),
+        ...callerAuth(options),
         ...(options.gssAuth ? { gssapi: krb5ClientMechanism(gssOptions) } : {}),
         authTimeout: options.authTimeout ?? 30_000,
         publicKeyAlgorithms,
