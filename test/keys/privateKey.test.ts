@@ -190,7 +190,9 @@ describe('bad input gives typed errors', () => {
     expect(() => PrivateKey.fromString('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n')).toThrow(KeyFormatError);
     expect(() => PrivateKey.fromString('-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n')).toThrow(KeyFormatError);
     expect(() => PrivateKey.fromFile(path('does-not-exist'))).toThrow(KeyFormatError);
-    expect(() => PrivateKey.fromString('PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\n')).toThrow(/unsupported private key format/);
+    // A PuTTY file cut short is a damaged PuTTY file (ppk.test.ts has the whole ones); ssh.com keys are refused by name.
+    expect(() => PrivateKey.fromString('PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\n')).toThrow(/PuTTY key file ends before its Comment line/);
+    expect(() => PrivateKey.fromString('---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nAAAA\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\n')).toThrow(/ssh\.com SSH2 and PGP keys are not supported/);
   });
 
   it('truncated files', () => {

@@ -11,6 +11,7 @@ export {
 export { fingerprintSha256, fingerprintMd5 } from './fingerprint.js';
 export { type KeyType, KEY_TYPES, signatureAlgorithmsFor } from './keyTypes.js';
 export { type OpenSSHWriteOptions, type OpenSSHEncryption } from './opensshFormat.js';
+export { type PpkEncryption, type PpkKdf, type PpkWriteOptions } from './ppkFormat.js';
 export { bcryptPbkdf } from './bcryptPbkdf.js';
 export {
   HostKeys, HostKeyEntry, hashHostname, knownHostsName,

@@ -202,3 +202,11 @@ export function bitsOf(k: PublicParts): number {
       return ECDSA_CURVES[k.type].bits;
   }
 }
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Strict base64 decoding: Node's decoder silently skips junk, which would hide corrupt key text. */
+export function decodeBase64Strict(text: string, what: string): Uint8Array {
+  if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) throw new KeyFormatError(`${what} is not valid base64`);
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}

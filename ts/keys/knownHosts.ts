@@ -12,7 +12,8 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { KeyFormatError } from '../errors.js';
 import { checkCertificate } from './certificate.js';
 import { matchPatternList } from './hostPatterns.js';
-import { decodeBase64Strict, PublicKey } from './publicKey.js';
+import { decodeBase64Strict } from './keyTypes.js';
+import { PublicKey } from './publicKey.js';
 
 /** A marker at the start of a known_hosts line. */
 export type HostKeyMarker = 'cert-authority' | 'revoked';

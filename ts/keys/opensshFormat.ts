@@ -206,7 +206,7 @@ export function parseOpenSSHPrivateKey(
     for (let i = 0; i < padding.length; i++) {
       if (padding[i] !== ((i + 1) & 0xff)) throw new KeyFormatError('OpenSSH private key has bad padding');
     }
-    if (padding.length >= cipher.blockSize) throw new KeyFormatError('OpenSSH private key has too much padding');
+    // No bound on its length, as in OpenSSH: PuTTYgen pads to 16 bytes even when unencrypted.
     if (!Buffer.from(encodePublicBlob(publicPartsOf(material))).equals(publicBlob)) {
       throw new KeyFormatError('OpenSSH private key: public and private parts do not match');
     }

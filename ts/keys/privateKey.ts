@@ -1,6 +1,7 @@
 /**
- * Private keys (Paramiko's PKey, in TypeScript names): reading OpenSSH and
- * PEM key files, generating keys, signing, and writing OpenSSH format.
+ * Private keys (Paramiko's PKey, in TypeScript names): reading OpenSSH, PEM
+ * and PuTTY key files, generating keys, signing, and writing OpenSSH and
+ * PuTTY formats.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createSigner, generatePrivateKey } from '../crypto/index.js';
@@ -10,6 +11,7 @@ import { fingerprintMd5, fingerprintSha256 } from './fingerprint.js';
 import { bitsOf, encodePublicBlob, isKeyType, type KeyType, MAX_RSA_BITS, MIN_RSA_BITS, publicPartsOf, signatureAlgorithmsFor } from './keyTypes.js';
 import { type OpenSSHEncryption, type OpenSSHWriteOptions, parseOpenSSHPrivateKey, serializeOpenSSHPrivateKey } from './opensshFormat.js';
 import { isEncryptedPem, parsePemPrivateKey } from './pemFormat.js';
+import { isPpk, parsePpk, type PpkEncryption, type PpkWriteOptions, serializePpk } from './ppkFormat.js';
 import { encodeSshSignature, PublicKey } from './publicKey.js';
 
 /** Largest key file read; real keys are a few KiB. */
@@ -25,9 +27,9 @@ function passphraseBytes(p: string | Uint8Array | undefined): Uint8Array | undef
 
 /** Where a private key came from, and how it was protected. */
 export interface PrivateKeySource {
-  format: 'openssh' | 'pem' | 'generated' | 'material';
-  /** For encrypted OpenSSH keys: cipher, kdf, rounds. */
-  encryption?: OpenSSHEncryption | { pem: true };
+  format: 'openssh' | 'pem' | 'ppk' | 'generated' | 'material';
+  /** For encrypted keys: OpenSSH's cipher, kdf and rounds; PuTTY's version, cipher and Argon2 costs; or just `pem`. */
+  encryption?: OpenSSHEncryption | PpkEncryption | { pem: true };
 }
 
 /** Material is reachable only from inside sshwire (the agent client needs it to add keys). */
@@ -75,7 +77,8 @@ export class PrivateKey implements Signer {
   }
 
   /**
-   * Read a private key from text or bytes in OpenSSH or PEM format.
+   * Read a private key from text or bytes in OpenSSH, PEM or PuTTY (`.ppk`
+   * versions 2 and 3) format.
    * Throws PasswordRequiredException if it is encrypted and `passphrase` is
    * missing or wrong, KeyFormatError if it cannot be parsed.
    */
@@ -97,10 +100,14 @@ export class PrivateKey implements Signer {
       const material = parsePemPrivateKey(pem[0], pass);
       return new PrivateKey(material, '', isEncryptedPem(pem[0]) ? { format: 'pem', encryption: { pem: true } } : { format: 'pem' });
     }
-    if (/-----BEGIN (SSH2 ENCRYPTED|PGP)/.test(text) || /PuTTY-User-Key-File/.test(text)) {
-      throw new KeyFormatError('unsupported private key format (PuTTY and SSH2 keys are not supported: convert them with puttygen or ssh-keygen -i)');
+    if (isPpk(text)) {
+      const { material, comment, encryption } = parsePpk(data, pass);
+      return new PrivateKey(material, comment, encryption ? { format: 'ppk', encryption } : { format: 'ppk' });
     }
-    throw new KeyFormatError('not a private key: expected OpenSSH or PEM format');
+    if (/---- BEGIN SSH2 ENCRYPTED PRIVATE KEY|-----BEGIN PGP/.test(text)) {
+      throw new KeyFormatError('unsupported private key format (ssh.com SSH2 and PGP keys are not supported: convert them with ssh-keygen -i)');
+    }
+    throw new KeyFormatError('not a private key: expected OpenSSH, PEM or PuTTY format');
   }
 
   /** Read a private key file (Paramiko's from_private_key_file). */
@@ -211,6 +218,16 @@ export class PrivateKey implements Signer {
    */
   toOpenSSH(passphrase?: string | Uint8Array, opts: Omit<OpenSSHWriteOptions, 'passphrase'> = {}): string {
     return serializeOpenSSHPrivateKey(privateMaterialOf(this), this.comment, passphrase === undefined ? opts : { ...opts, passphrase });
+  }
+
+  /**
+   * The key as a PuTTY `.ppk` file (version 3 unless `opts.version` is 2),
+   * encrypted with AES-256-CBC when a passphrase is given: version 3 keys
+   * it with Argon2id (8 MiB, 16 passes unless `opts` says otherwise),
+   * version 2 with SHA-1, as PuTTYgen does.
+   */
+  toPPK(passphrase?: string | Uint8Array, opts: Omit<PpkWriteOptions, 'passphrase'> = {}): string {
+    return serializePpk(privateMaterialOf(this), this.comment, passphrase === undefined ? opts : { ...opts, passphrase });
   }
 
   /** Write the key in OpenSSH format to `path`, readable by its owner only (Paramiko's write_private_key_file). */

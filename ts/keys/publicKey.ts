@@ -8,16 +8,31 @@ import { KeyFormatError } from '../errors.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
 import { type Certificate, isCertificateType, parseCertificate } from './certificate.js';
 import { fingerprintMd5, fingerprintSha256 } from './fingerprint.js';
-import { asKeyFormat, bitsOf, decodePublicBlob, keyTypeForSignatureAlgorithm, type PublicParts } from './keyTypes.js';
+import { ppkPublicKey, isPpk } from './ppkFormat.js';
+import { asKeyFormat, bitsOf, decodeBase64Strict, decodePublicBlob, keyTypeForSignatureAlgorithm, type PublicParts } from './keyTypes.js';
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Longer than any real key line; bounds the work hostile text can cause. */
 const MAX_LINE = 64 * 1024;
 
-/** Strict base64 decoding: Node's decoder silently skips junk, which would hide corrupt key text. */
-export function decodeBase64Strict(text: string, what: string): Uint8Array {
-  if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) throw new KeyFormatError(`${what} is not valid base64`);
-  return new Uint8Array(Buffer.from(text, 'base64'));
+
+const RFC4716_BEGIN = '---- BEGIN SSH2 PUBLIC KEY ----';
+const RFC4716_END = '---- END SSH2 PUBLIC KEY ----';
+
+/** A key in the RFC 4716 format: headers (`Comment:` kept, others skipped, `\\` continues a line), then base64. */
+function fromRfc4716(text: string): PublicKey {
+  const lines = text.trim().split(/\r\n|\r|\n/).map((l) => l.trimEnd());
+  const end = lines.indexOf(RFC4716_END);
+  if (end < 0 || lines.slice(end + 1).some((l) => l.trim() !== '')) throw new KeyFormatError(`RFC 4716 public key must end with "${RFC4716_END}"`);
+  let comment = '';
+  let i = 1;
+  while (i < end && lines[i]!.includes(':')) {
+    let header = lines[i++]!;
+    while (header.endsWith('\\') && i < end) header = header.slice(0, -1) + lines[i++]!;
+    const colon = header.indexOf(':');
+    if (header.slice(0, colon).toLowerCase() === 'comment') comment = header.slice(colon + 1).trim().replace(/^"(.*)"$/s, '$1');
+  }
+  const blob = decodeBase64Strict(lines.slice(i, end).join('').replace(/\s+/g, ''), 'RFC 4716 public key data');
+  return PublicKey.fromBlob(blob, comment);
 }
 
 /** An SSH public key (possibly an OpenSSH certificate). Immutable. */
@@ -54,12 +69,19 @@ export class PublicKey {
 
   /**
    * A key from OpenSSH one-line text: `type base64 [comment]` (a `.pub` file
-   * or one known_hosts/authorized_keys key field onward). The type must match
-   * the blob's.
+   * or one known_hosts/authorized_keys key field onward; the type must match
+   * the blob's), from RFC 4716 text (`---- BEGIN SSH2 PUBLIC KEY ----`, as
+   * `ssh-keygen -e` and PuTTYgen export it), or from a PuTTY `.ppk` file's
+   * public half (no passphrase needed).
    */
   static fromString(text: string): PublicKey {
+    if (text.length > MAX_LINE) throw new KeyFormatError('public key text is too long');
+    if (isPpk(text)) {
+      const { blob, comment } = ppkPublicKey(text);
+      return new PublicKey(blob, comment);
+    }
+    if (text.trimStart().startsWith(RFC4716_BEGIN)) return fromRfc4716(text);
     const line = text.trim();
-    if (line.length > MAX_LINE) throw new KeyFormatError('public key line is too long');
     const m = /^(\S+)\s+(\S+)(?:\s+(.*))?$/s.exec(line);
     if (!m) throw new KeyFormatError('public key line must be "<type> <base64> [comment]"');
     const [, type, b64, comment] = m;
