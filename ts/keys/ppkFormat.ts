@@ -304,19 +304,12 @@ export function ppkPublicKey(data: string | Uint8Array): { blob: Uint8Array; com
 
 /** The private fields PuTTY keeps for `m` (the rest is in the public blob). */
 function writePpkPrivate(w: SSHWriter, m: PrivateKeyMaterial): void {
-  switch (m.type) {
-    case 'ssh-ed25519':
-      w.string(m.seed);
-      break;
-    case 'ssh-rsa':
-      w.mpintFromUnsigned(m.d).mpintFromUnsigned(m.p).mpintFromUnsigned(m.q).mpintFromUnsigned(m.iqmp);
-      break;
-    case 'ssh-dss':
-      w.mpintFromUnsigned(m.x);
-      break;
-    default:
-      w.mpintFromUnsigned(m.d);
+  if (m.type === 'ssh-ed25519') {
+    w.string(m.seed);
+    return;
   }
+  const fields = m.type === 'ssh-rsa' ? [m.d, m.p, m.q, m.iqmp] : m.type === 'ssh-dss' ? [m.x] : [m.d];
+  for (const f of fields) w.mpintFromUnsigned(f);
 }
 
 function writeCost(name: string, v: number | undefined, fallback: number, min: number, max: number): number {

@@ -55,7 +55,7 @@ export class PrivateKey implements Signer {
   readonly signatureAlgorithms: readonly string[];
   /** The key comment (from the file, or set by the user). */
   comment: string;
-  /** Where the key came from (`openssh`, `pem`, `generated`, `material`) and, if the file was encrypted, how. */
+  /** Where the key came from (`openssh`, `pem`, `ppk`, `generated`, `material`) and, if the file was encrypted, how. */
   readonly source: PrivateKeySource;
   /** An OpenSSH certificate for this key, when loaded with `loadCertificate`. */
   certificate: PublicKey | undefined;
