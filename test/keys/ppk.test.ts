@@ -11,6 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../ts/client.js';
+import { loadKey } from '../../ts/client/identities.js';
+import { loadHostKeys } from '../../ts/server/options.js';
 import { KeyFormatError, PasswordRequiredException } from '../../ts/errors.js';
 import { PrivateKey, privateMaterialOf } from '../../ts/keys/privateKey.js';
 import { PublicKey } from '../../ts/keys/publicKey.js';
@@ -310,6 +312,21 @@ describe('RFC 4716 public keys', () => {
     expect(k.comment).toBe('a long comment');
     expect(() => PublicKey.fromString(text.replace('---- END SSH2 PUBLIC KEY ----', ''))).toThrow(KeyFormatError);
     expect(() => PublicKey.fromString(text.replace(body[1]!, '!' + body[1]!.slice(1)))).toThrow(/not valid base64/);
+  });
+});
+
+describe('.ppk text where keys are taken', () => {
+  it('client keys and host keys given as .ppk text are read as keys, not taken for file paths', () => {
+    const ref = PrivateKey.fromFile(at('p256'));
+    puttygen([at('p256'), '-O', 'private', '-o', at('text-plain.ppk')]);
+    puttygen([at('p384'), '-O', 'private', '--new-passphrase', at('pass'), '--ppk-param', 'version=2', '-o', at('text-enc.ppk')]);
+    const plainText = readFileSync(at('text-plain.ppk'), 'utf8');
+    const encText = readFileSync(at('text-enc.ppk'), 'utf8');
+    expect(loadKey(plainText).publicKeyBlob).toEqual(ref.publicKeyBlob);
+    expect(loadKey(encText, PASS).publicKeyBlob).toEqual(PrivateKey.fromFile(at('p384')).publicKeyBlob);
+    expect(() => loadKey(encText)).toThrow(PasswordRequiredException);
+    const [host] = loadHostKeys([plainText]);
+    expect(host!.equals(ref)).toBe(true);
   });
 });
 

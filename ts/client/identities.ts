@@ -16,7 +16,7 @@ import type { KeySource } from '../auth/index.js';
 import type { Signer } from '../crypto/types.js';
 import { certifiedSigner } from '../crypto/index.js';
 import { SSHException } from '../errors.js';
-import { AgentClient, PrivateKey, PublicKey } from '../keys/index.js';
+import { AgentClient, isPrivateKeyText, PrivateKey, PublicKey } from '../keys/index.js';
 
 /** A key as the options take it: a PrivateKey (or any Signer), key text/bytes, or a file path. */
 export type KeyInput = string | Buffer | Uint8Array | PrivateKey | Signer;
@@ -42,15 +42,11 @@ export function defaultKeyFiles(home = homedir()): string[] {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa', 'id_dsa'].map((n) => join(home, '.ssh', n));
 }
 
-function looksLikeKeyText(s: string): boolean {
-  return s.includes('-----BEGIN ');
-}
-
 /** Loads one explicit key. Throws PasswordRequiredException for an encrypted key without (the right) passphrase. */
 export function loadKey(input: KeyInput, passphrase?: string | Uint8Array): Signer {
   if (input instanceof PrivateKey) return input;
   if (typeof input === 'string') {
-    if (looksLikeKeyText(input)) return PrivateKey.fromString(input, passphrase);
+    if (isPrivateKeyText(input)) return PrivateKey.fromString(input, passphrase);
     // Paramiko: a `-cert.pub` path stands for the private key beside it plus that certificate.
     const keyPath = input.endsWith(CERT_FILE_SUFFIX) ? input.slice(0, -CERT_FILE_SUFFIX.length) : input;
     return withCertificateFile(PrivateKey.fromFile(keyPath, passphrase), keyPath);

@@ -2,7 +2,7 @@
  * The keys layer: key files, public keys and certificates, fingerprints,
  * known_hosts, authorized_keys, and the ssh-agent client.
  */
-export { PrivateKey, PKey, type PrivateKeySource } from './privateKey.js';
+export { isPrivateKeyText, PrivateKey, PKey, type PrivateKeySource } from './privateKey.js';
 export { PublicKey, encodeSshSignature } from './publicKey.js';
 export {
   type Certificate, parseCertificate, verifyCertificateSignature, checkCertificate, isCertificateType,

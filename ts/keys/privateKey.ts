@@ -25,6 +25,11 @@ function passphraseBytes(p: string | Uint8Array | undefined): Uint8Array | undef
   return typeof p === 'string' ? new TextEncoder().encode(p) : p;
 }
 
+/** true when `s` is private key text (PEM-style armor or a PuTTY file) rather than a file path. */
+export function isPrivateKeyText(s: string): boolean {
+  return s.includes('-----BEGIN ') || isPpk(s);
+}
+
 /** Where a private key came from, and how it was protected. */
 export interface PrivateKeySource {
   format: 'openssh' | 'pem' | 'ppk' | 'generated' | 'material';

@@ -4,7 +4,7 @@
 import type { Krb5ServerOptions } from '../auth/gssapi/index.js';
 import { SSHException } from '../errors.js';
 import { existsSync } from 'node:fs';
-import { PrivateKey, PublicKey, SSH_CERT_TYPE_HOST } from '../keys/index.js';
+import { isPrivateKeyText, PrivateKey, PublicKey, SSH_CERT_TYPE_HOST } from '../keys/index.js';
 import { canServeSignature, certifiedSigner, plainAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../crypto/types.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
@@ -211,11 +211,11 @@ export function loadHostKeys(inputs: HostKeyInput[] | undefined, passphrase?: st
   const keys: PrivateKey[] = [];
   const files: (string | null)[] = [];
   for (const k of inputs) {
-    const file = typeof k === 'string' && !GENERATE[k] && !k.includes('-----BEGIN') ? k : null;
+    const file = typeof k === 'string' && !GENERATE[k] && !isPrivateKeyText(k) ? k : null;
     files.push(file);
     if (k instanceof PrivateKey) keys.push(k);
     else if (typeof k === 'string' && GENERATE[k]) keys.push(PrivateKey.generate(...GENERATE[k]!));
-    else if (typeof k === 'string' && k.includes('-----BEGIN')) keys.push(PrivateKey.fromString(k, passphrase));
+    else if (typeof k === 'string' && isPrivateKeyText(k)) keys.push(PrivateKey.fromString(k, passphrase));
     else if (file) keys.push(PrivateKey.fromFile(file, passphrase));
     else if (k instanceof Uint8Array) keys.push(PrivateKey.fromString(k, passphrase));
     else throw bad(`hostKeys entries must be paths, key material, PrivateKey objects or "generate"`);
