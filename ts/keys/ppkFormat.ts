@@ -136,9 +136,21 @@ function checkArgonCosts(p: Pick<Argon2Params, 'memory' | 'passes' | 'parallelis
   if (p.memory < 8 * p.parallelism) throw new KeyFormatError(`PuTTY key file: Argon2 memory ${p.memory} KiB is under 8 KiB per lane`);
 }
 
-/** Cipher key, IV and MAC key for version 3 (Argon2: 32 + 16 + 32 bytes). */
-function argonKeys(pass: Uint8Array, p: Argon2Params): { key: Uint8Array; iv: Uint8Array; macKey: Uint8Array } {
-  checkArgonCosts(p);
+interface FileKeys {
+  key: Uint8Array;
+  iv: Uint8Array;
+  macKey: Uint8Array;
+}
+
+/** The file's keys: SHA-1 based for version 2, Argon2 for an encrypted version 3, an empty MAC key otherwise. */
+function fileKeys(version: 2 | 3, pass: Uint8Array, argon: Argon2Params | null): FileKeys {
+  if (version === 2) return v2Keys(pass);
+  if (argon) return argonKeys(pass, argon);
+  return { key: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+}
+
+/** Cipher key, IV and MAC key for version 3 (Argon2: 32 + 16 + 32 bytes); the costs are checked by the caller. */
+function argonKeys(pass: Uint8Array, p: Argon2Params): FileKeys {
   const argon = nobleArgon2();
   const fn = p.kdf === 'Argon2id' ? argon.argon2id : p.kdf === 'Argon2i' ? argon.argon2i : argon.argon2d;
   const out = fn(pass, p.salt, { t: p.passes, m: p.memory, p: p.parallelism, dkLen: 80 });
@@ -146,7 +158,7 @@ function argonKeys(pass: Uint8Array, p: Argon2Params): { key: Uint8Array; iv: Ui
 }
 
 /** Version 2: cipher key from SHA-1 of two counters and the passphrase, zero IV, MAC key from SHA-1 of a label. */
-function v2Keys(pass: Uint8Array): { key: Uint8Array; iv: Uint8Array; macKey: Uint8Array } {
+function v2Keys(pass: Uint8Array): FileKeys {
   const half = (n: number) => createHash('sha1').update(new Uint8Array([0, 0, 0, n])).update(pass).digest();
   const key = new Uint8Array(Buffer.concat([half(0), half(1)]).subarray(0, 32));
   const macKey = new Uint8Array(createHash('sha1').update(MAC_KEY_PREFIX).update(pass).digest());
@@ -247,7 +259,7 @@ export function parsePpk(
     if (encrypted && passphrase === undefined) throw new PasswordRequiredException('private key is encrypted: a passphrase is required');
     const pass = encrypted ? passphrase! : new Uint8Array(0);
     if (encrypted && privateBlob.length % 16 !== 0) throw new KeyFormatError('PuTTY key file: encrypted private key length is not a multiple of 16');
-    const keys = version === 2 ? v2Keys(pass) : argon ? argonKeys(pass, argon) : { key: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+    const keys = fileKeys(version, pass, argon);
     const priv = encrypted ? aes256cbc(false, keys.key, keys.iv, privateBlob) : privateBlob;
     const enc = new TextEncoder();
     const mac = ppkMac(version, keys.macKey, [enc.encode(algorithm), enc.encode(encryptionName), commentBytes, publicBlob, priv]);
@@ -348,7 +360,7 @@ export function serializePpk(m: PrivateKeyMaterial, comment: string, opts: PpkWr
     const passes = writeCost('Argon2 passes', opts.passes, 16, 1, Math.floor(MAX_ARGON_WORK / memory));
     argon = { kdf, memory, passes, parallelism, salt: randomBytes(16) };
   }
-  const keys = version === 2 ? v2Keys(pass) : argon ? argonKeys(pass, argon) : { key: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+  const keys = fileKeys(version, pass, argon);
   const enc = new TextEncoder();
   const mac = ppkMac(version, keys.macKey, [enc.encode(m.type), enc.encode(encryptionName), enc.encode(comment), publicBlob, plain]);
   const stored = encrypted ? aes256cbc(true, keys.key, keys.iv, plain) : plain;
