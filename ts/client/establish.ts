@@ -31,7 +31,7 @@ export interface EstablishParams {
   auth: Omit<ClientAuthOptions, 'username' | 'keys' | 'signal'>;
   identities: IdentityOptions;
   /** Runs right after authentication succeeds, before any other I/O is handled (attach the connection layer here). */
-  onAuthenticated?: (transport: Transport) => void;
+  onAuthenticated?: (transport: ClientTransport) => void;
 }
 
 /** The password and handlers that both front doors hand to authentication as the caller gave them. */
@@ -110,6 +110,8 @@ async function withClientTransport<T>(p: EstablishParams, within: (t: ClientTran
     const made: ClientTransport = new ClientTransport(socket, {
       ...p.transport,
       role: 'client',
+      // Both ways in attach the connection layer once authenticated; what the server sends behind USERAUTH_SUCCESS waits for it.
+      holdAfterUserauth: true,
       // Record the key the server proved it holds (getRemoteServerKey), once it passed the check.
       verifyHostKey: async (keyType, blob) => {
         const ok = await verify(keyType, blob);

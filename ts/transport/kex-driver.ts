@@ -80,6 +80,8 @@ export class KexDriver {
   gssContext: GssKexInitiator | GssKexAcceptor | null = null;
   /** What the last completed key exchange chose. */
   negotiated: NegotiatedAlgorithms | null = null;
+  /** The host key algorithms the peer offered in the first key exchange. */
+  peerHostKeyAlgorithms: readonly string[] = [];
   initialDone = false;
 
   readonly #h: KexHost;
@@ -193,6 +195,7 @@ export class KexDriver {
     const isClient = h.role === 'client';
     const neg = negotiate(isClient ? k.ourLists : peer, isClient ? peer : k.ourLists, (c) => cipherInfo(c)?.aead === true);
     if (k.initial) {
+      this.peerHostKeyAlgorithms = peer.serverHostKey;
       this.#strictKex = neg.strictKex;
       if (this.#strictKex && seq !== 0) {
         throw new ProtocolError(`strict kex: KEXINIT was not the first packet (sequence number ${seq})`, { code: 'ERR_SSH_KEX_SEQUENCE' });

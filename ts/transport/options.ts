@@ -63,6 +63,14 @@ export interface TransportOptions {
   debug?: (message: string) => void;
   /** Also log every packet's payload as a hexdump (user-auth requests withheld). */
   hexdump?: boolean;
+  /**
+   * Client: after USERAUTH_SUCCESS, hold the messages behind it until an
+   * upper layer registers its handler (`onMessage`: the connection layer),
+   * so that what a server sends right away (a host key announcement, a
+   * channel open) reaches that layer instead of the transport's default
+   * answers. Only for a caller certain to attach one.
+   */
+  holdAfterUserauth?: boolean;
 }
 
 export const DEFAULT_VERSION = 'SSH-2.0-sshwire_0.1';

@@ -71,6 +71,9 @@ export class Transport extends EventEmitter {
   readonly #closed = deferred<Error | null>();
   #closing = false;
   #error: Error | null = null;
+  readonly #hostKeyAlgorithms: readonly string[];
+  /** Dispatch is paused after USERAUTH_SUCCESS until the next onMessage (holdAfterUserauth). */
+  #heldAfterAuth = false;
   #bannerTimer: NodeJS.Timeout | null = null;
 
   readonly #send: SendQueue;
@@ -102,6 +105,7 @@ export class Transport extends EventEmitter {
       opts.disabledAlgorithms,
       this.role === 'server' ? (alg) => hostKeys.some((k) => signerSupports(k, alg)) : undefined,
     );
+    this.#hostKeyAlgorithms = [...lists.serverHostKey];
     if (opts.gssKex) {
       const off = new Set(opts.disabledAlgorithms?.kex ?? []);
       lists.kex = [...gssKexNames(opts.gssKex.oid).filter((n) => canServeKex(n) && !off.has(n)), ...lists.kex];
@@ -188,7 +192,13 @@ export class Transport extends EventEmitter {
         pong: (p) => this.#pings.ponged(p),
         keepaliveReply: () => this.#keepalive.replied(),
         unimplemented: (seq) => this.emit('unimplemented', seq),
-        userauthSuccess: () => this.#markAuthenticated(),
+        userauthSuccess: () => {
+          this.#markAuthenticated();
+          if (this.#opts.holdAfterUserauth && this.role === 'client' && !this.#heldAfterAuth) {
+            this.#heldAfterAuth = true;
+            this.#receive.pause();
+          }
+        },
       },
     });
     this.ready = this.#ready.promise;
@@ -216,14 +226,24 @@ export class Transport extends EventEmitter {
 
   // ───────────────────────────── public API ─────────────────────────────
 
-  /** H of the first key exchange. */
   /** After a GSS-API first key exchange: its context (gssapi-keyex user authentication signs with it), else null. */
   get gssKexContext(): GssKexInitiator | GssKexAcceptor | null {
     return this.#kex.gssContext;
   }
 
+  /** The session identifier: H of the first key exchange (null before it completes). */
   get sessionId(): Uint8Array | null {
     return this.#kex.sessionId;
+  }
+
+  /** The host key algorithms this side offers in key exchange, in its order of preference. */
+  get hostKeyAlgorithms(): readonly string[] {
+    return this.#hostKeyAlgorithms;
+  }
+
+  /** The host key algorithms the peer offered in the first key exchange (empty before it). */
+  get peerHostKeyAlgorithms(): readonly string[] {
+    return this.#kex.peerHostKeyAlgorithms;
   }
 
   /** What the last completed key exchange chose. */
@@ -306,7 +326,12 @@ export class Transport extends EventEmitter {
    * wanting a reply get REQUEST_FAILURE and other messages UNIMPLEMENTED.
    */
   onMessage(handler: MessageHandler): () => void {
-    return this.#dispatcher.onMessage(handler);
+    const remove = this.#dispatcher.onMessage(handler);
+    if (this.#heldAfterAuth) {
+      this.#heldAfterAuth = false;
+      this.#receive.resume();
+    }
+    return remove;
   }
 
   /** Client: asks for a service (normally `ssh-userauth`) and resolves on SERVICE_ACCEPT. */
