@@ -19,4 +19,5 @@ export { AgentRequestHandler, type AgentRequestOptions } from './client/agentFor
 export { ClientTransport, type AddressPort } from './client/clientTransport.js';
 export { MissingHostKeyPolicy, AutoAddPolicy, RejectPolicy, WarningPolicy, type HostKeyPolicyClient } from './client/policies.js';
 export type { KeyInput } from './client/identities.js';
+export type { ServerHostKeysUpdate, ServerHostKeysHandler } from './client/hostKeysUpdate.js';
 export { mapHosts, runOnHosts, parseTarget, type BulkTarget, type HostResult, type BulkOptions, type RunOnHostsOptions } from './client/bulk.js';

@@ -37,6 +37,8 @@ export {
   type EnabledAlgorithms,
   type HostKeyPolicyClient,
   type KeyInput,
+  type ServerHostKeysUpdate,
+  type ServerHostKeysHandler,
   AgentRequestHandler,
   type AgentRequestOptions,
   ClientTransport,

@@ -131,6 +131,42 @@ describe('round trip', () => {
     expect(hk.check('same.example.com', other)).toBe(true);
     expect(hk.check('same.example.com', ed)).toBe(false);
   });
+
+  it('add with replace: false appends a second key of the same type', () => {
+    const hk = new HostKeys();
+    hk.loadText(`same.example.com ${ed.keyType} ${ed.base64}\n`);
+    hk.add('same.example.com', 'ssh-ed25519', other, { replace: false });
+    expect(hk.check('same.example.com', ed)).toBe(true);
+    expect(hk.check('same.example.com', other)).toBe(true);
+    expect(hk.entries).toHaveLength(2);
+  });
+
+  it('remove deletes only unmarked lines naming the host alone (plain or hashed) with that key', () => {
+    const hk = new HostKeys();
+    const lines = [
+      `gone.example.com ${ed.keyType} ${ed.base64}`,
+      `${hashHostname('gone.example.com')} ${ed.keyType} ${ed.base64}`,
+      `GONE.example.com ${ec.keyType} ${ec.base64}`,
+      `gone.example.com,10.0.0.1 ${ed.keyType} ${ed.base64}`,
+      `*.example.com ${ed.keyType} ${ed.base64}`,
+      `@revoked gone.example.com ${ed.keyType} ${ed.base64}`,
+      `kept.example.com ${ed.keyType} ${ed.base64}`,
+    ];
+    hk.loadText(lines.join('\n') + '\n');
+    expect(hk.remove('Gone.Example.com', ed)).toBe(2);
+    expect(hk.toString()).toBe([lines[2], lines[3], lines[4], lines[5], lines[6]].join('\n') + '\n');
+    expect(hk.remove('gone.example.com', rsa)).toBe(0);
+    expect(hk.remove('gone.example.com', ec)).toBe(1);
+  });
+
+  it('hashesHost tells whether a line naming the host alone is hashed', () => {
+    const hk = new HostKeys();
+    hk.loadText(`${hashHostname('h.example.com')} ${ed.keyType} ${ed.base64}\nplain.example.com ${ed.keyType} ${ed.base64}\nh2.example.com,x ${ed.keyType} ${ed.base64}\n`);
+    expect(hk.hashesHost('h.example.com')).toBe(true);
+    expect(hk.hashesHost('plain.example.com')).toBe(false);
+    expect(hk.hashesHost('h2.example.com')).toBe(false);
+    expect(hk.hashesHost('nowhere.example.com')).toBe(false);
+  });
 });
 
 describe('verify', () => {

@@ -14,11 +14,12 @@ import { checkLayerOptions, Connection, type ConnectionOptions } from '../connec
 import { SSHException } from '../errors.js';
 import { AgentClient, HostKeys, knownHostsName, type PublicKey } from '../keys/index.js';
 import { parseForwardAgent } from './agentForward.js';
-import type { AlgorithmOptions, Transport } from '../transport/index.js';
+import type { AlgorithmOptions } from '../transport/index.js';
 import { SSHClientConnection } from './clientConnection.js';
 import { callerAuth, checkEstablishDurations, establish, type EstablishParams } from './establish.js';
 import type { ClientTransport } from './clientTransport.js';
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
+import { type HostKeysUpdateSetup, type ServerHostKeysHandler, watchServerHostKeys } from './hostKeysUpdate.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
 import { AutoAddPolicy, type HostKeyPolicyClient, type MissingHostKeyPolicy } from './policies.js';
 import { configAlgorithms, configKeepalive, configKnownHosts, lookupConfig } from './sshConfigOptions.js';
@@ -90,6 +91,26 @@ export interface ConnectOptions {
    * keys as AutoAddPolicy; a changed key is refused either way).
    */
   hostKeyPolicy?: MissingHostKeyPolicy;
+  /**
+   * Learn the server's other host keys (ssh's UpdateHostKeys): after
+   * authentication an OpenSSH server announces all its host keys; the ones
+   * not on record are proved (the server signs this session with each),
+   * then added to the first known_hosts file, and the host's lines for
+   * keys the server no longer has are deleted. Only when that file records
+   * the key this connection was made with, and only lines naming this host
+   * alone are deleted. A `HostKeys` object given as `knownHosts` is
+   * changed in memory. Default: the config's UpdateHostKeys (`yes`), else
+   * false.
+   */
+  updateHostKeys?: boolean;
+  /**
+   * Told what the server's host key announcement means for known_hosts:
+   * keys added (proved first), removed, retained and revoked (AsyncSSH's
+   * `server_host_keys_handler`). Called once per connection, after
+   * `updateHostKeys` has written its change; without `updateHostKeys` it
+   * is told the same and nothing is written.
+   */
+  serverHostKeysHandler?: ServerHostKeysHandler;
   /** The name to look the host key up (and record it) under in known_hosts, without a port (ssh's HostKeyAlias). Default: the config's HostKeyAlias. */
   hostKeyAlias?: string;
   /** Replacement preference lists per category. */
@@ -205,6 +226,13 @@ function strictPolicy(cfg: SSHConfigDict | null): { policy?: MissingHostKeyPolic
   return v === 'accept-new' || v === 'no' || v === 'off' ? { policy: new AutoAddPolicy() } : {};
 }
 
+/** ssh_config's UpdateHostKeys: `yes` updates; `ask` has nobody to ask here, so it does not. */
+function configUpdateHostKeys(cfg: SSHConfigDict | null, debug?: (m: string) => void): boolean {
+  const v = cfg?.get('updatehostkeys')?.toLowerCase();
+  if (v === 'ask') debug?.('UpdateHostKeys ask: no one to ask, so host keys are not updated');
+  return v === 'yes' || v === 'true';
+}
+
 /** Bind address, port and address family: the options first, then ssh_config's BindAddress / AddressFamily. */
 function tcpBinding(options: ConnectOptions, cfg: SSHConfigDict | null): { localAddress?: string; localPort?: number; family?: 4 | 6 } {
   const af = cfg?.get('addressfamily')?.toLowerCase();
@@ -241,7 +269,7 @@ export async function connect(options: ConnectOptions): Promise<SSHClientConnect
 export interface PreparedClient {
   params: EstablishParams;
   /** The connection layer for an authenticated transport (attach it in the tick authentication succeeds). */
-  connectionLayer(t: Transport): Connection;
+  connectionLayer(t: ClientTransport): Connection;
   finish(transport: ClientTransport, connection: Connection, auth: ClientAuthResult): SSHClientConnection;
 }
 
@@ -267,21 +295,27 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   // Under HostKeyAlias, known_hosts holds the alias alone (port 22 adds no brackets).
   const alias = options.hostKeyAlias ?? cfg?.get('hostkeyalias');
   const [khHost, khPort] = alias !== undefined ? [alias, 22] : [host, port];
+  // One set per file, so that what AutoAddPolicy and updateHostKeys write to the first file holds only its own lines.
   let knownFiles: string[] = [];
-  let hostKeys: HostKeys;
+  let sets: HostKeys[];
   if (kh instanceof HostKeys) {
-    hostKeys = kh;
+    sets = [kh];
   } else {
     const list: readonly (string | PublicKey)[] = kh === undefined ? ((cfg && configKnownHosts(cfg)) ?? [join(homedir(), '.ssh', 'known_hosts')]) : kh === null ? [] : typeof kh === 'string' ? [kh] : kh;
     knownFiles = list.filter((e): e is string => typeof e === 'string');
-    hostKeys = loadKnownHosts(knownFiles);
-    for (const k of list) if (typeof k !== 'string') hostKeys.add(knownHostsName(khHost, khPort), k.keyType, k);
+    sets = knownFiles.map((f) => loadKnownHosts([f]));
+    const trusted = list.filter((e): e is PublicKey => typeof e !== 'string');
+    if (sets.length === 0 || trusted.length > 0) sets.push(new HostKeys());
+    for (const k of trusted) sets[sets.length - 1]!.add(knownHostsName(khHost, khPort), k.keyType, k);
+    if (cfg?.asBool('hashknownhosts')) for (const s of sets) s.hashHostnames = true;
   }
+  const hostKeys = sets[0]!;
+  const knownFile = knownFiles[0] ?? null;
   const verifyHostKey = checking
     ? hostKeyVerifier({
-        hostKeys: [hostKeys],
+        hostKeys: sets,
         ...(options.hostKeyPolicy ? { policy: options.hostKeyPolicy } : strictPolicy(cfg)),
-        client: policyClient(hostKeys, knownFiles[0] ?? null),
+        client: policyClient(hostKeys, knownFile),
         host: khHost,
         port: khPort,
         ...(options.debug ? { debug: options.debug } : {}),
@@ -293,7 +327,7 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
   const kex = merge(a.kex, cfgAlg.kex);
   const cipher = merge(a.cipher, cfgAlg.cipher);
   const mac = merge(a.mac, cfgAlg.mac);
-  const serverHostKey = merge(a.serverHostKey, cfgAlg.serverHostKey) ?? (checking ? preferredHostKeyAlgorithms([hostKeys], khHost, khPort) ?? undefined : undefined);
+  const serverHostKey = merge(a.serverHostKey, cfgAlg.serverHostKey) ?? (checking ? preferredHostKeyAlgorithms(sets, khHost, khPort) ?? undefined : undefined);
   if (kex) algorithms.kex = kex;
   if (cipher) algorithms.cipher = cipher;
   if (mac) algorithms.mac = mac;
@@ -375,7 +409,21 @@ export async function prepareClient(options: ConnectOptions): Promise<PreparedCl
     },
   };
   // The connection layer attaches in the same tick as USERAUTH_SUCCESS, before the server's next message.
-  const connectionLayer = (t: Transport): Connection => new Connection(t, connectionOptions);
+  const updateSetup: HostKeysUpdateSetup = {
+    sets: checking ? sets : [],
+    managed: checking ? hostKeys : null,
+    save: knownFile === null ? null : () => policyClient(hostKeys, knownFile).saveHostKeys(knownFile),
+    host: khHost,
+    port: khPort,
+    update: options.updateHostKeys ?? configUpdateHostKeys(cfg, options.debug),
+    handler: options.serverHostKeysHandler,
+    debug: options.debug,
+  };
+  const connectionLayer = (t: ClientTransport): Connection => {
+    const c = new Connection(t, connectionOptions);
+    watchServerHostKeys(c, t, updateSetup);
+    return c;
+  };
   const cfgForward = parseForwardAgent(cfg?.get('forwardagent'));
   const agentSocket =
     typeof cfgForward === 'string' && options.agentForwarding === undefined

@@ -22,6 +22,7 @@ import { callerAuth, checkEstablishDurations, establish, type EstablishParams } 
 import { hostKeyVerifier, preferredHostKeyAlgorithms } from './hostKeyCheck.js';
 import { defaultKeyFiles, type KeyInput } from './identities.js';
 import { type HostKeyPolicyClient, MissingHostKeyPolicy, RejectPolicy } from './policies.js';
+import { type ServerHostKeysHandler, watchServerHostKeys } from './hostKeysUpdate.js';
 
 /** Paramiko's `disabled_algorithms` keys, and sshwire's own names. */
 export interface DisabledAlgorithms {
@@ -118,6 +119,18 @@ export interface SSHClientConnectOptions {
   keepaliveInterval?: number;
   /** Unanswered keepalive intervals before the server counts as dead (OpenSSH's ServerAliveCountMax; sshwire's addition, Paramiko always uses 3): an integer >= 1, default 3. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
   keepaliveCountMax?: number;
+  /**
+   * Learn the server's other host keys (ssh's UpdateHostKeys; sshwire's
+   * addition): keys an OpenSSH server announces after authentication are
+   * proved, then added to `getHostKeys()` and saved to the file
+   * `loadHostKeys` read, if any; its lines naming only this host for keys
+   * the server no longer has are deleted. Only when those host keys (not
+   * the system ones) record the key this connection was made with.
+   * Default false.
+   */
+  updateHostKeys?: boolean;
+  /** Told what the server's host key announcement means (see connect()'s `serverHostKeysHandler`). */
+  serverHostKeysHandler?: ServerHostKeysHandler;
   /** Receives diagnostic lines (never keys or passwords). */
   debug?: (message: string) => void;
   /** Receive window of each channel, in bytes (1 to 2^32-1). Default 2 MiB. An invalid value fails `connect()` with SSHException `ERR_SSH_BAD_OPTION`. */
@@ -323,6 +336,16 @@ export class SSHClient implements HostKeyPolicyClient {
       },
       onAuthenticated: (t) => {
         connection = new Connection(t, connectionOptions);
+        watchServerHostKeys(connection, t, {
+          sets,
+          managed: this.#hostKeys,
+          save: this.#hostKeysFilename === null ? null : () => this.#hostKeys.save(this.#hostKeysFilename!),
+          host: hostname,
+          port,
+          update: options.updateHostKeys ?? false,
+          handler: options.serverHostKeysHandler,
+          debug: options.debug,
+        });
       },
     });
     this.#conn = new SSHClientConnection(transport, connection!, auth);

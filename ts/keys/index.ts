@@ -12,6 +12,9 @@ export { fingerprintSha256, fingerprintMd5 } from './fingerprint.js';
 export { type KeyType, KEY_TYPES, signatureAlgorithmsFor } from './keyTypes.js';
 export { type OpenSSHWriteOptions, type OpenSSHEncryption } from './opensshFormat.js';
 export { type PpkEncryption, type PpkKdf, type PpkWriteOptions } from './ppkFormat.js';
+export {
+  HOSTKEYS_NOTICE, HOSTKEYS_PROVE, MAX_ANNOUNCED_HOST_KEYS, encodeStringList, decodeStringList, hostKeyProofData,
+} from './hostKeyProof.js';
 export { bcryptPbkdf } from './bcryptPbkdf.js';
 export {
   HostKeys, HostKeyEntry, hashHostname, knownHostsName,

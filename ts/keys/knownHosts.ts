@@ -157,6 +157,13 @@ interface TextLine {
 type Line = { entry: HostKeyEntry } | TextLine;
 
 /** Options for HostKeys. */
+/** Whether `e` names exactly one host, `name` (lower case), written out or hashed. */
+function namesOnly(e: HostKeyEntry, name: string): boolean {
+  if (e.hostnames.length !== 1) return false;
+  const h = e.hostnames[0]!;
+  return h.startsWith(HASH_MAGIC) ? hashedMatches(h, name) : h.toLowerCase() === name;
+}
+
 export interface HostKeysOptions {
   /** Store names added by `add` hashed, like `HashKnownHosts yes`. */
   hashHostnames?: boolean;
@@ -252,28 +259,46 @@ export class HostKeys {
   /**
    * Record `key` for `hostname` (use `knownHostsName(host, port)` for a
    * port other than 22). An existing plain entry for exactly this name and
-   * key type is updated in place (Paramiko's rule); otherwise a line is appended.
+   * key type is updated in place (Paramiko's rule, unless `replace` is
+   * false); otherwise a line is appended.
    */
-  add(hostname: string, keyType: string, key: PublicKey | { publicKeyBlob: Uint8Array }, opts: { hash?: boolean; comment?: string; marker?: HostKeyMarker } = {}): void {
+  add(hostname: string, keyType: string, key: PublicKey | { publicKeyBlob: Uint8Array }, opts: { hash?: boolean; comment?: string; marker?: HostKeyMarker; replace?: boolean } = {}): void {
     const pub = key instanceof PublicKey ? key : PublicKey.fromBlob(key.publicKeyBlob);
     if (pub.keyType !== keyType) throw new KeyFormatError(`key is ${pub.keyType}, not ${keyType}`);
     const name = hostname.toLowerCase();
-    if (!opts.marker) {
+    if (!opts.marker && opts.replace !== false) {
       for (const e of this.entries) {
-        if (e.marker || e.key.keyType !== keyType || e.hostnames.length !== 1) continue;
-        const h = e.hostnames[0]!;
-        const same = h.startsWith(HASH_MAGIC) ? hashedMatches(h, name) : h.toLowerCase() === name;
-        if (same) {
-          e.key = pub;
-          e.originalLine = undefined;
-          return;
-        }
+        if (e.marker || e.key.keyType !== keyType || !namesOnly(e, name)) continue;
+        e.key = pub;
+        e.originalLine = undefined;
+        return;
       }
     }
     const hash = opts.hash ?? this.hashHostnames;
     const entry = new HostKeyEntry([hash ? hashHostname(name) : name], pub, { marker: opts.marker ?? null, comment: opts.comment ?? '' });
     if (this.#missingFinalNewline) this.#missingFinalNewline = false;
     this.#lines.push({ entry });
+  }
+
+  /**
+   * Removes the plain (unmarked) lines that record `key` for `hostname`
+   * alone, its name written out or hashed. Lines that also name other
+   * hosts, or match through wildcards, stay as they are. Returns how many
+   * lines went.
+   */
+  remove(hostname: string, key: PublicKey | { publicKeyBlob: Uint8Array }): number {
+    const name = hostname.toLowerCase();
+    const before = this.#lines.length;
+    this.#lines = this.#lines.filter(
+      (l) => !('entry' in l) || l.entry.marker !== null || !namesOnly(l.entry, name) || !Buffer.from(l.entry.key.publicKeyBlob).equals(key.publicKeyBlob),
+    );
+    return before - this.#lines.length;
+  }
+
+  /** Whether any line naming `hostname` alone has the name hashed (so that new lines for it are hashed too). */
+  hashesHost(hostname: string): boolean {
+    const name = hostname.toLowerCase();
+    return this.entries.some((e) => e.hostnames[0]!.startsWith(HASH_MAGIC) && namesOnly(e, name));
   }
 
   /**

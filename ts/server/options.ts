@@ -47,6 +47,14 @@ export interface ListenOptions {
    */
   hostCertificates?: (string | PublicKey)[];
   /**
+   * After a client authenticates, announce every host key to it
+   * (`hostkeys-00@openssh.com`, AsyncSSH's `send_server_host_keys`), so
+   * that OpenSSH clients with UpdateHostKeys learn keys added for a
+   * rotation and forget removed ones. The proofs clients ask for are
+   * answered either way. Default true, as sshd.
+   */
+  sendServerHostKeys?: boolean;
+  /**
    * Keys that may log in (as any user name), with their options honoured:
    * an OpenSSH authorized_keys file (re-read at each attempt, as sshd does),
    * or a list of `PublicKey`s and authorized_keys lines (AsyncSSH's list of

@@ -14,13 +14,14 @@ import { type Channel, Connection, encodeTcpipOpenData, InOrder, OPEN_FAILURE, t
 import { encodeX11OpenData } from '../connection/x11.js';
 import type { Signer } from '../crypto/types.js';
 import { DisconnectError, ProtocolError, SSHException } from '../errors.js';
-import type { AuthorizedKeyEntry, PrivateKey } from '../keys/index.js';
+import { type AuthorizedKeyEntry, HOSTKEYS_PROVE, type PrivateKey } from '../keys/index.js';
 import type { SFTPServerInterface } from '../sftp/server/index.js';
 import { Transport } from '../transport/index.js';
 import { DISCONNECT_REASON } from '../wire/index.js';
 import { AgentServerProxy } from './agentForward.js';
 import { connectionAuthPolicy } from './authPolicy.js';
 import { PortForwards, openDirectTcpip } from './forwarding.js';
+import { announceHostKeys, proveHostKeys } from './hostKeyProofs.js';
 import { acceptedPublicKeyAlgorithms, serverConnectionOptions, serverSigAlgsFor, serverTransportOptions, type ListenOptions, type SpawnOptions } from './options.js';
 import type { ServerProcessFactory } from './process.js';
 import { OPEN_SUCCEEDED, type ServerInterface } from './serverInterface.js';
@@ -145,6 +146,7 @@ export class SSHServerConnection extends EventEmitter {
         this.username = r.username;
         this.authMethods = r.methods;
         this.#startConnection(debug);
+        if (o.sendServerHostKeys !== false) announceHostKeys(this.connection!, ctx.hostKeys).catch(() => {});
         this.emit('authenticated', r.username);
       },
       (err: Error) => {
@@ -312,6 +314,7 @@ export class SSHServerConnection extends EventEmitter {
       try {
         if (name === 'tcpip-forward') return await this.#forwards.request(data);
         if (name === 'cancel-tcpip-forward') return await this.#forwards.cancel(data);
+        if (name === HOSTKEYS_PROVE) return proveHostKeys(data, this.#ctx.hostKeys, this.transport.sessionId!, this.transport.peerHostKeyAlgorithms);
         const p = this.policy;
         if (!p.checkGlobalRequest) return false;
         const v = await (p.checkGlobalRequest as Loose).call(p, name, data, this);
