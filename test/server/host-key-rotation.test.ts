@@ -110,6 +110,28 @@ describe('our client against our server', () => {
     expect(readFileSync(r.knownHosts, 'utf8')).toBe(before);
   });
 
+  it('a handler that throws is logged; the keys are recorded and the connection carries on', async () => {
+    const r = await server();
+    let logged!: () => void;
+    const said = new Promise<void>((resolve) => (logged = resolve));
+    const conn = await connect(ownServerLogin(r.port, {
+      knownHosts: r.knownHosts, clientKeys: [fx.key], updateHostKeys: true,
+      serverHostKeysHandler: () => {
+        throw new Error('handler broke');
+      },
+      debug: (m) => m.includes('serverHostKeysHandler failed: handler broke') && logged(),
+    }));
+    try {
+      let timer!: NodeJS.Timeout;
+      await Promise.race([said, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('not logged within 10 s')), 10_000)))]).finally(() => clearTimeout(timer));
+      expect((await conn.run('echo alive')).stdout).toBe('alive\n');
+      expect([...recorded(r).keys()].sort()).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa']);
+    } finally {
+      conn.close();
+      await conn.closed;
+    }
+  });
+
   it('the server refuses to prove a key it does not hold, and a malformed request; the connection carries on', async () => {
     const r = await server();
     const conn = await connect(ownServerLogin(r.port, { knownHosts: r.knownHosts, clientKeys: [fx.key] }));

@@ -157,10 +157,19 @@ async function onAnnouncement(conn: Connection, session: ProvenSession, setup: H
 
     if (added.length > 0) await prove(conn, sessionId, added, session.hostKeyAlgorithms);
     const recorded = setup.update ? record(setup, name, kexKey, added, removed) : false;
-    await setup.handler?.({ host: name, added, removed, retained, revoked, recorded });
+    await tell(setup, { host: name, added, removed, retained, revoked, recorded });
   } catch (err) {
     if (err instanceof Abandon) debug(`server host keys not updated: ${err.message}`);
     else throw err;
+  }
+}
+
+/** Calls the caller's handler; what it throws is logged, not passed on. */
+async function tell(setup: HostKeysUpdateSetup, update: ServerHostKeysUpdate): Promise<void> {
+  try {
+    await setup.handler?.(update);
+  } catch (err) {
+    setup.debug?.(`serverHostKeysHandler failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 
