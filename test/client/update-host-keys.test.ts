@@ -13,25 +13,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoAddPolicy, connect, SSHClient, type ConnectOptions, type ServerHostKeysUpdate } from '../../ts/client.js';
 import { HostKeys, PrivateKey, PublicKey } from '../../ts/keys/index.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeKey } from '../auth/system.js';
+import { useSshdTrusting } from '../helpers/sshdFixture.js';
 import { makeTempDir } from '../keys/helpers.js';
 
+const fx = useSshdTrusting('sshwire-update-hk-');
 let tmp: { dir: string; cleanup: () => void };
-let sshd: Sshd;
-let key: string;
 let n = 0;
 
-beforeAll(async () => {
-  tmp = makeTempDir('sshwire-update-hk-');
-  key = makeKey(tmp.dir, 'id_ed25519', 'ed25519');
-  sshd = await startSshd({ authorizedKeys: [readFileSync(`${key}.pub`, 'utf8').trim()] });
-}, 60_000);
-
-afterAll(async () => {
-  await sshd?.stop();
-  tmp?.cleanup();
+beforeAll(() => {
+  tmp = makeTempDir('sshwire-update-hk-files-');
 });
+
+afterAll(() => tmp?.cleanup());
 
 const SERVER_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
 
@@ -40,17 +33,17 @@ function fresh(name: string): string {
 }
 
 function knownName(): string {
-  return `[127.0.0.1]:${sshd.port}`;
+  return `[127.0.0.1]:${fx.sshd.port}`;
 }
 
 /** The server's real key of `type` as a known_hosts line. */
 function realLine(type: string, name = knownName()): string {
-  const [t, b64] = sshd.hostPublicKeys[type]!.split(/\s+/);
+  const [t, b64] = fx.sshd.hostPublicKeys[type]!.split(/\s+/);
   return `${name} ${t} ${b64}`;
 }
 
 function realKey(type: string): PublicKey {
-  return PublicKey.fromString(sshd.hostPublicKeys[type]!);
+  return PublicKey.fromString(fx.sshd.hostPublicKeys[type]!);
 }
 
 /** A key the server does not have, as a known_hosts line. */
@@ -61,7 +54,7 @@ function staleLine(type: 'ed25519' | 'ecdsa', name = knownName()): string {
 
 /** Options for the sshd; with ed25519 on record (first in the default order too), key exchange uses it and the other four types are the ones to learn. */
 function opts(extra: Partial<ConnectOptions>): ConnectOptions {
-  return { host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: key, agent: false, lookForKeys: false, config: false, ...extra };
+  return { host: '127.0.0.1', port: fx.sshd.port, username: 'root', privateKey: fx.key, agent: false, lookForKeys: false, config: false, ...extra };
 }
 
 /** Connects, waits for the handler's one call, closes; returns what it was told. */
@@ -109,7 +102,7 @@ describe('connect({ updateHostKeys })', () => {
     expect(lines.slice(4).sort()).toEqual(SERVER_TYPES.filter((t) => t !== 'ssh-ed25519').map((t) => realLine(t)).sort());
     // ssh-keygen reads the result and finds every key under the host's name.
     const found = execFileSync('ssh-keygen', ['-F', knownName(), '-f', file], { encoding: 'utf8' });
-    for (const t of SERVER_TYPES) expect(found).toContain(sshd.hostPublicKeys[t]!.split(' ')[1]);
+    for (const t of SERVER_TYPES) expect(found).toContain(fx.sshd.hostPublicKeys[t]!.split(' ')[1]);
   });
 
   it('each learned key then passes host key checking on its own (default RejectPolicy)', async () => {
@@ -156,7 +149,7 @@ describe('connect({ updateHostKeys })', () => {
     expect(lines).toHaveLength(5);
     for (const l of lines) expect(l.startsWith('|1|')).toBe(true);
     const found = execFileSync('ssh-keygen', ['-F', knownName(), '-f', file], { encoding: 'utf8' });
-    for (const t of SERVER_TYPES) expect(found).toContain(sshd.hostPublicKeys[t]!.split(' ')[1]);
+    for (const t of SERVER_TYPES) expect(found).toContain(fx.sshd.hostPublicKeys[t]!.split(' ')[1]);
   });
 
   it('without updateHostKeys the handler is told the same and nothing is written', async () => {
@@ -217,24 +210,28 @@ describe('AutoAddPolicy with two known_hosts files', () => {
   });
 });
 
+/** SSHClient.connect with updateHostKeys; resolves the handler's update, then closes. */
+async function sshClientUpdate(client: SSHClient): Promise<ServerHostKeysUpdate> {
+  let told!: (u: ServerHostKeysUpdate) => void;
+  const got = new Promise<ServerHostKeysUpdate>((resolve) => (told = resolve));
+  await client.connect('127.0.0.1', {
+    port: fx.sshd.port, username: 'root', keyFilename: fx.key, allowAgent: false, lookForKeys: false,
+    updateHostKeys: true, serverHostKeysHandler: (u) => told(u),
+  });
+  try {
+    return await within(got, 10_000, 'the server host keys handler');
+  } finally {
+    client.close();
+  }
+}
+
 describe('SSHClient.connect({ updateHostKeys })', () => {
   it('updates getHostKeys() and saves the file loadHostKeys read', async () => {
     const file = fresh('known_hosts');
     writeFileSync(file, realLine('ssh-ed25519') + '\n');
     const client = new SSHClient();
     client.loadHostKeys(file);
-    let told!: (u: ServerHostKeysUpdate) => void;
-    const got = new Promise<ServerHostKeysUpdate>((resolve) => (told = resolve));
-    await client.connect('127.0.0.1', {
-      port: sshd.port, username: 'root', keyFilename: key, allowAgent: false, lookForKeys: false,
-      updateHostKeys: true, serverHostKeysHandler: (u) => told(u),
-    });
-    try {
-      const u = await within(got, 10_000, 'the server host keys handler');
-      expect(u.recorded).toBe(true);
-    } finally {
-      client.close();
-    }
+    expect((await sshClientUpdate(client)).recorded).toBe(true);
     expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(5);
     expect([...client.getHostKeys().lookup(knownName())!.keys()].sort()).toEqual([...SERVER_TYPES].sort());
   });
@@ -244,19 +241,9 @@ describe('SSHClient.connect({ updateHostKeys })', () => {
     writeFileSync(system, realLine('ssh-ed25519') + '\n');
     const client = new SSHClient();
     client.loadSystemHostKeys(system);
-    let told!: (u: ServerHostKeysUpdate) => void;
-    const got = new Promise<ServerHostKeysUpdate>((resolve) => (told = resolve));
-    await client.connect('127.0.0.1', {
-      port: sshd.port, username: 'root', keyFilename: key, allowAgent: false, lookForKeys: false,
-      updateHostKeys: true, serverHostKeysHandler: (u) => told(u),
-    });
-    try {
-      const u = await within(got, 10_000, 'the server host keys handler');
-      expect(u.added).toHaveLength(4);
-      expect(u.recorded).toBe(false);
-    } finally {
-      client.close();
-    }
+    const u = await sshClientUpdate(client);
+    expect(u.added).toHaveLength(4);
+    expect(u.recorded).toBe(false);
     expect(readFileSync(system, 'utf8')).toBe(realLine('ssh-ed25519') + '\n');
     expect(client.getHostKeys().entries).toHaveLength(0);
   });
