@@ -27,12 +27,13 @@ import {
   encodeNoneRequest,
   encodePasswordRequest,
   encodePublickeyRequest,
+  HOSTBOUND_EXTENSION,
   publickeySignedData,
   type Prompt,
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS, signatureAlgorithmsToTry } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
-import { checkDuration, type GssKexInitiator } from '../transport/index.js';
+import { checkDuration, type GssKexInitiator, type SessionBinding } from '../transport/index.js';
 
 /** Answers keyboard-interactive prompts: one string per prompt, in order. */
 export type KeyboardInteractiveHandler = (name: string, instructions: string, prompts: Prompt[]) => string[] | Promise<string[]>;
@@ -43,11 +44,20 @@ export type PasswordChangeHandler = (prompt: string, lang: string) => string | P
 /** Receives the server's SSH_MSG_USERAUTH_BANNER text (show it to the user as is; it comes from the server). */
 export type BannerHandler = (message: string, lang: string) => void;
 
+/** What a key source learns about the session it produces signers for. */
+export interface KeySourceSession {
+  /** H of the first key exchange. */
+  sessionId: Uint8Array;
+  /** The server's host key and its signature over `sessionId` (what an agent's session-bind checks); null after GSS-API key exchange. */
+  binding: SessionBinding | null;
+}
+
 /**
  * A public key to try: a Signer, or a function that produces signers when
- * first needed (an agent is asked for its keys only if publickey is allowed).
+ * first needed (an agent is asked for its keys only if publickey is allowed;
+ * it is told about the session, so that it can bind the agent to it).
  */
-export type KeySource = Signer | (() => readonly Signer[] | Promise<readonly Signer[]>);
+export type KeySource = Signer | ((session: KeySourceSession) => readonly Signer[] | Promise<readonly Signer[]>);
 
 /**
  * A GSS-API security context on the way to being established, for
@@ -217,9 +227,10 @@ export class UserAuthClient {
       // again would only spend the server's failure budget.
       const candidates = this.#transport.serverSigAlgs === null ? algorithms : algorithms.slice(0, 1);
       let chosen: string | null = null;
+      const hostKey = this.#hostBound();
       for (const alg of candidates) {
-        this.#debug(`offering public key ${label} (${alg})`);
-        this.#transport.send(encodePublickeyRequest(this.username, alg, blob));
+        this.#debug(`offering public key ${label} (${alg})${hostKey ? ', host-bound' : ''}`);
+        this.#transport.send(encodePublickeyRequest(this.username, alg, blob, undefined, hostKey));
         const m = await this.#next();
         if (m.type === MSG.USERAUTH_PK_OK) {
           const ok = decodePkOk(m.payload);
@@ -238,7 +249,7 @@ export class UserAuthClient {
       if (!sessionId) throw new SSHException('no session id: key exchange has not completed', { code: 'ERR_SSH_INTERNAL' });
       let signature: Uint8Array;
       try {
-        signature = await signer.sign(chosen, publickeySignedData(sessionId, this.username, chosen, blob));
+        signature = await signer.sign(chosen, publickeySignedData(sessionId, this.username, chosen, blob, hostKey));
       } catch (err) {
         // An agent may refuse (locked, confirmation denied): try other keys.
         this.#debug(`signing with ${label} failed: ${(err as Error)?.message ?? String(err)}`);
@@ -246,9 +257,22 @@ export class UserAuthClient {
       }
       // A certificate's signature carries the plain algorithm name (PROTOCOL.certkeys).
       const sigBlob = new SSHWriter(signature.length + chosen.length + 16).string(plainAlgorithm(chosen)).string(signature).toBytes();
-      this.#transport.send(encodePublickeyRequest(this.username, chosen, blob, sigBlob));
+      this.#transport.send(encodePublickeyRequest(this.username, chosen, blob, sigBlob, hostKey));
       return this.#finalReply(await this.#next(), 'publickey');
     });
+  }
+
+  /**
+   * The server's host key when it accepts host-bound publickey requests
+   * (EXT_INFO `publickey-hostbound@openssh.com` version "0", as OpenSSH
+   * sends them then): agents with destination-restricted keys (`ssh-add -h`)
+   * sign only requests that name the host they were bound to.
+   */
+  #hostBound(): Uint8Array | undefined {
+    const v = this.#transport.peerExtensions?.get(HOSTBOUND_EXTENSION);
+    const binding = this.#transport.sessionBinding;
+    if (!v || !binding || Buffer.from(v).toString('latin1') !== '0') return undefined;
+    return binding.hostKey;
   }
 
   /**
@@ -478,7 +502,7 @@ export async function authenticateClient(transport: AuthTransport, options: Clie
         let list: readonly Signer[];
         if (typeof source === 'function') {
           try {
-            list = await source();
+            list = await source({ sessionId: transport.sessionId!, binding: transport.sessionBinding ?? null });
           } catch (err) {
             // Paramiko: an unreachable agent or unreadable discovered key is logged and skipped.
             if (err instanceof SSHException || (err as NodeJS.ErrnoException)?.code) {

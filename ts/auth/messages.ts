@@ -47,12 +47,22 @@ export function encodePasswordRequest(username: string, password: string, newPas
   return w.toBytes();
 }
 
-/** A publickey request; with `signature` (the full SSH signature blob) it is the signed one. */
-export function encodePublickeyRequest(username: string, algorithm: string, blob: Uint8Array, signature?: Uint8Array): Uint8Array {
-  const w = requestHead(username, 'publickey', blob.length + (signature?.length ?? 0) + algorithm.length + 16)
+/** OpenSSH's publickey variant that also names the server's host key (PROTOCOL section 3.1), so agents can check where a signature goes. */
+export const PUBLICKEY_HOSTBOUND = 'publickey-hostbound-v00@openssh.com';
+/** The EXT_INFO extension by which a server says it accepts PUBLICKEY_HOSTBOUND (value "0"). */
+export const HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
+
+/**
+ * A publickey request; with `signature` (the full SSH signature blob) it is
+ * the signed one. With `hostKey` it is the `publickey-hostbound-v00@openssh.com`
+ * form, which carries the server's host key after the user's key.
+ */
+export function encodePublickeyRequest(username: string, algorithm: string, blob: Uint8Array, signature?: Uint8Array, hostKey?: Uint8Array): Uint8Array {
+  const w = requestHead(username, hostKey ? PUBLICKEY_HOSTBOUND : 'publickey', blob.length + (signature?.length ?? 0) + (hostKey?.length ?? 0) + algorithm.length + 24)
     .boolean(signature !== undefined)
     .string(algorithm)
     .string(blob);
+  if (hostKey) w.string(hostKey);
   if (signature) w.string(signature);
   return w.toBytes();
 }
@@ -60,19 +70,21 @@ export function encodePublickeyRequest(username: string, algorithm: string, blob
 /**
  * The data a publickey signature covers (RFC 4252 section 7): the session
  * identifier as a string, then the request exactly as sent, with the
- * has-signature flag TRUE and without the signature itself.
+ * has-signature flag TRUE and without the signature itself (so, for the
+ * host-bound form, with the host key).
  */
-export function publickeySignedData(sessionId: Uint8Array, username: string, algorithm: string, blob: Uint8Array): Uint8Array {
-  return new SSHWriter(sessionId.length + blob.length + username.length * 3 + 96)
+export function publickeySignedData(sessionId: Uint8Array, username: string, algorithm: string, blob: Uint8Array, hostKey?: Uint8Array): Uint8Array {
+  const w = new SSHWriter(sessionId.length + blob.length + (hostKey?.length ?? 0) + username.length * 3 + 128)
     .string(sessionId)
     .byte(MSG.USERAUTH_REQUEST)
     .string(username)
     .string(CONNECTION_SERVICE)
-    .string('publickey')
+    .string(hostKey ? PUBLICKEY_HOSTBOUND : 'publickey')
     .boolean(true)
     .string(algorithm)
-    .string(blob)
-    .toBytes();
+    .string(blob);
+  if (hostKey) w.string(hostKey);
+  return w.toBytes();
 }
 
 export function encodeKeyboardInteractiveRequest(username: string, submethods: string): Uint8Array {

@@ -21,6 +21,7 @@ import {
   encodeInfoRequest,
   encodePkOk,
   publickeySignedData,
+  PUBLICKEY_HOSTBOUND,
   type Prompt,
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from './signatureAlgorithms.js';
@@ -325,7 +326,11 @@ export class UserAuthServer {
   }
 
   async #onRequest(payload: Buffer): Promise<void> {
-    const { username, service, method, reader } = decodeRequestHead(payload);
+    const head = decodeRequestHead(payload);
+    const { username, service, reader } = head;
+    // The host-bound form of publickey (ssh with destination-restricted agent keys) counts as publickey.
+    const hostBound = head.method === PUBLICKEY_HOSTBOUND;
+    const method = hostBound ? 'publickey' : head.method;
     if (this.#username !== null && this.#username !== username) {
       // OpenSSH refuses a change of user mid-authentication; so do we.
       throw new ProtocolError('change of user name during authentication is not allowed');
@@ -339,7 +344,7 @@ export class UserAuthServer {
     this.#kbdint = null;
     this.#gss = null;
     await this.#sendBannerOnce();
-    this.#debug(`auth request: user ${clean(username)}, method ${clean(method)}`);
+    this.#debug(`auth request: user ${clean(username)}, method ${clean(head.method)}`);
     const allowed = await this.#allowed(username);
     if (method !== 'none' && !allowed.includes(method)) {
       return this.#reply(method, AUTH_FAILED, allowed, { count: (KNOWN_METHODS as readonly string[]).includes(method) });
@@ -352,7 +357,7 @@ export class UserAuthServer {
       case 'password':
         return this.#password(username, reader, allowed);
       case 'publickey':
-        return this.#publickey(username, reader, allowed);
+        return this.#publickey(username, reader, allowed, hostBound);
       case 'keyboard-interactive':
         return this.#keyboardInteractive(username, reader, allowed);
       case 'gssapi-with-mic':
@@ -374,12 +379,20 @@ export class UserAuthServer {
     return this.#reply('password', await this.#policy.checkAuthPassword(username, password), allowed);
   }
 
-  async #publickey(username: string, r: SSHReader, allowed: string[]): Promise<void> {
+  async #publickey(username: string, r: SSHReader, allowed: string[], hostBound: boolean): Promise<void> {
     const signed = r.boolean();
     const algorithm = r.ascii(LIMITS.name);
     const blob = Uint8Array.from(r.string(LIMITS.blob));
+    const hostKey = hostBound ? Uint8Array.from(r.string(LIMITS.blob)) : undefined;
     const sigBlob = signed ? r.string(LIMITS.blob) : null;
     r.end();
+    if (hostKey) {
+      const ours = this.#transport.sessionBinding?.hostKey;
+      if (!ours || !Buffer.from(ours).equals(hostKey)) {
+        this.#debug('publickey: a host-bound request names a host key other than the one this connection was made with');
+        return this.#reply('publickey', AUTH_FAILED, allowed);
+      }
+    }
     let keyType: string;
     try {
       keyType = new SSHReader(blob, 'public key').ascii(LIMITS.name);
@@ -400,14 +413,14 @@ export class UserAuthServer {
       }
       return this.#reply('publickey', AUTH_FAILED, allowed);
     }
-    if (!this.#verifySignature(username, algorithm, blob, sigBlob)) {
+    if (!this.#verifySignature(username, algorithm, blob, sigBlob, hostKey)) {
       this.#debug(`publickey: signature by ${info.fingerprint} does not verify`);
       return this.#reply('publickey', AUTH_FAILED, allowed);
     }
     return this.#reply('publickey', await this.#policy.checkAuthPublickey(username, info), allowed);
   }
 
-  #verifySignature(username: string, algorithm: string, blob: Uint8Array, sigBlob: Uint8Array): boolean {
+  #verifySignature(username: string, algorithm: string, blob: Uint8Array, sigBlob: Uint8Array, hostKey: Uint8Array | undefined): boolean {
     const sessionId = this.#transport.sessionId;
     if (!sessionId) return false;
     try {
@@ -417,7 +430,7 @@ export class UserAuthServer {
       sr.end();
       // A certificate's signature carries the plain algorithm name.
       if (sigAlg !== plainAlgorithm(algorithm)) return false;
-      return createVerifier(blob).verify(algorithm, publickeySignedData(sessionId, username, algorithm, blob), sig);
+      return createVerifier(blob).verify(algorithm, publickeySignedData(sessionId, username, algorithm, blob, hostKey), sig);
     } catch {
       // A malformed key or signature blob is a failed attempt, not a crash.
       return false;

@@ -103,10 +103,16 @@ export function collectKeySources(opts: IdentityOptions): { sources: KeySource[]
   if (opts.agent !== false) {
     const agent = opts.agent instanceof AgentClient ? opts.agent : (opts.agent ?? process.env.SSH_AUTH_SOCK);
     if (agent) {
-      sources.push(async () => {
+      sources.push(async (session) => {
         let client: AgentClient;
         if (agent instanceof AgentClient) client = agent;
         else opened.push((client = new AgentClient(agent)));
+        if (session.binding) {
+          // As ssh: bind the agent connection to this session first, so destination-restricted keys may sign.
+          await client.bindSession(session.binding.hostKey, session.sessionId, session.binding.signature).catch((err: Error) => {
+            debug(`agent session-bind: ${err.message}`);
+          });
+        }
         const keys = await client.listIdentities();
         debug(`agent offers ${keys.length} key(s)`);
         return keys;

@@ -32,8 +32,11 @@ export const SSH_AGENTC_REMOVE_ALL_IDENTITIES = 19;
 export const SSH_AGENTC_LOCK = 22;
 export const SSH_AGENTC_UNLOCK = 23;
 export const SSH_AGENTC_ADD_ID_CONSTRAINED = 25;
+export const SSH_AGENTC_EXTENSION = 27;
+/** An agent's "unknown or failed extension" reply (OpenSSH's agent answers plain FAILURE). */
+const SSH_AGENT_EXTENSION_FAILURE = 28;
 /** Older failure codes OpenSSH also treats as failure. */
-const OTHER_FAILURES = new Set([30, 102]);
+const OTHER_FAILURES = new Set([SSH_AGENT_EXTENSION_FAILURE, 30, 102]);
 
 export const SSH_AGENT_CONSTRAIN_LIFETIME = 1;
 export const SSH_AGENT_CONSTRAIN_CONFIRM = 2;
@@ -197,6 +200,30 @@ export class AgentClient {
       r.end();
       return sig;
     });
+  }
+
+  /**
+   * Tells the agent which SSH session this connection to it serves
+   * (OpenSSH's `session-bind@openssh.com` extension, as ssh does before
+   * using agent keys): the server's host key, the session identifier and
+   * the server's signature over it, which the agent verifies. An agent
+   * holding destination-restricted keys (`ssh-add -h`) signs with them only
+   * for a bound connection, and only host-bound authentication requests to
+   * the host the key is restricted to. `forwarding` says the binding is for
+   * an agent forwarded to that host rather than for authenticating to it.
+   * Rejects with SSHException ERR_SSH_AGENT when the agent refuses (an
+   * agent without the extension, a signature that does not verify). The
+   * binding lasts as long as this connection to the agent.
+   */
+  async bindSession(hostKey: Uint8Array, sessionId: Uint8Array, signature: Uint8Array, forwarding = false): Promise<void> {
+    const w = new SSHWriter(hostKey.length + sessionId.length + signature.length + 64)
+      .byte(SSH_AGENTC_EXTENSION)
+      .string('session-bind@openssh.com')
+      .string(hostKey)
+      .string(sessionId)
+      .string(signature)
+      .boolean(forwarding);
+    await this.#request(w.toBytes(), SSH_AGENT_SUCCESS, 'session-bind');
   }
 
   /**

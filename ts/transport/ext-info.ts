@@ -1,6 +1,7 @@
 /**
  * Extension negotiation (RFC 8308): the EXT_INFO a server sends after its
- * first NEWKEYS (server-sig-algs, ping@openssh.com), and reading the peer's.
+ * first NEWKEYS (server-sig-algs, publickey-hostbound@openssh.com,
+ * ping@openssh.com), and reading the peer's.
  */
 import { canServeSignature } from '../crypto/index.js';
 import { ProtocolError } from '../errors.js';
@@ -9,10 +10,24 @@ import { MSG, SSHReader, SSHWriter } from '../wire/index.js';
 /** Signature algorithms a server announces by default: those the crypto layer can verify, best first. */
 const DEFAULT_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
 
-/** Our EXT_INFO (server): server-sig-algs (`sigAlgs`, or the default list) and ping@openssh.com. */
+/**
+ * Our EXT_INFO (server): server-sig-algs (`sigAlgs`, or the default list),
+ * publickey-hostbound@openssh.com (user authentication accepts the
+ * host-bound publickey requests of destination-restricted agent keys) and
+ * ping@openssh.com.
+ */
 export function extInfoPayload(sigAlgs: readonly string[] | undefined): Uint8Array {
   const algs = sigAlgs ?? DEFAULT_SIG_ALGS.filter((a) => canServeSignature(a));
-  return new SSHWriter(256).byte(MSG.EXT_INFO).uint32(2).string('server-sig-algs').nameList(algs).string('ping@openssh.com').string('0').toBytes();
+  return new SSHWriter(256)
+    .byte(MSG.EXT_INFO)
+    .uint32(3)
+    .string('server-sig-algs')
+    .nameList(algs)
+    .string('publickey-hostbound@openssh.com')
+    .string('0')
+    .string('ping@openssh.com')
+    .string('0')
+    .toBytes();
 }
 
 /** The peer's EXT_INFO as (name, value) pairs, bounded: at most 1024 extensions, names 256 and values 64 KiB. */

@@ -19,7 +19,7 @@ import { deferred, rejected, type Deferred } from './deferred.js';
 import { extInfoPayload } from './ext-info.js';
 import { deriveSessionKeys, type SessionKeys } from './kex/derive.js';
 import { EphemeralKeyExchange } from './kex/ephemeral.js';
-import type { KexContext, KexResult, KeyExchange } from './kex/exchange.js';
+import type { KexContext, KexResult, KeyExchange, SessionBinding } from './kex/exchange.js';
 import { GEX_MAX_BITS, GEX_MIN_BITS, GroupExchange, preferredGexBits } from './kex/gex.js';
 import { fingerprint, keyTypeOfBlob, selectHostKey } from './kex/hostkey.js';
 import { GssKeyExchange, type GssKexAcceptor, type GssKexInitiator } from './kex/gss.js';
@@ -72,6 +72,8 @@ export interface KexHost {
 export class KexDriver {
   /** H of the first key exchange. */
   sessionId: Uint8Array | null = null;
+  /** The first exchange's host key and its signature over the session identifier (none after GSS-API key exchange). */
+  sessionBinding: SessionBinding | null = null;
   /**
    * The GSS-API context of the first key exchange when it was GSS-API: the
    * one bound to the session identifier, which gssapi-keyex signs with (as
@@ -400,7 +402,10 @@ export class KexDriver {
   #finishExchange(k: KexRound, r: KexResult): void {
     const h = this.#h;
     const neg = k.negotiated!;
-    if (!this.sessionId) this.sessionId = Uint8Array.from(r.H);
+    if (!this.sessionId) {
+      this.sessionId = Uint8Array.from(r.H);
+      if (r.signature && r.hostKeyBlob.length > 0) this.sessionBinding = { hostKey: Uint8Array.from(r.hostKeyBlob), signature: Uint8Array.from(r.signature) };
+    }
     if (r.gss && k.initial) this.gssContext = r.gss;
     const keys = deriveSessionKeys(r.hash, r.K, r.H, this.sessionId, neg);
     k.keys = keys;

@@ -24,6 +24,7 @@ import { createOpener, createSealer, randomBytes } from '../crypto/index.js';
 import { DisconnectError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { DISCONNECT_REASON, MSG, SSHReader, SSHWriter } from '../wire/index.js';
 import { buildAlgorithmLists, canServeKex, NULL_HOST_KEY_ALGORITHM, type NegotiatedAlgorithms } from './algorithms.js';
+import type { SessionBinding } from './kex/exchange.js';
 import { gssKexNames, type GssKexAcceptor, type GssKexInitiator } from './kex/gss.js';
 import { REASON_NAMES, asSSHError, closeSocket, disconnectPayload, disconnectReasonFor } from './closing.js';
 import { CompressionState } from './compression-state.js';
@@ -234,6 +235,15 @@ export class Transport extends EventEmitter {
   /** The session identifier: H of the first key exchange (null before it completes). */
   get sessionId(): Uint8Array | null {
     return this.#kex.sessionId;
+  }
+
+  /**
+   * The first key exchange's server host key and the server's signature
+   * over the session identifier: what ssh-agent's `session-bind@openssh.com`
+   * takes. Null before that exchange, and after a GSS-API one.
+   */
+  get sessionBinding(): SessionBinding | null {
+    return this.#kex.sessionBinding;
   }
 
   /** The host key algorithms this side offers in key exchange, in its order of preference. */

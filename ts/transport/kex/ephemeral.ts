@@ -185,7 +185,7 @@ export class EphemeralKeyExchange implements KeyExchange {
         const w = new SSHWriter(hostKeyBlob.length + serverPublic.length + sig.length + 32).byte(MSG.KEX_ECDH_REPLY).string(hostKeyBlob);
         writeValue(w, enc, serverPublic).string(sig);
         ctx.send(w.toBytes());
-        return { hash: ctx.spec.hash, K, H, hostKeyBlob };
+        return { hash: ctx.spec.hash, K, H, hostKeyBlob, signature: sig };
       });
     }
     if (type !== MSG.KEX_ECDH_REPLY || !this.#clientPublic) throw unexpectedKexMessage(ctx, type, 'KEX_ECDH_REPLY (31)');
@@ -199,6 +199,6 @@ export class EphemeralKeyExchange implements KeyExchange {
     const K = this.#eph.clientSecret(qs);
     const H = exchangeHash(ctx, ctx.spec.hash, hostKeyBlob, fields(this.#clientPublic, qs), K);
     verifyExchangeSignature(ctx.hostKeyAlgorithm, hostKeyBlob, H, sig);
-    return { hash: ctx.spec.hash, K, H, hostKeyBlob };
+    return { hash: ctx.spec.hash, K, H, hostKeyBlob, signature: sig };
   }
 }

@@ -49,8 +49,20 @@ export interface KexResult {
   H: Uint8Array;
   /** The server's public host key blob (K_S); empty after a GSS-API exchange without one. */
   hostKeyBlob: Uint8Array;
+  /** The server's host key signature over H (sent or received); absent after a GSS-API exchange. */
+  signature?: Uint8Array;
   /** After a GSS-API key exchange: the context that authenticated it (for gssapi-keyex). */
   gss?: GssKexInitiator | GssKexAcceptor;
+}
+
+/**
+ * What binds a session to the server's host key: the first key exchange's
+ * host key blob and the server's signature over the session identifier
+ * (ssh-agent's `session-bind@openssh.com` checks one against the other).
+ */
+export interface SessionBinding {
+  hostKey: Uint8Array;
+  signature: Uint8Array;
 }
 
 /** One run of a kex method, driven by the transport. */

@@ -126,7 +126,7 @@ export class GroupExchange implements KeyExchange {
         const H = exchangeHash(ctx, ctx.spec.hash, hostKeyBlob, this.#fields(e, f), K);
         return signExchangeHash(signer, ctx.hostKeyAlgorithm, H).then((sig) => {
           ctx.send(new SSHWriter(hostKeyBlob.length + f.length + sig.length + 32).byte(MSG.KEX_DH_GEX_REPLY).string(hostKeyBlob).mpintFromUnsigned(f).string(sig).toBytes());
-          return { hash: ctx.spec.hash, K, H, hostKeyBlob };
+          return { hash: ctx.spec.hash, K, H, hostKeyBlob, signature: sig };
         });
       }
       case 'reply': {
@@ -142,7 +142,7 @@ export class GroupExchange implements KeyExchange {
         const K = encodeSecretMpint(agreement.computeSecret(f));
         const H = exchangeHash(ctx, ctx.spec.hash, hostKeyBlob, this.#fields(agreement.publicKey, f), K);
         verifyExchangeSignature(ctx.hostKeyAlgorithm, hostKeyBlob, H, sig);
-        return { hash: ctx.spec.hash, K, H, hostKeyBlob };
+        return { hash: ctx.spec.hash, K, H, hostKeyBlob, signature: sig };
       }
       case 'done':
         throw unexpectedKexMessage(ctx, type, 'nothing (exchange finished)');
