@@ -6,7 +6,7 @@
  * key only. Peers: OpenSSH's ssh-agent, sshd 9.2 and ssh.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -43,11 +43,12 @@ function knownHostsFile(file: string, name: string, publicKeyLines: string[]): s
   return file;
 }
 
-/** An ssh-agent holding `key` restricted to `destination`, whose host keys `hostKeysFile` lists (ssh-add -H / -h). */
-async function restrictedAgent(key: string, hostKeysFile: string, destination: string): Promise<Agent> {
+/** An ssh-agent holding `keys` restricted to `destinations`, whose host keys `hostKeysFile` lists (ssh-add -H / -h). */
+async function restrictedAgent(keys: string | string[], hostKeysFile: string, ...destinations: string[]): Promise<Agent> {
   const agent = await startAgent(mkdtempSync(join(fx.dir, 'agent-')));
   agents.push(agent);
-  execFileSync('ssh-add', ['-q', '-H', hostKeysFile, '-h', destination, key], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, stdio: 'pipe' });
+  const restrictions = destinations.flatMap((d) => ['-h', d]);
+  execFileSync('ssh-add', ['-q', '-H', hostKeysFile, ...restrictions, ...[keys].flat()], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, stdio: 'pipe' });
   return agent;
 }
 
@@ -82,6 +83,56 @@ describe('our client with a destination-restricted agent key, against sshd', () 
     expect(err).toBeInstanceOf(AuthenticationException);
     // A bound connection is not even shown keys restricted to other hosts.
     expect(lines.join('\n')).toContain('agent offers 0 key(s)');
+  });
+});
+
+describe('forwarding a destination-restricted agent: our client, then sshd, then ssh from there to our server', () => {
+  /**
+   * The keys may be used at sshd and, through an agent forwarded to sshd,
+   * at our server: "sshd>ours". The agent allows the second hop only if
+   * our client bound the forwarded connection to sshd's host key.
+   */
+  async function hops(): Promise<{ agent: Agent; ours: Running; kh: string; log: string[] }> {
+    const log: string[] = [];
+    const ours = await startServer(fx, { authorizedClientKeys: fx.authorizedKeys, spawnCommands: { cwd: fx.root }, debug: (m) => log.push(m) });
+    servers.push(ours);
+    const first = `[127.0.0.1]:${sshd.sshd.port}`;
+    const second = `[127.0.0.1]:${ours.port}`;
+    const kh = knownHostsFile(join(fx.dir, `kh-hops-${ours.port}`), first, Object.values(sshd.sshd.hostPublicKeys));
+    writeFileSync(kh, readFileSync(ours.knownHosts, 'utf8'), { flag: 'a' });
+    const agent = await restrictedAgent([sshd.key, fx.key], kh, first, `${first}>${second}`);
+    return { agent, ours, kh, log };
+  }
+  const onward = (ours: Running, kh: string): string =>
+    `ssh -F /dev/null -o UserKnownHostsFile=${kh} -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentityFile=/nonexistent -p ${ours.port} tester@127.0.0.1 echo second-hop-ok`;
+
+  it('the forwarded agent connection is bound for forwarding, so ssh at sshd may use the keys for our server', async () => {
+    const { agent, ours, kh, log } = await hops();
+    const conn = await connect({ host: '127.0.0.1', port: sshd.sshd.port, username: 'root', agent: agent.socket, lookForKeys: false, config: false, knownHosts: kh });
+    try {
+      const res = await conn.run(onward(ours, kh), { agentForwarding: true, timeout: 30_000 });
+      expect(res.exitStatus, String(res.stderr)).toBe(0);
+      expect(res.stdout).toBe('second-hop-ok\n');
+      expect(log.some((l) => l.includes('method publickey-hostbound-v00@openssh.com'))).toBe(true);
+    } finally {
+      conn.close();
+      await conn.closed;
+    }
+  });
+
+  it('a key restricted to sshd alone is refused at the second hop, bound forwarded agent or not', async () => {
+    const { ours, kh } = await hops();
+    const first = `[127.0.0.1]:${sshd.sshd.port}`;
+    const onlyFirst = await restrictedAgent([sshd.key, fx.key], kh, first);
+    const conn = await connect({ host: '127.0.0.1', port: sshd.sshd.port, username: 'root', agent: onlyFirst.socket, lookForKeys: false, config: false, knownHosts: kh });
+    try {
+      const res = await conn.run(onward(ours, kh), { agentForwarding: true, timeout: 30_000 });
+      expect(res.exitStatus).not.toBe(0);
+      expect(res.stderr).toMatch(/Permission denied/);
+    } finally {
+      conn.close();
+      await conn.closed;
+    }
   });
 });
 

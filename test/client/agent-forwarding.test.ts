@@ -3,17 +3,20 @@
  * sshd, programs in the session see the local ssh-agent (list and sign);
  * without the option, or overridden per call, they do not. Against our own
  * server: an agent channel the client did not ask for is refused, and one
- * it asked for reaches the local agent byte for byte.
+ * it asked for reaches the local agent byte for byte, after a session-bind
+ * with is_forwarding set (or unbound, when the agent refuses the binding).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_SUCCESSFUL, ChannelException, connect, listen, OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, type SSHServerConnection } from '../../ts/index.js';
+import { AUTH_SUCCESSFUL, type Channel, ChannelException, connect, listen, OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, type SSHServer, type SSHServerConnection } from '../../ts/index.js';
 import { makeKey, startAgent, type Agent } from '../auth/system.js';
 import { makeTempDir } from '../keys/helpers.js';
 import { ownServerLogin } from '../helpers/ownServer.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
+import { SSHReader } from '../../ts/wire/index.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let dir: string;
@@ -101,15 +104,33 @@ describe('agent forwarding through sshd', () => {
   });
 });
 
+/** Sends SSH_AGENTC_REQUEST_IDENTITIES down an agent channel; resolves the whole reply frame. */
+function listIdentitiesThrough(ch: Channel): Promise<Buffer> {
+  ch.write(Buffer.from([0, 0, 0, 1, 11]));
+  return new Promise<Buffer>((resolve) => {
+    let got = Buffer.alloc(0);
+    ch.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) resolve(got);
+    });
+  });
+}
+
+/** Our server, granting agent forwarding to anyone; `conns` fills as clients connect. */
+async function agentGrantingServer(): Promise<{ server: SSHServer; conns: SSHServerConnection[] }> {
+  const conns: SSHServerConnection[] = [];
+  const server = await listen({
+    hostKeys: ['ed25519'],
+    server: { checkAuthNone: () => AUTH_SUCCESSFUL, checkChannelForwardAgentRequest: () => true },
+    processFactory: (proc) => proc.exit(0),
+  });
+  server.on('connection', (conn: SSHServerConnection) => conns.push(conn));
+  return { server, conns };
+}
+
 describe('agent channels from our own server', () => {
   it('are refused until a session asked, then relayed to the local agent', async () => {
-    const conns: SSHServerConnection[] = [];
-    const server = await listen({
-      hostKeys: ['ed25519'],
-      server: { checkAuthNone: () => AUTH_SUCCESSFUL, checkChannelForwardAgentRequest: () => true },
-      processFactory: (proc) => proc.exit(0),
-    });
-    server.on('connection', (conn: SSHServerConnection) => conns.push(conn));
+    const { server, conns } = await agentGrantingServer();
     try {
       await using c = await connect(ownServerLogin(server.address().port, { agent: agent.socket }));
       const layer = conns[0]!.connection!;
@@ -119,20 +140,83 @@ describe('agent channels from our own server', () => {
 
       await c.run('x', { agentForwarding: true });
       const ch = await layer.openChannel('auth-agent@openssh.com');
-      // SSH_AGENTC_REQUEST_IDENTITIES; the answer is SSH_AGENT_IDENTITIES_ANSWER with one key.
-      ch.write(Buffer.from([0, 0, 0, 1, 11]));
-      const answer = await new Promise<Buffer>((resolve) => {
-        let got = Buffer.alloc(0);
-        ch.on('data', (d: Buffer) => {
-          got = Buffer.concat([got, d]);
-          if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) resolve(got);
-        });
-      });
+      // The answer is SSH_AGENT_IDENTITIES_ANSWER with one key.
+      const answer = await listIdentitiesThrough(ch);
       expect(answer[4]).toBe(12);
       expect(answer.readUInt32BE(5)).toBe(1);
       ch.close();
     } finally {
       await server.close();
     }
+  });
+});
+
+/**
+ * A stand-in agent on a unix socket that records each connection's requests:
+ * it answers session-bind with SUCCESS or FAILURE (`takesBinding`) and
+ * REQUEST_IDENTITIES with no keys.
+ */
+async function recordingAgent(path: string, takesBinding: boolean): Promise<{ connections: Uint8Array[][]; close: () => Promise<void> }> {
+  const connections: Uint8Array[][] = [];
+  const server = net.createServer((sock) => {
+    const frames: Uint8Array[] = [];
+    connections.push(frames);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const body = buf.subarray(4, 4 + buf.readUInt32BE(0));
+        buf = buf.subarray(4 + body.length);
+        frames.push(Uint8Array.from(body));
+        const reply = body[0] === 27 ? [takesBinding ? 6 : 5] : [12, 0, 0, 0, 0];
+        sock.write(Buffer.concat([Buffer.from([0, 0, 0, reply.length]), Buffer.from(reply)]));
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('a forwarded agent connection is bound to the session for forwarding first (session-bind@openssh.com, is_forwarding set)', () => {
+  async function forwardOnce(takesBinding: boolean) {
+    const agentPath = join(dir, `fake-agent-${takesBinding}`);
+    const fake = await recordingAgent(agentPath, takesBinding);
+    const { server, conns } = await agentGrantingServer();
+    const debug: string[] = [];
+    try {
+      await using c = await connect({ ...ownServerLogin(server.address().port, { agent: agentPath }), debug: (m) => debug.push(m) });
+      await c.run('x', { agentForwarding: true });
+      const ch = await conns[0]!.connection!.openChannel('auth-agent@openssh.com');
+      const answer = await listIdentitiesThrough(ch);
+      ch.close();
+      return { answer, connections: fake.connections, binding: c.transport.sessionBinding!, sessionId: c.transport.sessionId!, debug };
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  }
+
+  it('the agent gets the server\'s host key, the session id and the kex signature, then the relayed bytes on the same connection', async () => {
+    const { answer, connections, binding, sessionId } = await forwardOnce(true);
+    expect([...answer.subarray(4)]).toEqual([12, 0, 0, 0, 0]);
+    expect(connections).toHaveLength(1);
+    const [bind, relayed] = connections[0]!;
+    const r = new SSHReader(bind!);
+    expect(r.byte()).toBe(27);
+    expect(r.utf8()).toBe('session-bind@openssh.com');
+    expect([...r.string()]).toEqual([...binding.hostKey]);
+    expect([...r.string()]).toEqual([...sessionId]);
+    expect([...r.string()]).toEqual([...binding.signature]);
+    expect(r.boolean()).toBe(true);
+    r.end();
+    expect([...relayed!]).toEqual([11]);
+  });
+
+  it('an agent that refuses the binding is relayed unbound on a fresh connection, and the refusal is logged', async () => {
+    const { answer, connections, debug } = await forwardOnce(false);
+    expect([...answer.subarray(4)]).toEqual([12, 0, 0, 0, 0]);
+    expect(connections.map((frames) => frames.map((f) => f[0]))).toEqual([[27], [11]]);
+    expect(debug.some((l) => l.includes('did not take the session binding'))).toBe(true);
   });
 });

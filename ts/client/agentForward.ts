@@ -8,12 +8,20 @@
  *
  * Opens of that type are refused until a session on this connection has
  * asked for forwarding, so a server cannot reach the local agent unasked.
+ *
+ * As ssh does, each relayed agent connection is first bound to this
+ * session for forwarding (`session-bind@openssh.com` with is_forwarding
+ * set): an agent holding destination-restricted keys (`ssh-add -h
+ * "here>there"`) then knows the hop the requests come through, and lets
+ * them sign only for the onward hosts the restriction names. An agent that
+ * does not take the binding is relayed unbound.
  */
 import * as net from 'node:net';
-import type { Connection, IncomingChannelRequest, SessionChannel, WaitOptions } from '../connection/index.js';
+import type { Channel, Connection, IncomingChannelRequest, SessionChannel, WaitOptions } from '../connection/index.js';
 import { checkWaitOptions, connectionOf, OPEN_FAILURE, relay } from '../connection/index.js';
 import { SSHException } from '../errors.js';
-import { acceptOnConnect } from './forwardRelay.js';
+import { AgentClient } from '../keys/index.js';
+import { acceptConnected, acceptOnConnect } from './forwardRelay.js';
 import { handleChannelOpens } from './incomingOpens.js';
 
 /** How long connecting to the local agent socket may take. */
@@ -35,11 +43,13 @@ export function agentForwarderFor(conn: Connection, socketPath: string, debug?: 
 export class AgentForwarder {
   /** The local agent's socket. */
   readonly socketPath: string;
+  readonly #conn: Connection;
   readonly #debug: (message: string) => void;
   #requested = false;
 
   constructor(conn: Connection, socketPath: string, debug: (message: string) => void = () => {}) {
     this.socketPath = socketPath;
+    this.#conn = conn;
     this.#debug = debug;
     handleChannelOpens(conn, 'auth-agent@openssh.com', (req) => this.#onOpen(req));
   }
@@ -54,17 +64,46 @@ export class AgentForwarder {
       req.reject(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'agent forwarding was not requested');
       return;
     }
+    void this.#bound().then((sock) => {
+      if (sock) acceptConnected(req, sock, { connected: this.#relay });
+      else this.#unbound(req);
+    });
+  }
+
+  /**
+   * A connection to the local agent bound to this session for forwarding,
+   * or undefined when the agent cannot be reached or refuses the binding
+   * (then the channel gets a fresh, unbound connection).
+   */
+  async #bound(): Promise<net.Socket | undefined> {
+    const t = this.#conn.transport;
+    const binding = t.sessionBinding;
+    if (!binding || !t.sessionId) return undefined;
+    const agent = new AgentClient(this.socketPath, { timeout: AGENT_CONNECT_TIMEOUT });
+    try {
+      await agent.bindSession(binding.hostKey, t.sessionId, binding.signature, true);
+    } catch (err) {
+      this.#debug(`agent forwarding: the local agent did not take the session binding: ${(err as Error).message}`);
+      agent.release()?.destroy();
+      return undefined;
+    }
+    return agent.release();
+  }
+
+  #unbound(req: IncomingChannelRequest): void {
     const sock = net.connect({ path: this.socketPath, allowHalfOpen: true });
     acceptOnConnect(req, sock, AGENT_CONNECT_TIMEOUT, {
       claim: () => true,
-      connected: (s, ch) => {
-        relay(s, ch, (err) => {
-          if (err) this.#debug(`agent forwarding: ${err.message}`);
-        });
-      },
+      connected: this.#relay,
       failed: (err) => this.#debug(`agent forwarding: cannot reach the local agent at ${this.socketPath}: ${err.message}`),
     });
   }
+
+  readonly #relay = (sock: net.Socket, ch: Channel): void => {
+    relay(sock, ch, (err) => {
+      if (err) this.#debug(`agent forwarding: ${err.message}`);
+    });
+  };
 }
 
 /** Options for AgentRequestHandler. */

@@ -56,18 +56,8 @@ export function acceptOnConnect(req: IncomingChannelRequest, sock: net.Socket, t
       if (wanted && err) outcome.failed(err);
       return;
     }
-    let ch: Channel;
-    try {
-      ch = req.accept();
-    } catch {
-      // The SSH connection went away while we were connecting.
-      sock.off('error', onError);
-      sock.on('error', () => {});
-      sock.destroy();
-      return;
-    }
-    outcome.connected(sock, ch);
     sock.off('error', onError);
+    acceptConnected(req, sock, outcome);
   };
   const onConnect = (): void => settle(null);
   const onError = (err: Error): void => settle(err);
@@ -75,6 +65,24 @@ export function acceptOnConnect(req: IncomingChannelRequest, sock: net.Socket, t
   sock.once('connect', onConnect);
   sock.once('error', onError);
   sock.once('timeout', onTimeout);
+}
+
+/**
+ * Accepts `req` for a socket that is already connected and hands both to
+ * `outcome.connected`; if the SSH connection went away meanwhile, the
+ * socket is destroyed instead.
+ */
+export function acceptConnected(req: IncomingChannelRequest, sock: net.Socket, outcome: Pick<ConnectOutcome, 'connected'>): void {
+  let ch: Channel;
+  try {
+    ch = req.accept();
+  } catch {
+    // Keep a handler: the socket may still report its destruction.
+    sock.on('error', () => {});
+    sock.destroy();
+    return;
+  }
+  outcome.connected(sock, ch);
 }
 
 /** A live forwarded connection, as a listener tracks it. */

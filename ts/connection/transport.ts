@@ -2,7 +2,7 @@
  * What the connection layer needs from the transport. `Transport` from
  * ts/transport satisfies it; tests may pass anything of the same shape.
  */
-import type { MessageHandler } from '../transport/index.js';
+import type { MessageHandler, SessionBinding } from '../transport/index.js';
 
 export interface ConnectionTransport {
   /** Resolves when the transport is gone: null for a local close, else the error. */
@@ -17,6 +17,10 @@ export interface ConnectionTransport {
    */
   sendGathered?(parts: readonly Uint8Array[], onCopied: (() => void) | null): void;
   onMessage(handler: MessageHandler): () => void;
+  /** Optional: the session identifier (H of the first key exchange), for binding an agent to the session. */
+  readonly sessionId?: Uint8Array | null;
+  /** Optional: the host key and its signature from the first key exchange (Transport.sessionBinding). */
+  readonly sessionBinding?: SessionBinding | null;
   disconnect(reason?: number, description?: string): void;
   on(event: 'drain', listener: () => void): unknown;
   off(event: 'drain', listener: () => void): unknown;

@@ -156,6 +156,8 @@ export class AgentClient {
   #buffer: Buffer = Buffer.alloc(0);
   #waiter: ((err: Error | null) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Removes #attach's listeners from the current socket. */
+  #detach: () => void = () => {};
 
   /** `socketPath` defaults to `$SSH_AUTH_SOCK`; no connection is made until the first request. */
   constructor(socketPath: string | undefined = process.env.SSH_AUTH_SOCK, opts: AgentClientOptions = {}) {
@@ -339,7 +341,7 @@ export class AgentClient {
   #attach(socket: Socket): void {
     this.#socket = socket;
     this.#buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       if (this.#socket !== socket) return;
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       if (this.#buffer.length >= 4 && this.#buffer.readUInt32BE(0) > MAX_AGENT_REPLY) {
@@ -352,13 +354,32 @@ export class AgentClient {
         return;
       }
       this.#waiter(null);
-    });
-    socket.on('error', (err) => {
+    };
+    const onError = (err: Error): void => {
       if (this.#socket === socket) this.#drop(agentError(`agent connection failed: ${err.message}`, err));
-    });
-    socket.on('close', () => {
+    };
+    const onClose = (): void => {
       if (this.#socket === socket) this.#drop(agentError('agent closed the connection'));
-    });
+    };
+    socket.on('data', onData).on('error', onError).on('close', onClose);
+    this.#detach = () => socket.off('data', onData).off('error', onError).off('close', onClose);
+  }
+
+  /**
+   * Hands the connection to the agent over to the caller, paused, with
+   * whatever was bound to it (`bindSession`) still in force: how a
+   * forwarded agent channel gets a connection bound for forwarding. Returns
+   * undefined when there is no live, idle connection (never connected, a
+   * request in flight, or dropped after an error). This client's next
+   * request opens a new connection.
+   */
+  release(): Socket | undefined {
+    const socket = this.#socket;
+    if (!socket || socket.destroyed || this.#waiter || this.#buffer.length > 0) return undefined;
+    this.#socket = undefined;
+    this.#detach();
+    socket.pause();
+    return socket;
   }
 
   /** Drop the connection and fail whatever waits on it. */
