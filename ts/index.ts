@@ -100,7 +100,7 @@ export * from './server.js';
 // Keys (needed by server users: host keys, authorized keys). Added by the server engineer.
 export { PrivateKey, PKey, PublicKey, type PrivateKeySource, type OpenSSHWriteOptions, type OpenSSHEncryption, type PpkEncryption, type PpkKdf, type PpkWriteOptions } from './keys/index.js';
 // ssh-agent: Paramiko's Agent and AgentKey, and the client they are built on.
-export { AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints } from './keys/index.js';
+export { AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints, type AgentDestination, type AgentHop, parseAgentDestination } from './keys/index.js';
 // known_hosts (Paramiko's HostKeys / HostKeyEntry), authorized_keys, OpenSSH certificates.
 export {
   HostKeys,

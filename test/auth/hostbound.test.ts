@@ -3,14 +3,16 @@
  * client binds the agent connection to the session (session-bind@openssh.com)
  * and sends host-bound publickey requests (publickey-hostbound-v00@openssh.com)
  * when the server announces them; the server accepts them for its own host
- * key only. Peers: OpenSSH's ssh-agent, sshd 9.2 and ssh.
+ * key only. Through agent forwarding, a key restricted to "sshd>ours" (by
+ * ssh-add or by our AgentClient) works for ssh running at sshd. Peers:
+ * OpenSSH's ssh-agent, ssh-add, sshd 9.2 and ssh.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, PrivateKey, type ConnectOptions, type SSHServer } from '../../ts/index.js';
+import { AgentClient, connect, HostKeys, PrivateKey, type ConnectOptions, type SSHServer } from '../../ts/index.js';
 import { AuthenticationException } from '../../ts/errors.js';
 import { encodePublickeyRequest, publickeySignedData } from '../../ts/auth/messages.js';
 import { Transport } from '../../ts/transport/index.js';
@@ -49,6 +51,19 @@ async function restrictedAgent(keys: string | string[], hostKeysFile: string, ..
   agents.push(agent);
   const restrictions = destinations.flatMap((d) => ['-h', d]);
   execFileSync('ssh-add', ['-q', '-H', hostKeysFile, ...restrictions, ...[keys].flat()], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, stdio: 'pipe' });
+  return agent;
+}
+
+/** The same, the keys added by our AgentClient with `destinations` instead of ssh-add. */
+async function restrictedByUs(keys: string[], hostKeysFile: string, ...destinations: string[]): Promise<Agent> {
+  const agent = await startAgent(mkdtempSync(join(fx.dir, 'agent-')));
+  agents.push(agent);
+  const client = new AgentClient(agent.socket);
+  try {
+    for (const k of keys.map((f) => PrivateKey.fromFile(f))) await client.addIdentity(k, k.comment, { destinations, knownHosts: new HostKeys(hostKeysFile) });
+  } finally {
+    client.close();
+  }
   return agent;
 }
 
@@ -92,7 +107,7 @@ describe('forwarding a destination-restricted agent: our client, then sshd, then
    * at our server: "sshd>ours". The agent allows the second hop only if
    * our client bound the forwarded connection to sshd's host key.
    */
-  async function hops(): Promise<{ agent: Agent; ours: Running; kh: string; log: string[] }> {
+  async function hops(add: typeof restrictedByUs = restrictedAgent): Promise<{ agent: Agent; ours: Running; kh: string; log: string[] }> {
     const log: string[] = [];
     const ours = await startServer(fx, { authorizedClientKeys: fx.authorizedKeys, spawnCommands: { cwd: fx.root }, debug: (m) => log.push(m) });
     servers.push(ours);
@@ -100,30 +115,32 @@ describe('forwarding a destination-restricted agent: our client, then sshd, then
     const second = `[127.0.0.1]:${ours.port}`;
     const kh = knownHostsFile(join(fx.dir, `kh-hops-${ours.port}`), first, Object.values(sshd.sshd.hostPublicKeys));
     writeFileSync(kh, readFileSync(ours.knownHosts, 'utf8'), { flag: 'a' });
-    const agent = await restrictedAgent([sshd.key, fx.key], kh, first, `${first}>${second}`);
+    const agent = await add([sshd.key, fx.key], kh, first, `${first}>${second}`);
     return { agent, ours, kh, log };
   }
   const onward = (ours: Running, kh: string): string =>
     `ssh -F /dev/null -o UserKnownHostsFile=${kh} -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentityFile=/nonexistent -p ${ours.port} tester@127.0.0.1 echo second-hop-ok`;
 
-  it('the forwarded agent connection is bound for forwarding, so ssh at sshd may use the keys for our server', async () => {
-    const { agent, ours, kh, log } = await hops();
-    const conn = await connect({ host: '127.0.0.1', port: sshd.sshd.port, username: 'root', agent: agent.socket, lookForKeys: false, config: false, knownHosts: kh });
-    try {
-      const res = await conn.run(onward(ours, kh), { agentForwarding: true, timeout: 30_000 });
-      expect(res.exitStatus, String(res.stderr)).toBe(0);
-      expect(res.stdout).toBe('second-hop-ok\n');
-      expect(log.some((l) => l.includes('method publickey-hostbound-v00@openssh.com'))).toBe(true);
-    } finally {
-      conn.close();
-      await conn.closed;
-    }
-  });
+  for (const [how, add] of [['ssh-add -h', restrictedAgent], ['AgentClient.addIdentity({ destinations })', restrictedByUs]] as const) {
+    it(`the forwarded agent connection is bound for forwarding, so ssh at sshd may use the keys for our server (keys restricted by ${how})`, async () => {
+      const { agent, ours, kh, log } = await hops(add);
+      const conn = await connect({ host: '127.0.0.1', port: sshd.sshd.port, username: 'root', agent: agent.socket, lookForKeys: false, config: false, knownHosts: kh });
+      try {
+        const res = await conn.run(onward(ours, kh), { agentForwarding: true, timeout: 30_000 });
+        expect(res.exitStatus, String(res.stderr)).toBe(0);
+        expect(res.stdout).toBe('second-hop-ok\n');
+        expect(log.some((l) => l.includes('method publickey-hostbound-v00@openssh.com'))).toBe(true);
+      } finally {
+        conn.close();
+        await conn.closed;
+      }
+    });
+  }
 
   it('a key restricted to sshd alone is refused at the second hop, bound forwarded agent or not', async () => {
     const { ours, kh } = await hops();
     const first = `[127.0.0.1]:${sshd.sshd.port}`;
-    const onlyFirst = await restrictedAgent([sshd.key, fx.key], kh, first);
+    const onlyFirst = await restrictedByUs([sshd.key, fx.key], kh, first);
     const conn = await connect({ host: '127.0.0.1', port: sshd.sshd.port, username: 'root', agent: onlyFirst.socket, lookForKeys: false, config: false, knownHosts: kh });
     try {
       const res = await conn.run(onward(ours, kh), { agentForwarding: true, timeout: 30_000 });

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_SUCCESSFUL, type Channel, ChannelException, connect, listen, OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, type SSHServer, type SSHServerConnection } from '../../ts/index.js';
@@ -17,6 +16,7 @@ import { makeTempDir } from '../keys/helpers.js';
 import { ownServerLogin } from '../helpers/ownServer.js';
 import { rootLogin, startSshdTrusting, type Sshd } from '../helpers/sshd.js';
 import { SSHReader } from '../../ts/wire/index.js';
+import { recordingAgent } from '../helpers/recordingAgent.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let dir: string;
@@ -151,37 +151,11 @@ describe('agent channels from our own server', () => {
   });
 });
 
-/**
- * A stand-in agent on a unix socket that records each connection's requests:
- * it answers session-bind with SUCCESS or FAILURE (`takesBinding`) and
- * REQUEST_IDENTITIES with no keys.
- */
-async function recordingAgent(path: string, takesBinding: boolean): Promise<{ connections: Uint8Array[][]; close: () => Promise<void> }> {
-  const connections: Uint8Array[][] = [];
-  const server = net.createServer((sock) => {
-    const frames: Uint8Array[] = [];
-    connections.push(frames);
-    let buf = Buffer.alloc(0);
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const body = buf.subarray(4, 4 + buf.readUInt32BE(0));
-        buf = buf.subarray(4 + body.length);
-        frames.push(Uint8Array.from(body));
-        const reply = body[0] === 27 ? [takesBinding ? 6 : 5] : [12, 0, 0, 0, 0];
-        sock.write(Buffer.concat([Buffer.from([0, 0, 0, reply.length]), Buffer.from(reply)]));
-      }
-    });
-    sock.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return { connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 describe('a forwarded agent connection is bound to the session for forwarding first (session-bind@openssh.com, is_forwarding set)', () => {
   async function forwardOnce(takesBinding: boolean) {
     const agentPath = join(dir, `fake-agent-${takesBinding}`);
-    const fake = await recordingAgent(agentPath, takesBinding);
+    // SUCCESS or FAILURE for session-bind, no keys for REQUEST_IDENTITIES.
+    const fake = await recordingAgent(agentPath, (req) => (req[0] === 27 ? [takesBinding ? 6 : 5] : [12, 0, 0, 0, 0]));
     const { server, conns } = await agentGrantingServer();
     const debug: string[] = [];
     try {

@@ -7,13 +7,18 @@
  * order); each has a timeout, after which the connection is dropped because
  * a late answer would be taken for the next request's.
  */
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Signer } from '../crypto/types.js';
 import { certAlgorithm, plainAlgorithm } from '../crypto/index.js';
 import { KeyFormatError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { checkDuration } from '../transport/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
+import { type AgentDestination, encodeAgentDestinations, parseAgentDestination, RESTRICT_DESTINATION } from './agentDestinations.js';
 import { fingerprintSha256 } from './fingerprint.js';
+import { HostKeys } from './knownHosts.js';
 import { signatureAlgorithmsFor } from './keyTypes.js';
 import { writeCertifiedPrivateFields, writePrivateFields } from './opensshFormat.js';
 import { type PrivateKey, privateMaterialOf } from './privateKey.js';
@@ -40,6 +45,7 @@ const OTHER_FAILURES = new Set([SSH_AGENT_EXTENSION_FAILURE, 30, 102]);
 
 export const SSH_AGENT_CONSTRAIN_LIFETIME = 1;
 export const SSH_AGENT_CONSTRAIN_CONFIRM = 2;
+export const SSH_AGENT_CONSTRAIN_EXTENSION = 255;
 
 /** Sign-request flags selecting the RSA signature hash. */
 export const SSH_AGENT_RSA_SHA2_256 = 0x02;
@@ -83,6 +89,36 @@ export interface AgentConstraints {
   lifetime?: number;
   /** Ask the user before each use (needs ssh-askpass on the agent's side). */
   confirm?: boolean;
+  /**
+   * Where the key may be used (`ssh-add -h`, OpenSSH 8.9+ agents): only
+   * for logins to these hosts, and through agent forwarding only along
+   * these hops. A string is `ssh-add -h` syntax, `[user@]host` or
+   * `gateway>[user@]host`, its hosts' keys looked up in `knownHosts`.
+   */
+  destinations?: readonly (string | AgentDestination)[];
+  /**
+   * Where string `destinations` find their host keys (`ssh-add -H`);
+   * default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
+   */
+  knownHosts?: HostKeys;
+}
+
+/** The known_hosts files ssh-add reads for destination constraints. */
+function defaultKnownHosts(): HostKeys {
+  const hk = new HostKeys();
+  for (const file of [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']) {
+    if (existsSync(file)) hk.load(file);
+  }
+  return hk;
+}
+
+/** `constraints.destinations` resolved and encoded, or null when there are none. */
+function destinationConstraint(constraints: AgentConstraints): Uint8Array | null {
+  const list = constraints.destinations;
+  if (list === undefined) return null;
+  let hostKeys = constraints.knownHosts;
+  const resolved = list.map((d) => (typeof d === 'string' ? parseAgentDestination(d, (hostKeys ??= defaultKnownHosts())) : d));
+  return encodeAgentDestinations(resolved);
 }
 
 /** A key held by an agent (Paramiko's AgentKey): a Signer whose signatures the agent makes. */
@@ -240,12 +276,14 @@ export class AgentClient {
   }
 
   async #add(writeKey: (w: SSHWriter) => void, comment: string, constraints: AgentConstraints): Promise<void> {
-    const constrained = constraints.lifetime !== undefined || constraints.confirm === true;
+    const destinations = destinationConstraint(constraints);
+    const constrained = constraints.lifetime !== undefined || constraints.confirm === true || destinations !== null;
     const w = new SSHWriter(4096).byte(constrained ? SSH_AGENTC_ADD_ID_CONSTRAINED : SSH_AGENTC_ADD_IDENTITY);
     writeKey(w);
     w.string(comment);
     if (constraints.lifetime !== undefined) w.byte(SSH_AGENT_CONSTRAIN_LIFETIME).uint32(constraints.lifetime);
     if (constraints.confirm) w.byte(SSH_AGENT_CONSTRAIN_CONFIRM);
+    if (destinations) w.byte(SSH_AGENT_CONSTRAIN_EXTENSION).string(RESTRICT_DESTINATION).string(destinations);
     const msg = w.toBytes();
     w.bytes().fill(0);
     try {

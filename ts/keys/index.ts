@@ -31,3 +31,4 @@ export {
   AgentClient, Agent, AgentKey, type AgentClientOptions, type AgentConstraints,
   SSH_AGENT_RSA_SHA2_256, SSH_AGENT_RSA_SHA2_512, MAX_AGENT_REPLY,
 } from './agent.js';
+export { type AgentDestination, type AgentHop, parseAgentDestination } from './agentDestinations.js';
