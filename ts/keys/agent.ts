@@ -7,18 +7,15 @@
  * order); each has a timeout, after which the connection is dropped because
  * a late answer would be taken for the next request's.
  */
-import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Signer } from '../crypto/types.js';
 import { certAlgorithm, plainAlgorithm } from '../crypto/index.js';
 import { KeyFormatError, ProtocolError, SSHException, TimeoutError } from '../errors.js';
 import { checkDuration } from '../transport/index.js';
 import { SSHReader, SSHWriter } from '../wire/index.js';
-import { type AgentDestination, encodeAgentDestinations, parseAgentDestination, RESTRICT_DESTINATION } from './agentDestinations.js';
+import { type AgentDestination, encodeAgentDestinations, RESTRICT_DESTINATION } from './agentDestinations.js';
 import { fingerprintSha256 } from './fingerprint.js';
-import { HostKeys } from './knownHosts.js';
+import type { HostKeys } from './knownHosts.js';
 import { signatureAlgorithmsFor } from './keyTypes.js';
 import { writeCertifiedPrivateFields, writePrivateFields } from './opensshFormat.js';
 import { type PrivateKey, privateMaterialOf } from './privateKey.js';
@@ -101,24 +98,6 @@ export interface AgentConstraints {
    * default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   knownHosts?: HostKeys;
-}
-
-/** The known_hosts files ssh-add reads for destination constraints. */
-function defaultKnownHosts(): HostKeys {
-  const hk = new HostKeys();
-  for (const file of [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']) {
-    if (existsSync(file)) hk.load(file);
-  }
-  return hk;
-}
-
-/** `constraints.destinations` resolved and encoded, or null when there are none. */
-function destinationConstraint(constraints: AgentConstraints): Uint8Array | null {
-  const list = constraints.destinations;
-  if (list === undefined) return null;
-  let hostKeys = constraints.knownHosts;
-  const resolved = list.map((d) => (typeof d === 'string' ? parseAgentDestination(d, (hostKeys ??= defaultKnownHosts())) : d));
-  return encodeAgentDestinations(resolved);
 }
 
 /** A key held by an agent (Paramiko's AgentKey): a Signer whose signatures the agent makes. */
@@ -269,14 +248,14 @@ export class AgentClient {
    * certificate loaded is added a second time with its certificate.
    */
   async addIdentity(key: PrivateKey, comment: string = key.comment, constraints: AgentConstraints = {}): Promise<void> {
-    await this.#add((w) => writePrivateFields(w, privateMaterialOf(key)), comment, constraints);
+    const destinations = constraints.destinations ? encodeAgentDestinations(constraints.destinations, constraints.knownHosts) : null;
+    await this.#add((w) => writePrivateFields(w, privateMaterialOf(key)), comment, constraints, destinations);
     // As ssh-add: a key with a certificate goes in twice, plain and certified.
     const cert = key.certificate;
-    if (cert) await this.#add((w) => writeCertifiedPrivateFields(w, privateMaterialOf(key), cert.publicKeyBlob), comment, constraints);
+    if (cert) await this.#add((w) => writeCertifiedPrivateFields(w, privateMaterialOf(key), cert.publicKeyBlob), comment, constraints, destinations);
   }
 
-  async #add(writeKey: (w: SSHWriter) => void, comment: string, constraints: AgentConstraints): Promise<void> {
-    const destinations = destinationConstraint(constraints);
+  async #add(writeKey: (w: SSHWriter) => void, comment: string, constraints: AgentConstraints, destinations: Uint8Array | null): Promise<void> {
     const constrained = constraints.lifetime !== undefined || constraints.confirm === true || destinations !== null;
     const w = new SSHWriter(4096).byte(constrained ? SSH_AGENTC_ADD_ID_CONSTRAINED : SSH_AGENTC_ADD_IDENTITY);
     writeKey(w);

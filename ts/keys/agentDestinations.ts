@@ -12,9 +12,12 @@
  * user, the hostname, a reserved string and then (key blob, is-CA flag)
  * pairs to its end.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { SSHException } from '../errors.js';
 import { SSHWriter } from '../wire/index.js';
-import type { HostKeys } from './knownHosts.js';
+import { HostKeys } from './knownHosts.js';
 import type { PublicKey } from './publicKey.js';
 
 /** The key-constraint extension's name. */
@@ -89,11 +92,25 @@ function writeHop(w: SSHWriter, hop: AgentHop | undefined, role: 'from' | 'to'):
   w.string(inner.toBytes());
 }
 
-/** The `restrict-destination-v00@openssh.com` constraint's data (the string after its name). */
-export function encodeAgentDestinations(destinations: readonly AgentDestination[]): Uint8Array {
+/** The known_hosts files ssh-add reads for destination constraints. */
+function defaultKnownHosts(): HostKeys {
+  const hk = new HostKeys();
+  for (const file of [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']) {
+    if (existsSync(file)) hk.load(file);
+  }
+  return hk;
+}
+
+/**
+ * The `restrict-destination-v00@openssh.com` constraint's data (the string
+ * after its name); string specs find their keys in `knownHosts` (default:
+ * the files ssh-add reads, loaded only if a string needs them).
+ */
+export function encodeAgentDestinations(destinations: readonly (string | AgentDestination)[], knownHosts?: HostKeys): Uint8Array {
   if (destinations.length === 0) throw badDestination('the list is empty');
   const all = new SSHWriter(1024);
-  for (const d of destinations) {
+  for (const spec of destinations) {
+    const d = typeof spec === 'string' ? parseAgentDestination(spec, (knownHosts ??= defaultKnownHosts())) : spec;
     const one = new SSHWriter(512);
     writeHop(one, d.from, 'from');
     writeHop(one, d.to, 'to');
