@@ -27,13 +27,12 @@ import {
   encodeNoneRequest,
   encodePasswordRequest,
   encodePublickeyRequest,
-  HOSTBOUND_EXTENSION,
   publickeySignedData,
   type Prompt,
 } from './messages.js';
 import { DEFAULT_PUBLICKEY_ALGORITHMS, signatureAlgorithmsToTry } from './signatureAlgorithms.js';
 import type { AuthTransport } from './transport.js';
-import { checkDuration, type GssKexInitiator, type SessionBinding } from '../transport/index.js';
+import { checkDuration, type GssKexInitiator, HOSTBOUND_EXTENSION, type SessionBinding } from '../transport/index.js';
 
 /** Answers keyboard-interactive prompts: one string per prompt, in order. */
 export type KeyboardInteractiveHandler = (name: string, instructions: string, prompts: Prompt[]) => string[] | Promise<string[]>;

@@ -49,8 +49,6 @@ export function encodePasswordRequest(username: string, password: string, newPas
 
 /** OpenSSH's publickey variant that also names the server's host key (PROTOCOL section 3.1), so agents can check where a signature goes. */
 export const PUBLICKEY_HOSTBOUND = 'publickey-hostbound-v00@openssh.com';
-/** The EXT_INFO extension by which a server says it accepts PUBLICKEY_HOSTBOUND (value "0"). */
-export const HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
 
 /**
  * A publickey request; with `signature` (the full SSH signature blob) it is

@@ -50,7 +50,7 @@ function badDestination(message: string): SSHException {
 
 /** The keys `hostKeys` has for `hostname` as an agent hop: plain lines and @cert-authority lines, @revoked left out. */
 function hopFromKnownHosts(hostname: string, user: string | undefined, hostKeys: HostKeys): AgentHop {
-  const matching = hostKeys.entries.filter((e) => e.matches(hostname.toLowerCase()));
+  const matching = hostKeys.entries.filter((e) => e.matches(hostname));
   const keys = matching.filter((e) => e.marker === null).map((e) => e.key);
   const cas = matching.filter((e) => e.marker === 'cert-authority').map((e) => e.key);
   if (keys.length + cas.length === 0) throw badDestination(`no host keys known for "${hostname}"`);

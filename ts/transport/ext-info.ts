@@ -10,6 +10,9 @@ import { MSG, SSHReader, SSHWriter } from '../wire/index.js';
 /** Signature algorithms a server announces by default: those the crypto layer can verify, best first. */
 const DEFAULT_SIG_ALGS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
 
+/** The EXT_INFO extension by which a server says it accepts `publickey-hostbound-v00@openssh.com` requests (value "0"). */
+export const HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
+
 /**
  * Our EXT_INFO (server): server-sig-algs (`sigAlgs`, or the default list),
  * publickey-hostbound@openssh.com (user authentication accepts the
@@ -23,7 +26,7 @@ export function extInfoPayload(sigAlgs: readonly string[] | undefined): Uint8Arr
     .uint32(3)
     .string('server-sig-algs')
     .nameList(algs)
-    .string('publickey-hostbound@openssh.com')
+    .string(HOSTBOUND_EXTENSION)
     .string('0')
     .string('ping@openssh.com')
     .string('0')

@@ -7,6 +7,7 @@ export type { TransportOptions } from './options.js';
 export { DEFAULT_VERSION, resolveOptions as resolveTransportOptions, checkDuration, MAX_TIMER_MS, type DurationRule } from './options.js';
 export { loadModuliFile } from './kex/moduli.js';
 export type { SessionBinding } from './kex/exchange.js';
+export { HOSTBOUND_EXTENSION } from './ext-info.js';
 export { gssKexNames, type GssKexAcceptor, type GssKexInitiator, type GssKexOptions } from './kex/gss.js';
 export {
   DEFAULT_KEX,
